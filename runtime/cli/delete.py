@@ -1,0 +1,30 @@
+"""pyrunc delete [--force] <container-id>"""
+
+from pyrunc.runtime.cli.flags import Flag, check_args
+from pyrunc.runtime.errors import InvalidID, NotExist
+
+FLAGS = [Flag("force,f")]
+
+USAGE = """NAME:
+   pyrunc delete - delete any resources held by the container often used with detached container
+
+USAGE:
+   pyrunc delete [command options] <container-id>
+
+OPTIONS:
+   --force, -f  Forcibly deletes the container if it is still running (uses SIGKILL)
+"""
+
+
+def run(g: dict, opts: dict, pos: list[str]) -> int:
+    check_args("delete", pos, exact=1)
+    from pyrunc.runtime.container.container import load
+
+    try:
+        c = load(g["root"], pos[0])
+    except (NotExist, InvalidID):
+        if opts["force"]:
+            return 0  # containerd deletes twice; a missing id under --force is success
+        raise
+    c.delete(opts["force"])
+    return 0

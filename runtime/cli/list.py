@@ -1,0 +1,69 @@
+"""pyrunc list [--format table|json] [--quiet]"""
+
+import os
+
+from pyrunc.runtime.cli.flags import Flag, check_args
+from pyrunc.runtime.errors import PyruncError
+
+FLAGS = [Flag("format,f", "str", "table"), Flag("quiet,q")]
+
+USAGE = """NAME:
+   pyrunc list - lists containers started by pyrunc with the given root
+
+USAGE:
+   pyrunc list [command options]
+
+OPTIONS:
+   --format value, -f value  select one of: table or json (default: "table")
+   --quiet, -q               display only container IDs
+"""
+
+
+def _owner(path: str) -> str:
+    import pwd
+
+    try:
+        uid = os.stat(path).st_uid
+    except OSError:
+        return ""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"#{uid}"
+
+
+def _table(rows: list[list[str]]) -> str:
+    """Go's tabwriter(minwidth 12, tabwidth 1, padding 3): every cell but the last padded."""
+    widths = [max(12, max(len(r[i]) for r in rows) + 3) for i in range(len(rows[0]) - 1)]
+    return "".join("".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + r[-1] + "\n"
+                   for r in rows)
+
+
+def run(g: dict, opts: dict, pos: list[str]) -> int:
+    check_args("list", pos, exact=0)
+    if opts["format"] not in ("table", "json"):
+        raise PyruncError(f"invalid format option: {opts['format']}")
+    from pyrunc.runtime.container import store
+    from pyrunc.runtime.container.container import load
+
+    states = []
+    for cid in store.list_ids(g["root"]):
+        try:
+            c = load(g["root"], cid)
+            st = c.oci_state()
+        except PyruncError:
+            continue
+        st["owner"] = _owner(c.dir)
+        states.append(st)
+    if opts["quiet"]:
+        os.write(1, "".join(s["id"] + "\n" for s in states).encode())
+        return 0
+    if opts["format"] == "json":
+        from pyrunc.runtime.jsonout import dumps
+
+        os.write(1, ((dumps(states) if states else "null") + "\n").encode())
+        return 0
+    rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+    rows += [[s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]] for s in states]
+    os.write(1, _table(rows).encode())
+    return 0

@@ -1,0 +1,128 @@
+"""pyrunc's entry point: global flags, then one subcommand, dispatched lazily so each
+command imports only what it uses."""
+
+import os
+import sys
+
+from pyrunc.runtime import OCI_VERSION, __version__, log
+from pyrunc.runtime.cli.flags import Flag, parse
+from pyrunc.runtime.errors import PyruncError, UsageError
+
+GLOBAL_FLAGS = [
+    Flag("root", "str", "/run/pyrunc"),
+    Flag("log", "str"),
+    Flag("log-format", "str", "text"),
+    Flag("debug"),
+    Flag("systemd-cgroup"),
+    Flag("rootless", "str"),
+    Flag("criu", "str"),
+    Flag("version,v"),
+    Flag("help,h"),
+]
+
+#: command -> (module, one-line description)
+COMMANDS = {
+    "create": ("create", "create a container"),
+    "delete": ("delete", "delete any resources held by the container often used with detached container"),
+    "kill": ("kill", "kill sends the specified signal (default: SIGTERM) to the container's init process"),
+    "list": ("list", "lists containers started by pyrunc with the given root"),
+    "run": ("run", "create and run a container"),
+    "spec": ("spec", "create a new specification file"),
+    "start": ("start", "executes the user defined process in a created container"),
+    "state": ("state", "output the state of a container"),
+}
+
+#: runc commands other issues bring; until then a one-line error, exit 1.
+LATER = ("exec", "pause", "resume", "ps", "events", "update", "features", "checkpoint", "restore")
+
+USAGE = f"""NAME:
+   pyrunc - Open Container Initiative runtime, in Python
+
+USAGE:
+   pyrunc [global options] command [command options] [arguments...]
+
+VERSION:
+   {__version__}
+spec: {OCI_VERSION}
+
+COMMANDS:
+{{commands}}
+
+GLOBAL OPTIONS:
+   --debug             enable debug logging
+   --log value         set the log file to write pyrunc logs to (default is '/dev/stderr')
+   --log-format value  set the log format ('text' (default), or 'json') (default: "text")
+   --root value        root directory for storage of container state (default: "/run/pyrunc")
+   --systemd-cgroup    enable systemd cgroup support
+   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: "auto")
+   --help, -h          show help
+   --version, -v       print the version
+"""
+
+
+def version_text() -> str:
+    return f"pyrunc version {__version__}\nspec: {OCI_VERSION}\npython: {sys.version.split()[0]}\n"
+
+
+def main(argv: list[str]) -> int:
+    try:
+        g, rest = parse(argv, GLOBAL_FLAGS)
+    except UsageError as e:
+        log.error(str(e))
+        return 1
+    if g["log_format"] not in ("text", "json"):
+        log.error(f"invalid log-format: {g['log_format']}")
+        return 1
+    log.configure(g["log"], g["log_format"], g["debug"])
+    if g["version"]:
+        sys.stdout.write(version_text())
+        return 0
+    if g["help"] or not rest or rest[0] in ("help", "h"):
+        if len(rest) > 1 and rest[0] in ("help", "h"):
+            return main([*argv[: len(argv) - len(rest)], rest[1], "--help"])
+        cmds = "\n".join(f"   {n:<10}{d}" for n, (_, d) in sorted(COMMANDS.items()))
+        sys.stdout.write(USAGE.format(commands=cmds))
+        return 0
+    name, args = rest[0], rest[1:]
+    if name not in COMMANDS:
+        if name in LATER:
+            log.error(f"pyrunc: {name!r} is not implemented yet")
+        else:
+            log.error(f"No help topic for '{name}'")
+        return 1
+    import importlib
+
+    mod = importlib.import_module(f"pyrunc.runtime.cli.{COMMANDS[name][0]}")
+    try:
+        opts, pos = parse(args, mod.FLAGS + [Flag("help,h")])
+        if opts.get("help"):
+            sys.stdout.write(mod.USAGE)
+            return 0
+        return mod.run(g, opts, pos)
+    except PyruncError as e:
+        log.error(getattr(mod, "PREFIX", "") + str(e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    try:
+        code = main(sys.argv[1:])
+    except BrokenPipeError:
+        code = 1
+    except Exception as e:  # the last guard: one line, never a traceback
+        try:
+            log.error(f"internal error: {type(e).__name__}: {e}")
+        except Exception:
+            pass
+        code = 1
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    entry()

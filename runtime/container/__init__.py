@@ -1,0 +1,1 @@
+"""Containers: identity, the on-disk state, status and the lifecycle transitions."""

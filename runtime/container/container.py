@@ -1,0 +1,256 @@
+"""A container and its lifecycle (runtime.md "Lifecycle" and "Operations").
+
+Status is derived when read, never stored: the init is alive when its pid has the start
+time recorded at create and is not a zombie; a live init that still holds the exec FIFO
+is ``created``; a frozen cgroup is ``paused``; otherwise ``running``.  A dead init is
+``stopped``.  Transitions take the container's lock; readers take none.
+"""
+
+import os
+import time
+
+from pyrunc.runtime import OCI_VERSION
+from pyrunc.runtime.container import store
+from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
+from pyrunc.runtime.linux import procfs
+
+CREATING, CREATED, RUNNING, PAUSED, STOPPED = "creating", "created", "running", "paused", "stopped"
+
+
+def now_rfc3339nano() -> str:
+    """Go's time.RFC3339Nano in UTC, as runc writes ``created``."""
+    ns = time.time_ns()
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    f = f"{frac:09d}".rstrip("0")
+    return base + (("." + f) if f else "") + "Z"
+
+
+class Container:
+    def __init__(self, root: str, cid: str, cdir: str, state: store.State | None) -> None:
+        self.root = root
+        self.id = cid
+        self.dir = cdir
+        self.state = state
+
+    @classmethod
+    def load(cls, root: str, cid: str) -> "Container":
+        cdir = store.container_dir(root, cid)
+        return cls(root, cid, cdir, store.read_state(cdir))
+
+    # -- status ----------------------------------------------------------------------
+    def status(self) -> str:
+        st = self.state
+        if st is None:
+            pid = store.creator(self.dir)
+            return CREATING if pid and os.path.exists(f"/proc/{pid}") else STOPPED
+        if not procfs.is_alive(st.pid, st.start):
+            return STOPPED
+        if os.path.exists(os.path.join(self.dir, store.FIFO)):
+            return CREATED
+        if self._frozen():
+            return PAUSED
+        return RUNNING
+
+    def _frozen(self) -> bool:
+        assert self.state is not None
+        for d in self.state.cgroups:
+            for name, frozen in (("freezer.state", "FROZEN"), ("cgroup.freeze", "1")):
+                try:
+                    with open(os.path.join(d, name)) as f:
+                        if f.read().strip() == frozen:
+                            return True
+                except OSError:
+                    continue
+        return False
+
+    def oci_state(self, status: str | None = None) -> dict:
+        """runtime.md "State" plus runc's fields, in runc's order."""
+        st = self.state
+        status = status or self.status()
+        out: dict = {"ociVersion": OCI_VERSION, "id": self.id,
+                     "pid": st.pid if st and status not in (STOPPED, CREATING) else 0,
+                     "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
+                     "created": st.created if st else ""}
+        if st and st.annotations:
+            import json
+
+            out["annotations"] = json.loads(st.annotations)
+        out["owner"] = ""
+        return out
+
+    # -- transitions ------------------------------------------------------------------
+    def start(self) -> None:
+        """runtime.md "Start": run the user-specified program of a created container."""
+        with store.Lock(self.dir):
+            self.state = store.read_state(self.dir)
+            status = self.status()
+            if status == STOPPED:
+                raise PyruncError("cannot start a container that has stopped")
+            if status == RUNNING:
+                raise PyruncError("cannot start an already running container")
+            if status != CREATED:
+                raise PyruncError(f"cannot start a container in the {status} state")
+            fifo = os.path.join(self.dir, store.FIFO)
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                # ENXIO: no reader, the init is gone.
+                raise PyruncError("cannot start a container that has stopped") from None
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+            os.unlink(fifo)
+            hooks = self._hooks("poststart")
+        if hooks:
+            from pyrunc.runtime.process import hooks as runner
+
+            try:
+                runner.run_all(hooks, self._hook_state(RUNNING), "poststart")
+            except PyruncError as e:
+                # runtime.md: a poststart failure fails start; the container is stopped.
+                self._kill_everything()
+                raise e from None
+
+    def kill(self, sig: int, all_: bool = False) -> None:
+        """runtime.md "Kill": signal a created or running container's process."""
+        status = self.status()
+        if status in (STOPPED, CREATING):
+            raise NotRunning()
+        assert self.state is not None
+        if all_ and self.state.cgroups:
+            from pyrunc.runtime.linux import cgroups
+
+            cgroups.signal_all(self.state.cgroups, sig)
+        try:
+            os.kill(self.state.pid, sig)
+        except ProcessLookupError:
+            if not all_:
+                raise NotRunning() from None
+
+    def delete(self, force: bool) -> None:
+        """runtime.md "Delete": only a stopped container, unless forced; a created one is
+        killed and deleted, as runc does (containerd relies on it)."""
+        with store.Lock(self.dir):
+            self.state = store.read_state(self.dir)
+            status = self.status()
+            if status in (RUNNING, PAUSED) and not force:
+                raise PyruncError(f"cannot delete container {self.id} that is not stopped: {status}")
+            if status == CREATING and not force:
+                raise PyruncError(f"cannot delete container {self.id} that is not stopped: creating")
+            self.destroy(kill_leftovers=force or status != STOPPED)
+
+    def destroy(self, kill_leftovers: bool = True) -> None:
+        """Kill what is left, remove the cgroups, run poststop hooks, remove the state."""
+        st = self.state
+        if st is not None:
+            if procfs.is_alive(st.pid, st.start) or kill_leftovers:
+                self._kill_everything()
+            if st.made_cgroups:
+                from pyrunc.runtime.linux import cgroups
+
+                try:
+                    cgroups.remove(st.made_cgroups)
+                except OSError as e:
+                    from pyrunc.runtime import log
+
+                    log.warn(f"remove cgroup: {(e.strerror or '').lower()}")
+            hooks = self._hooks("poststop")
+            if hooks:
+                from pyrunc.runtime import log
+                from pyrunc.runtime.process import hooks as runner
+
+                for h in hooks:
+                    try:
+                        runner.run(h, self._hook_state(STOPPED), "poststop")
+                    except PyruncError as e:
+                        # runtime.md: a poststop failure is logged as a warning only.
+                        log.warn(str(e))
+        store.remove_dir(self.dir)
+
+    def _kill_everything(self) -> None:
+        import signal
+
+        st = self.state
+        assert st is not None
+        self._thaw()
+        if st.cgroups:
+            from pyrunc.runtime.linux import cgroups
+
+            cgroups.signal_all(st.cgroups, signal.SIGKILL)
+        if procfs.is_alive(st.pid, st.start):
+            try:
+                os.kill(st.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_dead(st.pid, st.start)
+        if st.cgroups:
+            from pyrunc.runtime.linux import cgroups
+
+            deadline = time.monotonic() + 5
+            while cgroups.pids(st.cgroups) and time.monotonic() < deadline:
+                cgroups.signal_all(st.cgroups, signal.SIGKILL)
+                time.sleep(0.005)
+
+    def _thaw(self) -> None:
+        assert self.state is not None
+        for d in self.state.cgroups:
+            for name, val in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+                p = os.path.join(d, name)
+                if os.path.exists(p):
+                    try:
+                        with open(p, "w") as f:
+                            f.write(val)
+                    except OSError:
+                        pass
+
+    def _hooks(self, kind: str) -> list:
+        st = self.state
+        if not st or not st.hooks:
+            return []
+        import json
+
+        from pyrunc.spec.plan import Hook
+
+        return [Hook(h["path"], h["args"], h["env"], h["timeout"], h["where"])
+                for h in json.loads(st.hooks).get(kind, [])]
+
+    def _hook_state(self, status: str) -> str:
+        from pyrunc.runtime.jsonout import dumps
+
+        st = self.state
+        assert st is not None
+        out: dict = {"ociVersion": OCI_VERSION, "id": self.id, "status": status}
+        if status != STOPPED:
+            out["pid"] = st.pid
+        out["bundle"] = st.bundle
+        if st.annotations:
+            import json
+
+            out["annotations"] = json.loads(st.annotations)
+        return dumps(out)
+
+
+def wait_dead(pid: int, start: int, timeout: float = 10.0) -> None:
+    """Wait until the process is gone or a zombie (we may not be its parent)."""
+    deadline = time.monotonic() + timeout
+    while procfs.is_alive(pid, start):
+        if time.monotonic() > deadline:
+            raise PyruncError(f"process {pid} did not exit after SIGKILL")
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.002)
+
+
+def load(root: str, cid: str) -> Container:
+    return Container.load(root, cid)
+
+
+def load_existing(root: str, cid: str) -> Container:
+    c = Container.load(root, cid)
+    if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
+        raise NotExist()
+    return c

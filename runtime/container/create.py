@@ -1,0 +1,153 @@
+"""runtime.md "Create": make the container's environment from the Plan, leave the user
+program waiting, record the state.  Everything made on the way is removed on failure."""
+
+import os
+
+from pyrunc.runtime.container import store
+from pyrunc.runtime.container.container import Container, now_rfc3339nano
+from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.linux import procfs
+from pyrunc.spec.plan import Plan
+
+
+class CreateOptions:
+    __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach")
+
+    def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
+                 preserve_fds: int = 0, console_socket: str = "", detach: bool = True) -> None:
+        self.pid_file = pid_file
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.console_socket = console_socket
+        self.detach = detach
+
+
+def check_terminal(plan: Plan, co: CreateOptions) -> None:
+    """runc's rules for terminals and the console socket."""
+    terminal = plan.process is not None and plan.process.terminal
+    if terminal and co.detach and not co.console_socket:
+        raise PyruncError("cannot allocate tty if runc will detach without setting console socket")
+    if co.console_socket and (not terminal or not co.detach):
+        raise PyruncError("cannot use console socket if runc will not detach or allocate tty")
+
+
+def create(root: str, cid: str, plan: Plan, co: CreateOptions):
+    """Returns (container, launched): ``launched.tty_master`` is set for a foreground run."""
+    from pyrunc.runtime.linux import cgroups
+    from pyrunc.runtime.process import launch
+    from pyrunc.runtime.process.options import InitOptions
+
+    if plan.process is None:
+        raise PyruncError("process: is required to create a container")
+    check_terminal(plan, co)
+    cdir = store.make_dir(root, cid)
+    made: list[str] = []
+    fifo_fd = -1
+    launched = None
+    try:
+        me = os.getpid()
+        store.write_atomic(os.path.join(cdir, store.CREATOR), f"{me} {procfs.start_time(me)}\n")
+        lock = store.Lock(cdir)
+        fifo = os.path.join(cdir, store.FIFO)
+        os.mkfifo(fifo, 0o600)
+        # Opened for reading before the fork: the init inherits it and blocks on it.
+        fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        created = now_rfc3339nano()
+        dirs = cgroups.resolve(plan.cgroups_path, cid)
+        try:
+            made = cgroups.create(dirs)
+        except OSError as e:
+            raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
+
+        def place(pid: int) -> None:
+            try:
+                cgroups.join(dirs, pid)
+            except OSError as e:
+                raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
+
+        def run_hooks(pid: int) -> None:
+            from pyrunc.runtime.process import hooks
+
+            state = hooks.state_json(cid, "creating", pid, plan)
+            # prestart (deprecated) runs with createRuntime, before it (runtime.md).
+            hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
+            hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
+
+        opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
+                           co.console_socket, want_tty_master=not co.detach)
+        launched = launch.launch(opts, place, run_hooks)
+        os.close(fifo_fd)
+        fifo_fd = -1
+
+        st = store.State()
+        st.id = cid
+        st.pid = launched.pid
+        st.start = procfs.start_time(launched.pid) or 0
+        st.bundle = plan.bundle
+        st.rootfs = plan.rootfs
+        st.created = created
+        st.cgroups = dirs
+        st.made_cgroups = made
+        st.config_version = plan.oci_version
+        st.tty = bool(plan.process.terminal)
+        if plan.annotations:
+            from pyrunc.runtime.jsonout import dumps
+
+            st.annotations = dumps(plan.annotations)
+        kept = {k: [{"path": h.path, "args": h.args, "env": h.env, "timeout": h.timeout, "where": h.where}
+                    for h in plan.hooks[k]] for k in ("poststart", "poststop") if k in plan.hooks}
+        if kept:
+            from pyrunc.runtime.jsonout import dumps
+
+            st.hooks = dumps(kept)
+        store.write_atomic(os.path.join(cdir, store.STATE), store.encode(st))
+        if co.pid_file:
+            write_pid_file(co.pid_file, launched.pid)
+        os.unlink(os.path.join(cdir, store.CREATOR))
+        lock.release()
+        return Container(root, cid, cdir, st), launched
+    except BaseException:
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
+        _cleanup(cdir, made, launched)
+        raise
+
+
+def _cleanup(cdir: str, made: list[str], launched) -> None:
+    import signal
+
+    from pyrunc.runtime.linux import cgroups
+
+    if launched is not None:
+        try:
+            os.kill(launched.pid, signal.SIGKILL)
+            os.waitpid(launched.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        if launched.tty_master >= 0:
+            os.close(launched.tty_master)
+    if made:
+        leaf = [d for d in made]
+        cgroups.signal_all(leaf, signal.SIGKILL)
+        try:
+            cgroups.remove(made)
+        except OSError:
+            pass
+    store.remove_dir(cdir)
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """runc writes the pid file atomically: a hidden temporary beside it, then rename."""
+    path = os.path.abspath(path)
+    d, name = os.path.split(path)
+    tmp = os.path.join(d, "." + name)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, str(pid).encode())
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError as e:
+        raise PyruncError(f"--pid-file {path}: {(e.strerror or '').lower()}") from None

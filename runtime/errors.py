@@ -1,0 +1,66 @@
+"""One exception family for the whole runtime.
+
+The texts follow runc's, since containerd's shim matches some of them ("container not
+running", "does not exist").  An error is wrapped with context as it rises and the CLI
+prints the chain once, as one line.
+"""
+
+
+class PyruncError(Exception):
+    """An error the user sees as one line on stderr, exit status 1."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
+
+    def __str__(self) -> str:
+        return self.msg
+
+    def wrap(self, context: str) -> "PyruncError":
+        """Return an error of the same kind with ``context: `` in front of the message."""
+        err = type(self).__new__(type(self))
+        PyruncError.__init__(err, f"{context}: {self.msg}")
+        return err
+
+
+class NotExist(PyruncError):
+    def __init__(self) -> None:
+        super().__init__("container does not exist")
+
+
+class Exists(PyruncError):
+    def __init__(self) -> None:
+        super().__init__("container with given ID already exists")
+
+
+class InvalidID(PyruncError):
+    def __init__(self) -> None:
+        super().__init__("invalid container ID format")
+
+
+class NotRunning(PyruncError):
+    def __init__(self) -> None:
+        super().__init__("container not running")
+
+
+class ConfigError(PyruncError):
+    """A config.json value that is wrong: the message names the JSON path."""
+
+    def __init__(self, path: str, msg: str) -> None:
+        super().__init__(f"{path}: {msg}" if path else msg)
+        self.path = path
+
+
+class UsageError(PyruncError):
+    """Bad command-line usage."""
+
+
+class SysError(PyruncError):
+    """A failed system call, named with its operation and path."""
+
+    def __init__(self, op: str, errno_: int, path: str = "") -> None:
+        import os
+
+        where = f" {path}" if path else ""
+        super().__init__(f"{op}{where}: {os.strerror(errno_).lower()}")
+        self.errno = errno_

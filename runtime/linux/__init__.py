@@ -1,0 +1,1 @@
+"""Thin, checked wrappers over the kernel: every failure raises SysError naming the call and path."""

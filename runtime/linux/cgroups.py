@@ -1,0 +1,144 @@
+"""A minimal cgroup manager for the runtime core: find the hierarchies, create the
+container's cgroup in each (v1 controllers and the unified tree, as runc does on a
+hybrid host), place a process in it, list and signal its processes, remove it.
+
+config-linux.md "Control groups": ``cgroupsPath`` absolute is taken from each hierarchy's
+root, relative from the runtime's own cgroup; absent, runc's default (the id, relative).
+Resource limits come with the resources issue behind this same interface.
+
+Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
+"""
+
+import os
+import time
+
+
+def hierarchies() -> list[tuple[str, str, str, str]]:
+    """(mount point, root within the hierarchy, fstype, controllers) per cgroup mount."""
+    out = []
+    seen = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            rf = right.split()
+            if not rf or rf[0] not in ("cgroup", "cgroup2"):
+                continue
+            opts = rf[2] if len(rf) > 2 else ""
+            ctrls = ",".join(sorted(o for o in opts.split(",") if o not in ("rw", "ro") and
+                                    (rf[0] == "cgroup" and (o.startswith("name=") or "=" not in o))
+                                    and o not in ("noprefix", "xattr", "clone_children", "cpuset_v2_mode")))
+            key = (rf[0], ctrls)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((fields[4], fields[3], rf[0], ctrls))
+    return out
+
+
+def own_cgroups() -> dict[str, str]:
+    """controllers ('' for the unified tree) -> this process's cgroup path."""
+    out = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            out[",".join(sorted(ctrls.split(","))) if ctrls else ""] = path
+    return out
+
+
+def resolve(cgroups_path: str, cid: str) -> list[str]:
+    """The container's cgroup directory in each hierarchy."""
+    own = own_cgroups()
+    rel = cgroups_path or cid
+    out = []
+    for mnt, root, fstype, ctrls in hierarchies():
+        key = "" if fstype == "cgroup2" else ctrls
+        if rel.startswith("/"):
+            inner = os.path.normpath(rel)
+        else:
+            inner = os.path.normpath(os.path.join(own.get(key, "/"), rel))
+        # The hierarchy may be mounted at a sub-cgroup (root != "/").
+        if root != "/" and (inner == root or inner.startswith(root + "/")):
+            inner = inner[len(root):] or "/"
+        out.append(mnt.rstrip("/") + inner)
+    return out
+
+
+def create(dirs: list[str]) -> list[str]:
+    """Create each directory; returns those we created (to remove on failure)."""
+    made = []
+    for d in dirs:
+        parts = []
+        p = d
+        while not os.path.isdir(p):
+            parts.append(p)
+            p = os.path.dirname(p)
+        for q in reversed(parts):
+            try:
+                os.mkdir(q, 0o755)
+                made.append(q)
+            except FileExistsError:
+                continue
+            _inherit_cpuset(q)
+    return made
+
+
+def _inherit_cpuset(d: str) -> None:
+    """A new v1 cpuset cgroup starts empty and takes no process: copy the parent's sets."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        f = os.path.join(d, name)
+        try:
+            with open(f) as fh:
+                if fh.read().strip():
+                    continue
+            with open(os.path.join(os.path.dirname(d), name)) as fh:
+                val = fh.read().strip()
+            with open(f, "w") as fh:
+                fh.write(val)
+        except OSError:
+            return
+
+
+def join(dirs: list[str], pid: int) -> None:
+    for d in dirs:
+        procs = os.path.join(d, "cgroup.procs")
+        with open(procs, "w") as f:
+            f.write(str(pid))
+
+
+def pids(dirs: list[str]) -> list[int]:
+    """Every process in the container's cgroups (v1 and v2 lists may repeat a pid)."""
+    seen: dict[int, None] = {}
+    for d in dirs:
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                for line in f:
+                    if line.strip():
+                        seen[int(line)] = None
+        except OSError:
+            continue
+    return list(seen)
+
+
+def signal_all(dirs: list[str], sig: int) -> None:
+    for pid in pids(dirs):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def remove(dirs: list[str], timeout: float = 5.0) -> None:
+    """rmdir each directory (deepest first); retry while exiting processes linger."""
+    deadline = time.monotonic() + timeout
+    for d in sorted(dirs, key=len, reverse=True):
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)

@@ -1,0 +1,144 @@
+"""ctypes access to the libc calls CPython 3.11 does not expose.
+
+Loaded on first use only: ``start``, ``state``, ``kill`` and ``delete`` never import it.
+Python 3.12 has ``os.unshare``/``os.setns``; those are used when present.
+"""
+
+import ctypes
+import os
+
+from pyrunc.runtime.errors import SysError
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+# x86_64 and aarch64 syscall numbers (the generic table for the newer calls).
+_ARCH = os.uname().machine
+SYS_PIVOT_ROOT = 155 if _ARCH == "x86_64" else 41
+SYS_CAPGET = 125 if _ARCH == "x86_64" else 90
+SYS_CAPSET = 126 if _ARCH == "x86_64" else 91
+SYS_OPENAT2 = 437
+SYS_KEYCTL = 250 if _ARCH == "x86_64" else 219
+
+# prctl(2)
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+# openat2(2) resolve flags
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+
+def _check(ret: int, op: str, path: str = "") -> int:
+    if ret < 0:
+        raise SysError(op, ctypes.get_errno(), path)
+    return ret
+
+
+def _b(s: str | None) -> bytes | None:
+    return None if s is None else os.fsencode(s)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None,
+          what: str = "") -> None:
+    """mount(2); ``what`` names the mount in errors (e.g. the config's destination)."""
+    ret = _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
+    _check(ret, f"mount {source or fstype or ''} to {what or target}".replace("  ", " "))
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    _check(_libc.umount2(_b(target), flags), "umount", target)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    _check(_libc.syscall(SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+def unshare(flags: int) -> None:
+    if hasattr(os, "unshare"):
+        try:
+            os.unshare(flags)  # type: ignore[attr-defined]
+        except OSError as e:
+            raise SysError("unshare", e.errno or 0) from None
+        return
+    _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int, path: str = "") -> None:
+    if hasattr(os, "setns"):
+        try:
+            os.setns(fd, nstype)  # type: ignore[attr-defined]
+        except OSError as e:
+            raise SysError("setns", e.errno or 0, path) from None
+        return
+    _check(_libc.setns(fd, nstype), "setns", path)
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0, what: str = "prctl") -> int:
+    return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), ctypes.c_ulong(arg4),
+                              ctypes.c_ulong(arg5)), what)
+
+
+def setdomainname(name: str) -> None:
+    b = name.encode()
+    _check(_libc.setdomainname(b, len(b)), "setdomainname", name)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    ret = _libc.syscall(SYS_OPENAT2, dirfd, _b(path), ctypes.byref(how), ctypes.sizeof(how))
+    return _check(int(ret), "openat2", path)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+_CAP_V3 = 0x20080522
+
+
+def capget() -> tuple[int, int, int]:
+    hdr = _CapHeader(_CAP_V3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.syscall(SYS_CAPGET, ctypes.byref(hdr), data), "capget")
+    e = data[0].effective | (data[1].effective << 32)
+    p = data[0].permitted | (data[1].permitted << 32)
+    i = data[0].inheritable | (data[1].inheritable << 32)
+    return e, p, i
+
+
+def capset(effective: int, permitted: int, inheritable: int) -> None:
+    hdr = _CapHeader(_CAP_V3, 0)
+    data = (_CapData * 2)()
+    for i, shift in ((0, 0), (1, 32)):
+        data[i].effective = (effective >> shift) & 0xFFFFFFFF
+        data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
+        data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
+    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(hdr), data), "capset")
+
+
+def join_session_keyring(name: str | None) -> None:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING): a new session keyring for the container."""
+    KEYCTL_JOIN_SESSION_KEYRING = 1
+    ret = _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, _b(name))
+    _check(int(ret), "join session keyring")

@@ -1,0 +1,150 @@
+"""Mounting config.md "Mounts" entries inside the rootfs, through fds.
+
+Each destination is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and the
+mount is made on /proc/self/fd/N of that handle, so the container cannot swap the target
+for a symlink between the check and the mount (CVE-2021-30465).
+"""
+
+import errno
+import os
+import stat
+
+from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.linux import consts as c
+from pyrunc.runtime.linux import libc, paths
+
+#: Flags that a bind mount only honours through a remount (mount(2), "MS_BIND").
+_REMOUNT_FLAGS = (c.MS_RDONLY | c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC | c.MS_NOATIME | c.MS_NODIRATIME
+                  | c.MS_RELATIME | c.MS_STRICTATIME | c.MS_NOSYMFOLLOW)
+
+
+def _mount_at(rootfd: int, dest: str, source: str | None, fstype: str | None, flags: int,
+              data: str | None, what: str) -> None:
+    fd = paths.open_in_root(rootfd, dest)
+    try:
+        libc.mount(source, paths.fd_path(fd), fstype, flags, data, what=what)
+    finally:
+        os.close(fd)
+
+
+def set_propagation(rootfd: int, dest: str, flags: list[int], what: str) -> None:
+    for p in flags:
+        _mount_at(rootfd, dest, None, None, p, None, what)
+
+
+def make_target(rootfd: int, dest: str, source_is_dir: bool) -> None:
+    fd = paths.mkdir_all(rootfd, dest) if source_is_dir else paths.create_file(rootfd, dest)
+    os.close(fd)
+
+
+def mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:  # m: pyrunc.spec.plan.Mount
+    """Mount one config entry; errors name its JSON path and destination."""
+    try:
+        _mount_entry(rootfd, m, cgroup_ns)
+    except SysError as e:
+        raise PyruncError(f"{m.path}: {e.msg}") from None
+
+
+def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
+    dest = m.destination
+    what = dest
+    if m.is_bind:
+        try:
+            st = os.stat(m.source)
+        except OSError as e:
+            raise SysError("stat bind source", e.errno or errno.ENOENT, m.source) from None
+        make_target(rootfd, dest, stat.S_ISDIR(st.st_mode))
+        bind_flags = c.MS_BIND | (m.flags & c.MS_REC)
+        _mount_at(rootfd, dest, m.source, None, bind_flags, None, what)
+        if m.flags & _REMOUNT_FLAGS:
+            # A bind mount takes ro/nosuid/... only through MS_REMOUNT (mount(2)).
+            _mount_at(rootfd, dest, None, None,
+                      c.MS_BIND | c.MS_REMOUNT | (m.flags & _REMOUNT_FLAGS) | _locked_flags(m.source),
+                      None, what)
+    elif m.type == "cgroup":
+        make_target(rootfd, dest, True)
+        mount_cgroup(rootfd, dest, m.flags & ~c.MS_REMOUNT, what)
+    else:
+        make_target(rootfd, dest, True)
+        flags = m.flags & ~c.MS_REMOUNT
+        copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
+        if copyup:
+            _tmpcopyup(rootfd, dest, m.source, flags, m.data, what)
+        else:
+            _mount_at(rootfd, dest, m.source or m.type, m.type, flags, m.data or None, what)
+    if m.propagation:
+        set_propagation(rootfd, dest, m.propagation, what)
+
+
+def _locked_flags(source: str) -> int:
+    """Flags the kernel keeps locked on a bind of ``source`` (statvfs), kept on remount."""
+    try:
+        sv = os.statvfs(source)
+    except OSError:
+        return 0
+    keep = 0
+    for st_flag, ms in ((os.ST_NOSUID, c.MS_NOSUID), (os.ST_NODEV, c.MS_NODEV), (os.ST_NOEXEC, c.MS_NOEXEC)):
+        if sv.f_flag & st_flag:
+            keep |= ms
+    return keep
+
+
+def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what: str) -> None:
+    """runc's tmpcopyup extension: the tmpfs starts with a copy of what it covers."""
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="pyrunc-copyup-")
+    try:
+        libc.mount(source or "tmpfs", tmp, "tmpfs", flags, data or None, what=what)
+        src_fd = paths.open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            shutil.copytree(f"/proc/self/fd/{src_fd}", tmp, symlinks=True, dirs_exist_ok=True)
+        finally:
+            os.close(src_fd)
+        fd = paths.open_in_root(rootfd, dest)
+        try:
+            libc.mount(tmp, paths.fd_path(fd), None, c.MS_MOVE, None, what=what)
+        finally:
+            os.close(fd)
+    finally:
+        try:
+            os.rmdir(tmp)
+        except OSError:
+            pass
+
+
+def _hierarchies() -> list[tuple[str, str, str]]:
+    """(mount point, fstype, super options) of the host's cgroup hierarchies."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            rf = right.split()
+            if rf and rf[0] in ("cgroup", "cgroup2"):
+                out.append((fields[4], rf[0], rf[2] if len(rf) > 2 else ""))
+    return out
+
+
+def mount_cgroup(rootfd: int, dest: str, flags: int, what: str) -> None:
+    """A cgroup mount: cgroup2 on a pure v2 host; else a tmpfs holding every v1 hierarchy
+    (and the unified one), as runc lays out /sys/fs/cgroup."""
+    hier = _hierarchies()
+    ro = flags & c.MS_RDONLY
+    base = flags & (c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC | c.MS_RDONLY)
+    if all(t == "cgroup2" for _, t, _ in hier):
+        _mount_at(rootfd, dest, "cgroup2", "cgroup2", base, None, what)
+        return
+    _mount_at(rootfd, dest, "tmpfs", "tmpfs", base & ~c.MS_RDONLY, "mode=755", what)
+    for mnt, fstype, opts in hier:
+        name = os.path.basename(mnt)
+        sub = dest.rstrip("/") + "/" + name
+        os.close(paths.mkdir_all(rootfd, sub))
+        if fstype == "cgroup2":
+            _mount_at(rootfd, sub, "cgroup2", "cgroup2", base, None, what)
+        else:
+            subsys = ",".join(o for o in opts.split(",") if o not in ("rw", "ro"))
+            _mount_at(rootfd, sub, "cgroup", "cgroup", base, subsys, what)
+    if ro:
+        _mount_at(rootfd, dest, None, None, c.MS_REMOUNT | base, "mode=755", what)

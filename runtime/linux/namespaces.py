@@ -1,0 +1,88 @@
+"""Joining and creating namespaces (config-linux.md "Namespaces").
+
+Order matters once user namespaces exist: every ``path`` is opened first (a path inside
+/proc of another process may vanish), the non-user namespaces are joined while the
+runtime still has its capabilities in the host's user namespace, then the user namespace,
+then whatever is new is unshared.
+"""
+
+import os
+
+from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.linux import consts as c
+from pyrunc.runtime.linux import libc
+
+
+def open_paths(namespaces: list) -> list[tuple[object, int]]:
+    """Open the fd of every namespace given by path; (namespace, fd) in config order."""
+    out = []
+    try:
+        for ns in namespaces:
+            if ns.path:
+                try:
+                    fd = os.open(ns.path, os.O_RDONLY | os.O_CLOEXEC)
+                except OSError as e:
+                    raise PyruncError(f"open namespace {ns.type} {ns.path}: "
+                                      f"{(e.strerror or '').lower()}") from None
+                out.append((ns, fd))
+    except BaseException:
+        for _, fd in out:
+            os.close(fd)
+        raise
+    return out
+
+
+def join(opened: list[tuple[object, int]], user: bool) -> None:
+    """setns into the opened namespaces: the user one when ``user``, else all the others."""
+    for ns, fd in opened:
+        if (ns.type == "user") != user:  # type: ignore[attr-defined]
+            continue
+        try:
+            libc.setns(fd, ns.flag, ns.path)  # type: ignore[attr-defined]
+        except SysError as e:
+            raise PyruncError(f"join {ns.type} namespace {ns.path}: {e.msg.split(': ')[-1]}") from None  # type: ignore[attr-defined]
+
+
+def new_flags(namespaces: list, exclude: int = 0) -> int:
+    flags = 0
+    for ns in namespaces:
+        if not ns.path:
+            flags |= ns.flag
+    return flags & ~exclude
+
+
+def write_time_offsets(offsets: dict[str, tuple[int, int]]) -> None:
+    """After unshare(CLONE_NEWTIME), before the first child (time_namespaces(7))."""
+    lines = "".join(f"{clock} {s} {ns}\n" for clock, (s, ns) in offsets.items())
+    try:
+        fd = os.open("/proc/self/timens_offsets", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, lines.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise SysError("write timens_offsets", e.errno or 0) from None
+
+
+def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
+    """Written by the parent: a process cannot map itself (user_namespaces(7)).
+    setgroups is denied first unless the mapping covers it, as required before a gid_map
+    written without CAP_SETGID in the parent namespace."""
+
+    def fmt(maps: list) -> bytes:
+        return "".join(f"{m.container_id} {m.host_id} {m.size}\n" for m in maps).encode()
+
+    for name, data in (("uid_map", fmt(uid_maps)), ("gid_map", fmt(gid_maps))):
+        path = f"/proc/{pid}/{name}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise SysError(f"write {name}", e.errno or 0) from None
+
+
+ALL_FLAGS = (c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWNET | c.CLONE_NEWCGROUP
+             | c.CLONE_NEWTIME | c.CLONE_NEWPID | c.CLONE_NEWUSER)

@@ -1,0 +1,22 @@
+"""Bringing ``lo`` up in a new network namespace (config-linux.md "Network"), with the
+SIOCSIFFLAGS ioctl: no netlink library on the create path."""
+
+import fcntl
+import socket
+import struct
+
+from pyrunc.runtime.errors import SysError
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            req = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, req))[1]
+            fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        except OSError as e:
+            raise SysError("set lo up", e.errno or 0) from None

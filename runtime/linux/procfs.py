@@ -1,0 +1,36 @@
+"""Reading /proc for liveness: a process is the container's init while its start time
+matches the one recorded at create and it is neither a zombie nor dead (runtime.md: the
+state's ``pid`` is only meaningful while that process lives).
+
+Pure stdlib: on the hot path of ``state``, ``list``, ``kill`` and ``delete``.
+"""
+
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return None
+    # The command name sits in parentheses and may itself hold spaces or ')'.
+    return data[data.rindex(b")") + 2:].decode().split()
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 (starttime, in clock ticks since boot)."""
+    f = stat_fields(pid)
+    return int(f[19]) if f else None
+
+
+def is_alive(pid: int, start: int) -> bool:
+    """True when ``pid`` is the process that started at ``start`` and has not exited."""
+    if pid <= 0:
+        return False
+    f = stat_fields(pid)
+    if f is None:
+        return False
+    return f[0] not in ("Z", "X", "x") and int(f[19]) == start

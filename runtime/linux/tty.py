@@ -1,0 +1,45 @@
+"""Pseudo-terminals: the container's pty pair, its controlling terminal and window size."""
+
+import fcntl
+import os
+import struct
+import termios
+
+from pyrunc.runtime.errors import SysError
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTPEER = 0x5441
+
+
+def open_pty(ptmx_fd_opener) -> tuple[int, int]:
+    """(master, slave) from the container's devpts: ``ptmx_fd_opener()`` opens its ptmx."""
+    master = ptmx_fd_opener()
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        os.close(master)
+        raise SysError("open pty slave", e.errno or 0) from None
+    return master, slave
+
+
+def set_winsize(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def get_winsize(fd: int) -> tuple[int, int] | None:
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        return None
+    return rows, cols
+
+
+def make_controlling(slave: int) -> None:
+    """The slave becomes stdio and the controlling terminal of this (new) session."""
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    try:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    except OSError as e:
+        raise SysError("set controlling terminal", e.errno or 0) from None

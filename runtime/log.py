@@ -1,0 +1,101 @@
+"""Logging as runc does it (logrus): text or JSON lines, to stderr or to ``--log``.
+
+Without ``--log`` an error goes to stderr as a text-format line
+(``time="..." level=error msg="..."``).  With ``--log FILE`` the line goes to the file
+(JSON with ``--log-format json``, as containerd's shim reads it) and the bare message to
+stderr.  Lower layers call :func:`warn`; the CLI configures the sink once.
+"""
+
+import os
+import sys
+import time
+
+_path: str = ""
+_json: bool = False
+_debug: bool = False
+
+
+def configure(path: str, fmt: str, debug: bool) -> None:
+    global _path, _json, _debug
+    _path, _json, _debug = path, fmt == "json", debug
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _quote(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _needs_quote(s: str) -> bool:
+    if not s:
+        return True
+    return any(not (c.isalnum() or c in "-._/@^+") for c in s)
+
+
+def format_line(level: str, msg: str) -> str:
+    if _json:
+        from pyrunc.runtime.jsonout import dumps
+
+        return dumps({"level": level, "msg": msg, "time": _now()}) + "\n"
+    m = _quote(msg) if _needs_quote(msg) else msg
+    return f'time="{_now()}" level={level} msg={m}\n'
+
+
+def _emit(level: str, msg: str) -> None:
+    line = format_line(level, msg)
+    if _path:
+        try:
+            fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+    else:
+        _write_stderr(line)
+
+
+def _write_stderr(text: str) -> None:
+    try:
+        os.write(2, text.encode())
+    except OSError:
+        pass
+
+
+def error(msg: str) -> None:
+    """Log an error; with ``--log`` the bare message also goes to stderr (runc's fatal())."""
+    _emit("error", msg)
+    if _path:
+        _write_stderr(msg + "\n")
+
+
+def warn(msg: str) -> None:
+    _emit("warning", msg)
+
+
+def debug(msg: str) -> None:
+    if _debug:
+        _emit("debug", msg)
+
+
+def flush() -> None:
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass

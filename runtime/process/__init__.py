@@ -1,0 +1,2 @@
+"""Process setup: the fork topology, the parent/child sync protocol, the ordered init,
+terminals, signal forwarding and waiting."""

@@ -1,0 +1,83 @@
+"""Running OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle").
+
+Each hook gets the container's state JSON on stdin, its own ``args`` (args[0] is argv[0])
+and ``env``, and is killed after ``timeout`` seconds.  The runner is called from the
+runtime (createRuntime, prestart, poststart, poststop) and from inside the init
+(createContainer, startContainer), hence it lives in the process layer.
+"""
+
+import os
+import select
+import signal
+import time
+
+from pyrunc.runtime import OCI_VERSION
+from pyrunc.runtime.errors import PyruncError
+
+
+def state_json(cid: str, status: str, pid: int, plan) -> str:
+    from pyrunc.runtime.jsonout import dumps
+
+    st: dict = {"ociVersion": OCI_VERSION, "id": cid, "status": status}
+    if pid:
+        st["pid"] = pid
+    st["bundle"] = plan.bundle
+    if plan.annotations:
+        st["annotations"] = plan.annotations
+    return dumps(st)
+
+
+def run(hook, state: str, kind: str) -> None:
+    """Run one hook; a non-zero exit, a signal or the timeout is an error naming it."""
+    rfd, wfd = os.pipe2(os.O_CLOEXEC)
+    efd_r, efd_w = os.pipe2(os.O_CLOEXEC)
+    argv = hook.args or [hook.path]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(rfd, 0)
+            os.dup2(efd_w, 1)
+            os.dup2(efd_w, 2)
+            os.execve(hook.path, argv, hook.env)
+        except OSError as e:
+            os.write(2, f"exec {hook.path}: {(e.strerror or '').lower()}".encode())
+        os._exit(127)
+    os.close(rfd)
+    os.close(efd_w)
+    try:
+        try:
+            os.write(wfd, state.encode())
+        except BrokenPipeError:
+            pass
+        os.close(wfd)
+        wfd = -1
+        deadline = None if hook.timeout is None else time.monotonic() + hook.timeout
+        err = b""
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            r, _, _ = select.select([efd_r], [], [], timeout)
+            if not r:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): timed out after {hook.timeout}s")
+            chunk = os.read(efd_r, 4096)
+            if not chunk:
+                break
+            if len(err) < 4096:
+                err += chunk
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            detail = err.decode(errors="replace").strip().splitlines()
+            why = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
+            extra = f": {detail[-1]}" if detail else ""
+            raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): {why}{extra}")
+    finally:
+        if wfd >= 0:
+            os.close(wfd)
+        os.close(efd_r)
+
+
+def run_all(hooks: list, state: str, kind: str) -> None:
+    for h in hooks:
+        run(h, state, kind)

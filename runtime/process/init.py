@@ -1,0 +1,313 @@
+"""Stage two: the container's init, pid 1 of its namespaces, from mounts to execve.
+
+The order is the hard part, and each constraint is noted where it is kept.  Any error
+goes back to the runtime over the sync socket as one line and the init exits; after
+``ready`` nobody listens any more, so a late error goes to the container's stderr.
+"""
+
+import errno
+import os
+import resource
+import select
+import socket
+import stat
+
+# After pivot_root the host's filesystem, and with it Python's library, is out of reach:
+# everything the init may need is imported here, before it starts.
+from pyrunc.runtime import jsonout, log  # noqa: F401  (log lines may format JSON)
+from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, rootfs, tty
+from pyrunc.runtime.process import console, hooks, sync, user
+from pyrunc.runtime.process.options import InitOptions
+from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def main(opts: InitOptions, sock: socket.socket) -> None:
+    """Never returns: execve or os._exit."""
+    try:
+        path, argv, env = setup(opts, sock)
+        wait_for_start(opts)
+        os.execve(path, argv, _env_dict(env))
+    except PyruncError as e:
+        report(sock, str(e))
+    except OSError as e:
+        report(sock, f"exec: {e.strerror.lower() if e.strerror else e}")
+    except BaseException as e:  # never a traceback to the user: one line
+        report(sock, f"internal error in container init: {type(e).__name__}: {e}")
+    os._exit(1)
+
+
+def report(sock: socket.socket, msg: str) -> None:
+    try:
+        sync.send(sock, "error", msg)
+    except OSError:
+        try:
+            os.write(2, f"pyrunc init: {msg}\n".encode())
+        except OSError:
+            pass
+
+
+def setup(opts: InitOptions, sock: socket.socket) -> tuple[str, list[str], list[str]]:
+    plan = opts.plan
+    proc = plan.process
+    assert proc is not None
+    # A new session: the container's process must not share the runtime's terminal
+    # or process group (and it needs one to take a controlling terminal).
+    os.setsid()
+
+    # --- filesystem, still seeing the host's /proc for our fd handles ---------------
+    rootfd = rootfs.prepare_root(plan.rootfs, plan.rootfs_propagation)
+    cgroup_ns = plan.namespace("cgroup") is not None
+    dev_bound = False
+    for m in plan.mounts:
+        mounts.mount_entry(rootfd, m, cgroup_ns)
+        if paths.clean(m.destination) == "dev" and m.is_bind:
+            dev_bound = True
+    if not dev_bound:
+        # In a new user namespace mknod is not allowed: bind the host's nodes instead.
+        bind = plan.namespace("user") is not None
+        os.close(paths.mkdir_all(rootfd, "/dev"))
+        devices.create_default_devices(rootfd, plan.devices, bind)
+        devices.create_links(rootfd)
+        if _exists(rootfd, "/dev/pts/ptmx"):
+            devices.setup_ptmx(rootfd)
+
+    master = -1
+    if proc.terminal:
+        master = _open_terminal(rootfd, proc)
+
+    # cwd exists before the root may turn read-only (runc creates it too).
+    os.close(paths.mkdir_all(rootfd, proc.cwd))
+
+    # Masked and readonly paths are mounted through handles opened via the host's /proc,
+    # before pivot_root, so nothing the container mounted can stand in for them.
+    rootfs.mask_paths(rootfd, plan.masked_paths)
+    rootfs.readonly_paths(rootfd, plan.readonly_paths)
+
+    if master >= 0:
+        _send_terminal(opts, sock, master)
+
+    if "prestart" in plan.hooks or "createRuntime" in plan.hooks:
+        # createRuntime runs in the runtime's namespaces, after ours exist (runtime.md).
+        sync.send(sock, "hooks")
+        sync.expect(sock, "ok")
+    if "createContainer" in plan.hooks:
+        # createContainer: in the container's namespaces, before pivot_root (runtime.md).
+        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts), "createContainer")
+
+    os.close(rootfd)
+    if opts.no_pivot:
+        rootfs.move_root(plan.rootfs)
+    else:
+        rootfs.pivot(plan.rootfs)
+
+    if plan.hostname is not None:
+        try:
+            socket.sethostname(plan.hostname)
+        except OSError as e:
+            raise SysError("sethostname", e.errno or 0, plan.hostname) from None
+    if plan.domainname is not None:
+        libc.setdomainname(plan.domainname)
+    if plan.sysctl:
+        _write_sysctls(plan.sysctl)
+    if plan.root_readonly:
+        rootfs.readonly_root()
+
+    if not opts.no_new_keyring:
+        try:
+            libc.join_session_keyring(f"_ses.{opts.container_id}")
+        except SysError as e:
+            if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+                raise
+    if proc.oom_score_adj is not None:
+        _write_proc_self("oom_score_adj", str(proc.oom_score_adj))
+    # rlimits before the user switch: raising a hard limit needs CAP_SYS_RESOURCE.
+    for rl in proc.rlimits:
+        try:
+            resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
+        except (OSError, ValueError) as e:
+            raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
+    os.umask(proc.umask if proc.umask is not None else 0o022)
+
+    _close_fds(opts, sock)
+    # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
+    user.switch(proc)
+    try:
+        os.chdir(proc.cwd)
+    except OSError as e:
+        raise PyruncError(f"chdir to cwd ({proc.cwd!r}) set in config.json failed: "
+                          f"{(e.strerror or '').lower()}") from None
+    env = _environment(proc)
+    path = lookup(proc.args[0], env)
+    if proc.no_new_privileges:
+        # After the capability changes; before execve. (Seccomp, later, goes right here.)
+        libc.prctl(38, 1, what="set no_new_privs")
+    sync.send(sock, "ready")
+    return path, list(proc.args), env
+
+
+def wait_for_start(opts: InitOptions) -> None:
+    """Block until `start` writes the exec FIFO (runtime.md: the process runs at start)."""
+    fd = opts.fifo_fd
+    if fd < 0:
+        return
+    while True:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        p.poll()
+        try:
+            data = os.read(fd, 1)
+        except BlockingIOError:
+            continue
+        if data:
+            os.close(fd)
+            return
+        # A writer came and went without a byte: reopen to clear the hang-up.
+        nfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        os.dup2(nfd, fd, inheritable=False)
+        os.close(nfd)
+
+
+def _env_dict(env: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for e in env:
+        k, _, v = e.partition("=")
+        out[k] = v
+    return out
+
+
+def _rlim(v: int) -> int:
+    return resource.RLIM_INFINITY if v >= 2**64 - 1 else v
+
+
+def _exists(rootfd: int, path: str) -> bool:
+    try:
+        os.close(paths.open_in_root(rootfd, path))
+        return True
+    except SysError:
+        return False
+
+
+def _open_terminal(rootfd: int, proc) -> int:
+    """The pty comes from the container's own devpts (after /dev/pts is mounted); the
+    slave becomes stdio and controlling terminal, and is bound over /dev/console."""
+    def opener() -> int:
+        try:
+            return paths.open_in_root(rootfd, "/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
+        except SysError as e:
+            raise PyruncError(f"process.terminal: open /dev/pts/ptmx: {e.msg.split(': ')[-1]} "
+                              "(is devpts mounted at /dev/pts?)") from None
+
+    master, slave = tty.open_pty(opener)
+    if proc.console_size:
+        tty.set_winsize(master, proc.console_size[0], proc.console_size[1])
+    cfd = paths.create_file(rootfd, "/dev/console", 0o600)
+    try:
+        libc.mount(paths.fd_path(slave), paths.fd_path(cfd), None, consts.MS_BIND, None, what="/dev/console")
+    finally:
+        os.close(cfd)
+    try:
+        os.fchown(slave, proc.uid, proc.gid)
+    except OSError:
+        pass
+    tty.make_controlling(slave)
+    os.close(slave)
+    return master
+
+
+def _send_terminal(opts: InitOptions, sock: socket.socket, master: int) -> None:
+    if opts.console_socket:
+        console.send_master(opts.console_socket, master)
+    else:
+        sync.send(sock, "tty", "", [master])
+    os.close(master)
+
+
+def _state_for_hooks(opts: InitOptions) -> str:
+    return hooks.state_json(opts.container_id, "creating", os.getpid(), opts.plan)
+
+
+def _write_sysctls(sysctl: dict[str, str]) -> None:
+    for key, val in sysctl.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                os.write(fd, val.encode())
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise PyruncError(f"linux.sysctl.{key}: write {path}: {(e.strerror or '').lower()}") from None
+
+
+def _write_proc_self(name: str, value: str) -> None:
+    try:
+        fd = os.open(f"/proc/self/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise SysError(f"write /proc/self/{name}", e.errno or 0) from None
+
+
+def _close_fds(opts: InitOptions, sock: socket.socket) -> None:
+    """Only stdio, the preserved fds and our own close-on-exec handles survive."""
+    keep_hi = 3 + opts.preserve_fds
+    for fd in range(3, keep_hi):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    own = sorted({sock.fileno(), opts.fifo_fd} - {-1})
+    lo = keep_hi
+    for fd in own:
+        if fd >= lo:
+            os.closerange(lo, fd)
+            lo = fd + 1
+    os.closerange(lo, 1 << 20)
+
+
+def _environment(proc) -> list[str]:
+    env = list(proc.env)
+    if not any(e.startswith("HOME=") for e in env):
+        env.append("HOME=" + _home(proc.uid))
+    return env
+
+
+def _home(uid: int) -> str:
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def lookup(name: str, env: list[str]) -> str:
+    """Resolve argv[0] as execvp would, with the container's PATH (runc's texts)."""
+    if "/" in name:
+        try:
+            st = os.stat(name)
+        except OSError as e:
+            raise PyruncError(f'exec: "{name}": stat {name}: {(e.strerror or "").lower()}') from None
+        if stat.S_ISDIR(st.st_mode) or not os.access(name, os.X_OK):
+            raise PyruncError(f'exec: "{name}": permission denied')
+        return name
+    path = DEFAULT_PATH
+    for e in env:
+        if e.startswith("PATH="):
+            path = e[5:]
+    for d in path.split(":"):
+        cand = os.path.join(d or ".", name)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
+
+
+__all__ = ["main", "lookup"]

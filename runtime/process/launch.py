@@ -1,0 +1,113 @@
+"""The parent's side of create: fork the setup child, drive the sync protocol, and
+return the init's pid once it waits on the exec FIFO.
+
+The runtime is a child subreaper while it launches (os.fork cannot CLONE_PARENT): when
+the setup child exits, the init is re-parented to us, so an init that fails is reaped
+here and ``run`` can wait for its exit status.
+"""
+
+import os
+import signal
+
+from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.process import sync
+from pyrunc.runtime.process.options import InitOptions
+
+
+class Launched:
+    __slots__ = ("pid", "tty_master")
+
+    def __init__(self, pid: int, tty_master: int) -> None:
+        self.pid = pid
+        self.tty_master = tty_master
+
+
+def launch(opts: InitOptions, place_in_cgroups, run_hooks) -> Launched:
+    """Start the container's init.  ``place_in_cgroups(pid)`` runs before the child may
+    unshare its cgroup namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks."""
+    from pyrunc.runtime.linux import libc
+
+    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
+    parent, child = sync.pair()
+    setup_pid = os.fork()
+    if setup_pid == 0:
+        parent.close()
+        _child_main(opts, child)
+    child.close()
+    init_pid = 0
+    master = -1
+    try:
+        place_in_cgroups(setup_pid)
+        sync.send(parent, "go")
+        while True:
+            kind, payload, fds = sync.recv(parent)
+            if kind == "maps":
+                from pyrunc.runtime.linux import namespaces
+
+                namespaces.write_id_maps(setup_pid, opts.plan.uid_mappings, opts.plan.gid_mappings)
+                sync.send(parent, "ok")
+            elif kind == "pid":
+                init_pid = int(payload)
+                _reap(setup_pid)
+                setup_pid = 0
+            elif kind == "tty":
+                master = fds[0]
+            elif kind == "hooks":
+                run_hooks(init_pid)
+                sync.send(parent, "ok")
+            elif kind == "ready":
+                break
+            elif kind == "error":
+                raise PyruncError(f"unable to start container process: {payload}")
+            elif kind == "eof":
+                raise PyruncError("unable to start container process: container init exited before it was ready")
+            else:
+                raise PyruncError(f"sync: unexpected message {kind!r}")
+    except BaseException:
+        for pid in (setup_pid, init_pid):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _reap(pid)
+        if master >= 0:
+            os.close(master)
+        raise
+    finally:
+        parent.close()
+    return Launched(init_pid, master)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _child_main(opts: InitOptions, sock) -> None:
+    """The setup child: never returns."""
+    # Default signal dispositions: the runtime's handlers must not run in the container.
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+        try:
+            signal.signal(s, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    try:
+        from pyrunc.runtime.process import setup
+
+        setup.run(opts, sock)
+        os._exit(0)
+    except PyruncError as e:
+        _report(sock, str(e))
+    except BaseException as e:
+        _report(sock, f"internal error in container setup: {type(e).__name__}: {e}")
+    os._exit(1)
+
+
+def _report(sock, msg: str) -> None:
+    try:
+        sync.send(sock, "error", msg)
+    except OSError:
+        pass

@@ -1,0 +1,56 @@
+"""Stage one of the child: namespaces, then the fork of the container's init.
+
+Runs in the first child of the runtime, after the parent has placed it in the cgroups
+(so ``unshare(CLONE_NEWCGROUP)`` makes that cgroup the container's cgroup root).
+CLONE_NEWPID and CLONE_NEWTIME only apply to children: hence the fork of the init here.
+"""
+
+import os
+import socket
+
+from pyrunc.runtime.linux import consts as c
+from pyrunc.runtime.linux import libc, namespaces
+from pyrunc.runtime.process import sync
+from pyrunc.runtime.process.options import InitOptions
+
+
+def run(opts: InitOptions, sock: socket.socket) -> int:
+    """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
+    plan = opts.plan
+    sync.expect(sock, "go")
+    # Every path is opened before any setns: a /proc/PID/ns path may vanish meanwhile.
+    opened = namespaces.open_paths(plan.namespaces)
+    try:
+        # Non-user namespaces first, while we hold capabilities over them in the host's
+        # user namespace; then the user namespace; then what is new.
+        namespaces.join(opened, user=False)
+        namespaces.join(opened, user=True)
+    finally:
+        for _, fd in opened:
+            os.close(fd)
+    user = plan.namespace("user")
+    if user is not None and not user.path:
+        libc.unshare(c.CLONE_NEWUSER)
+        # Only the parent can write our id maps (user_namespaces(7)).
+        sync.send(sock, "maps")
+        sync.expect(sock, "ok")
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    flags = namespaces.new_flags(plan.namespaces, exclude=c.CLONE_NEWUSER)
+    if flags:
+        libc.unshare(flags)
+    if plan.time_offsets:
+        # After unshare(CLONE_NEWTIME) and before the first child exists.
+        namespaces.write_time_offsets(plan.time_offsets)
+    net = plan.namespace("network")
+    if net is not None and not net.path:
+        from pyrunc.runtime.linux import net as netmod
+
+        netmod.loopback_up()
+    pid = os.fork()
+    if pid == 0:
+        from pyrunc.runtime.process import init
+
+        init.main(opts, sock)  # never returns
+    sync.send(sock, "pid", str(pid))
+    return pid

@@ -1,0 +1,148 @@
+"""The foreground of ``run``: forward signals to the init, relay its terminal, reap it,
+and turn its wait status into the runtime's exit code (128+signal when killed, as runc)."""
+
+import os
+import select
+import signal
+
+from pyrunc.runtime.linux import tty as ttymod
+
+#: Never forwarded: SIGCHLD is ours; SIGWINCH resizes the pty instead.
+_NOT_FORWARDED = {signal.SIGCHLD, signal.SIGWINCH, signal.SIGKILL, signal.SIGSTOP}
+
+
+class Foreground:
+    """Install the handlers before the container starts, so no signal is lost."""
+
+    def __init__(self, pid: int, master: int) -> None:
+        self.pid = pid
+        self.master = master
+        self.rd, self.wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.old_wakeup = signal.set_wakeup_fd(self.wr)
+        self.saved: dict[int, object] = {}
+        for s in signal.valid_signals():
+            if s in (signal.SIGKILL, signal.SIGSTOP) or s >= signal.SIGRTMIN:
+                continue
+            try:
+                self.saved[s] = signal.signal(s, _noop)
+            except (OSError, ValueError):
+                pass
+
+    def restore(self) -> None:
+        for s, h in self.saved.items():
+            try:
+                signal.signal(s, h)  # type: ignore[arg-type]
+            except (OSError, ValueError, TypeError):
+                pass
+        signal.set_wakeup_fd(self.old_wakeup)
+        os.close(self.rd)
+        os.close(self.wr)
+
+    def wait(self) -> int:
+        status: int | None = None
+        raw = None
+        stdin_open = self.master >= 0
+        if self.master >= 0 and os.isatty(0):
+            import termios
+            import tty
+
+            raw = termios.tcgetattr(0)
+            tty.setraw(0)
+            size = ttymod.get_winsize(0)
+            if size:
+                ttymod.set_winsize(self.master, *size)
+        try:
+            master_open = self.master >= 0
+            while True:
+                status = self._reap(status)
+                if status is not None and not master_open:
+                    break
+                rfds = [self.rd]
+                if master_open:
+                    rfds.append(self.master)
+                if stdin_open:
+                    rfds.append(0)
+                timeout = 0.2 if status is not None else None
+                try:
+                    ready, _, _ = select.select(rfds, [], [], timeout)
+                except InterruptedError:
+                    continue
+                if not ready and status is not None:
+                    break  # init gone and its terminal quiet: something else holds the slave
+                if self.rd in ready:
+                    self._signals()
+                if master_open and self.master in ready:
+                    try:
+                        data = os.read(self.master, 65536)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        master_open = False
+                    else:
+                        _write_all(1, data)
+                if stdin_open and 0 in ready:
+                    try:
+                        data = os.read(0, 65536)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        stdin_open = False
+                    else:
+                        _write_all(self.master, data)
+        finally:
+            if raw is not None:
+                import termios
+
+                termios.tcsetattr(0, termios.TCSADRAIN, raw)
+        assert status is not None
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+    def _signals(self) -> None:
+        try:
+            data = os.read(self.rd, 256)
+        except BlockingIOError:
+            return
+        for s in data:
+            if s == signal.SIGCHLD:
+                continue
+            if s == signal.SIGWINCH:
+                if self.master >= 0:
+                    size = ttymod.get_winsize(0)
+                    if size:
+                        ttymod.set_winsize(self.master, *size)
+                continue
+            if s in _NOT_FORWARDED:
+                continue
+            try:
+                os.kill(self.pid, s)
+            except ProcessLookupError:
+                pass
+
+    def _reap(self, status: int | None) -> int | None:
+        """Reap every child (orphans of the container come to us as subreaper)."""
+        while True:
+            try:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return status
+            if pid == 0:
+                return status
+            if pid == self.pid:
+                status = st
+
+
+def _noop(signum: int, frame: object) -> None:
+    pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        except OSError:
+            return
+        data = data[n:]

@@ -1,0 +1,105 @@
+"""Typed access to decoded JSON, naming the JSON path of every value that is wrong."""
+
+from typing import Any
+
+from pyrunc.runtime.errors import ConfigError
+
+_KIND = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+         int: "an integer", float: "a number", type(None): "null"}
+
+
+def kind(v: object) -> str:
+    return _KIND.get(type(v), type(v).__name__)
+
+
+def join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def obj(v: Any, path: str) -> dict:
+    if not isinstance(v, dict):
+        raise ConfigError(path, f"expected an object, got {kind(v)}")
+    return v
+
+
+def string(v: Any, path: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(path, f"expected a string, got {kind(v)}")
+    return v
+
+
+def boolean(v: Any, path: str) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(path, f"expected a boolean, got {kind(v)}")
+    return v
+
+
+def integer(v: Any, path: str, lo: int | None = None, hi: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        else:
+            raise ConfigError(path, f"expected an integer, got {kind(v)}")
+    if lo is not None and v < lo:
+        raise ConfigError(path, f"{v} is out of range (minimum {lo})")
+    if hi is not None and v > hi:
+        raise ConfigError(path, f"{v} is out of range (maximum {hi})")
+    return v
+
+
+def array(v: Any, path: str) -> list:
+    if not isinstance(v, list):
+        raise ConfigError(path, f"expected an array, got {kind(v)}")
+    return v
+
+
+def strings(v: Any, path: str) -> list[str]:
+    return [string(x, join(path, i)) for i, x in enumerate(array(v, path))]
+
+
+class Obj:
+    """A JSON object with its path: ``o.str("hostname")`` checks and names ``hostname``."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        self.data = obj(data, path) if data is not None else {}
+        self.path = path
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def at(self, key: str) -> str:
+        return join(self.path, key)
+
+    def str(self, key: str, default: str = "") -> str:
+        v = self.data.get(key)
+        return default if v is None else string(v, self.at(key))
+
+    def bool(self, key: str, default: bool = False) -> bool:
+        v = self.data.get(key)
+        return default if v is None else boolean(v, self.at(key))
+
+    def int(self, key: str, default: int | None = None, lo: int | None = None,
+            hi: int | None = None) -> int | None:
+        v = self.data.get(key)
+        return default if v is None else integer(v, self.at(key), lo, hi)
+
+    def strings(self, key: str) -> list[str]:
+        v = self.data.get(key)
+        return [] if v is None else strings(v, self.at(key))
+
+    def obj(self, key: str) -> "Obj":
+        return Obj(self.data.get(key), self.at(key))
+
+    def objs(self, key: str) -> list["Obj"]:
+        v = self.data.get(key)
+        if v is None:
+            return []
+        return [Obj(x, join(self.at(key), i)) for i, x in enumerate(array(v, self.at(key)))]
+
+    def require(self, key: str) -> Any:
+        v = self.data.get(key)
+        if v is None:
+            raise ConfigError(self.at(key), "is required")
+        return v

@@ -1,0 +1,297 @@
+"""config.json -> Plan.
+
+Follows config.md and config-linux.md of runtime-spec 1.3.0: each field is checked for
+type and value here, and every error names its JSON path, so a malformed bundle fails
+before anything is created.
+"""
+
+import json
+import os
+
+from pyrunc.runtime.errors import ConfigError, PyruncError
+from pyrunc.runtime.linux import consts as c
+from pyrunc.spec import caps as capnames
+from pyrunc.spec import mountopts, version
+from pyrunc.spec.check import Obj, integer, join, string, strings
+from pyrunc.spec.plan import Capabilities, Device, Hook, IDMap, Mount, Namespace, Plan, Process, Rlimit
+
+#: config-linux.md "Namespaces": the types and their clone(2) flags.
+NAMESPACES = {
+    "pid": c.CLONE_NEWPID,
+    "network": c.CLONE_NEWNET,
+    "mount": c.CLONE_NEWNS,
+    "ipc": c.CLONE_NEWIPC,
+    "uts": c.CLONE_NEWUTS,
+    "user": c.CLONE_NEWUSER,
+    "cgroup": c.CLONE_NEWCGROUP,
+    "time": c.CLONE_NEWTIME,
+}
+
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+    "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+ROOTFS_PROPAGATION = {"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+                      "runbindable"}
+
+_U32 = 2**32 - 1
+
+
+def read_config(bundle: str) -> dict:
+    """Read ``bundle``/config.json with runc's errors for a missing or malformed file."""
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise PyruncError("JSON specification file config.json not found") from None
+    except IsADirectoryError:
+        raise PyruncError("config.json: is a directory") from None
+    except OSError as e:
+        raise PyruncError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise PyruncError("config.json: not valid UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise PyruncError(f"config.json: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("config.json", "expected a JSON object at the top level")
+    return data
+
+
+def load(bundle: str) -> Plan:
+    """Load and check the bundle's config.json into a Plan (no system calls but stat)."""
+    bundle = os.path.abspath(bundle)
+    return build(read_config(bundle), bundle)
+
+
+def build(data: dict, bundle: str) -> Plan:
+    cfg = Obj(data, "")
+    plan = Plan()
+    plan.bundle = bundle
+    plan.oci_version = string(cfg.require("ociVersion"), "ociVersion")
+    version.check(plan.oci_version)
+
+    root = cfg.obj("root")
+    if not cfg.has("root"):
+        raise ConfigError("root", "is required on Linux")
+    rpath = string(root.require("path"), "root.path")
+    plan.rootfs = os.path.normpath(os.path.join(bundle, rpath))
+    plan.root_readonly = root.bool("readonly")
+    try:
+        st = os.stat(plan.rootfs)
+    except OSError as e:
+        raise PyruncError(f"invalid rootfs: stat {plan.rootfs}: {(e.strerror or '').lower()}") from None
+    import stat as _stat
+
+    if not _stat.S_ISDIR(st.st_mode):
+        raise PyruncError(f"invalid rootfs: {plan.rootfs}: not a directory")
+
+    if cfg.has("process"):
+        plan.process = _process(cfg.obj("process"))
+    if cfg.has("hostname"):
+        plan.hostname = cfg.str("hostname")
+    if cfg.has("domainname"):
+        plan.domainname = cfg.str("domainname")
+    plan.mounts = [_mount(m) for m in cfg.objs("mounts")]
+    plan.hooks = _hooks(cfg.obj("hooks"))
+    ann = cfg.obj("annotations")
+    for k, v in ann.data.items():
+        plan.annotations[k] = string(v, join("annotations", k))
+    _linux(cfg.obj("linux"), plan)
+    _cross_checks(plan)
+    return plan
+
+
+def _process(p: Obj) -> Process:
+    proc = Process()
+    proc.terminal = p.bool("terminal")
+    if p.has("consoleSize"):
+        cs = p.obj("consoleSize")
+        h = cs.int("height", 0, 0, 65535)
+        w = cs.int("width", 0, 0, 65535)
+        proc.console_size = (h or 0, w or 0)
+    user = p.obj("user")
+    proc.uid = user.int("uid", 0, 0, _U32) or 0
+    proc.gid = user.int("gid", 0, 0, _U32) or 0
+    proc.umask = user.int("umask", None, 0, 0o7777)
+    proc.additional_gids = [integer(g, join(user.at("additionalGids"), i), 0, _U32)
+                            for i, g in enumerate(user.data.get("additionalGids") or [])]
+    args = p.strings("args")
+    if not args:
+        raise ConfigError("process.args", "must contain at least one entry")
+    proc.args = args
+    proc.env = p.strings("env")
+    for i, e in enumerate(proc.env):
+        if "=" not in e:
+            raise ConfigError(join("process.env", i), f"{e!r} is not of the form KEY=value")
+    proc.cwd = p.str("cwd", "")
+    if not proc.cwd.startswith("/"):
+        raise ConfigError("process.cwd", f"{proc.cwd!r} must be an absolute path")
+    if p.has("capabilities"):
+        proc.capabilities = _capabilities(p.obj("capabilities"))
+    seen = set()
+    for i, r in enumerate(p.objs("rlimits")):
+        name = string(r.require("type"), r.at("type"))
+        if name not in RLIMITS:
+            raise ConfigError(r.at("type"), f"unknown rlimit {name!r}")
+        if name in seen:
+            raise ConfigError(r.at("type"), f"duplicate rlimit {name!r}")
+        seen.add(name)
+        soft = integer(r.require("soft"), r.at("soft"), 0, 2**64 - 1)
+        hard = integer(r.require("hard"), r.at("hard"), 0, 2**64 - 1)
+        proc.rlimits.append(Rlimit(name, RLIMITS[name], soft, hard))
+    proc.no_new_privileges = p.bool("noNewPrivileges")
+    proc.oom_score_adj = p.int("oomScoreAdj", None, -1000, 1000)
+    proc.apparmor_profile = p.str("apparmorProfile")
+    proc.selinux_label = p.str("selinuxLabel")
+    return proc
+
+
+def _capabilities(cp: Obj) -> Capabilities:
+    caps = Capabilities()
+    for field in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+        nums: list[int] = []
+        for i, name in enumerate(cp.strings(field)):
+            n = capnames.NUMBERS.get(name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper())
+            if n is None:
+                # config.md 1.3.0: unknown capabilities are a warning, not an error.
+                caps.unknown.append((join(cp.at(field), i), name))
+                continue
+            nums.append(n)
+        setattr(caps, field, nums)
+    return caps
+
+
+def _mount(m: Obj) -> Mount:
+    dest = string(m.require("destination"), m.at("destination"))
+    if not dest:
+        raise ConfigError(m.at("destination"), "must not be empty")
+    opts = m.strings("options")
+    flags, prop, data, ext = mountopts.parse(opts)
+    type_ = m.str("type")
+    source = m.str("source")
+    if type_ == "bind":
+        flags |= c.MS_BIND
+    if (flags & c.MS_BIND) and not source:
+        raise ConfigError(m.at("source"), "a bind mount needs a source")
+    if not (flags & c.MS_BIND) and not type_:
+        raise ConfigError(m.at("type"), "is required for a mount that is not a bind mount")
+    return Mount(m.path, dest, type_, source, opts, flags, prop, data, ext)
+
+
+def _hooks(h: Obj) -> dict[str, list[Hook]]:
+    out: dict[str, list[Hook]] = {}
+    for key in h.data:
+        if key not in HOOK_KINDS:
+            raise ConfigError(h.at(key), f"unknown hook kind {key!r}")
+    for kind in HOOK_KINDS:
+        hooks = []
+        for ho in h.objs(kind):
+            path = string(ho.require("path"), ho.at("path"))
+            if not path.startswith("/"):
+                raise ConfigError(ho.at("path"), f"{path!r} must be an absolute path")
+            timeout = ho.int("timeout", None)
+            if timeout is not None and timeout <= 0:
+                raise ConfigError(ho.at("timeout"), f"{timeout} must be greater than zero")
+            hooks.append(Hook(path, ho.strings("args"), ho.strings("env"), timeout, ho.path))
+        if hooks:
+            out[kind] = hooks
+    return out
+
+
+def _idmaps(lo: Obj, key: str) -> list[IDMap]:
+    out = []
+    for m in lo.objs(key):
+        out.append(IDMap(integer(m.require("containerID"), m.at("containerID"), 0, _U32),
+                         integer(m.require("hostID"), m.at("hostID"), 0, _U32),
+                         integer(m.require("size"), m.at("size"), 1, _U32)))
+    return out
+
+
+_DEV_TYPES = {"c", "u", "b", "p"}
+
+
+def _linux(lo: Obj, plan: Plan) -> None:
+    seen: set[str] = set()
+    for ns in lo.objs("namespaces"):
+        t = string(ns.require("type"), ns.at("type"))
+        if t not in NAMESPACES:
+            raise ConfigError(ns.at("type"), f"unknown namespace type {t!r}")
+        if t in seen:
+            raise ConfigError(ns.at("type"), f"duplicate namespace {t!r}")
+        seen.add(t)
+        path = ns.str("path")
+        if path and not path.startswith("/"):
+            raise ConfigError(ns.at("path"), f"{path!r} must be an absolute path")
+        plan.namespaces.append(Namespace(t, NAMESPACES[t], path))
+    plan.uid_mappings = _idmaps(lo, "uidMappings")
+    plan.gid_mappings = _idmaps(lo, "gidMappings")
+    to = lo.obj("timeOffsets")
+    for clock, v in to.data.items():
+        if clock not in ("monotonic", "boottime"):
+            raise ConfigError(to.at(clock), f"unknown clock {clock!r}")
+        o = Obj(v, to.at(clock))
+        plan.time_offsets[clock] = (o.int("secs", 0) or 0, o.int("nanosecs", 0, 0, 999_999_999) or 0)
+    for d in lo.objs("devices"):
+        path = string(d.require("path"), d.at("path"))
+        if not path.startswith("/dev/") and not path.startswith("/"):
+            raise ConfigError(d.at("path"), f"{path!r} must be an absolute path")
+        t = string(d.require("type"), d.at("type"))
+        if t not in _DEV_TYPES:
+            raise ConfigError(d.at("type"), f"unknown device type {t!r}")
+        major = d.int("major", 0, 0, 2**32 - 1) or 0
+        minor = d.int("minor", 0, 0, 2**32 - 1) or 0
+        if t != "p" and (not d.has("major") or not d.has("minor")):
+            raise ConfigError(d.path, f"device {path}: major and minor are required for type {t!r}")
+        plan.devices.append(Device(path, t, major, minor, d.int("fileMode", 0o666, 0, 0o7777) or 0o666,
+                                   d.int("uid", 0, 0, _U32) or 0, d.int("gid", 0, 0, _U32) or 0))
+    plan.masked_paths = lo.strings("maskedPaths")
+    plan.readonly_paths = lo.strings("readonlyPaths")
+    plan.rootfs_propagation = lo.str("rootfsPropagation")
+    if plan.rootfs_propagation and plan.rootfs_propagation not in ROOTFS_PROPAGATION:
+        raise ConfigError(lo.at("rootfsPropagation"), f"unknown propagation {plan.rootfs_propagation!r}")
+    plan.cgroups_path = lo.str("cgroupsPath")
+    if lo.has("resources"):
+        plan.resources = lo.obj("resources").data
+    sc = lo.obj("sysctl")
+    for k, v in sc.data.items():
+        plan.sysctl[k] = string(v, join(sc.at(k), ""))
+    plan.mount_label = lo.str("mountLabel")
+
+
+def _cross_checks(plan: Plan) -> None:
+    """Rules that span fields (config-linux.md and runc's validator)."""
+    if plan.namespace("mount") is None:
+        raise ConfigError("linux.namespaces", "a mount namespace is required")
+    if plan.hostname and plan.namespace("uts") is None:
+        raise ConfigError("hostname", "cannot set a hostname without a private UTS namespace")
+    if plan.domainname and plan.namespace("uts") is None:
+        raise ConfigError("domainname", "cannot set a domainname without a private UTS namespace")
+    if plan.time_offsets:
+        ns = plan.namespace("time")
+        if ns is None or ns.path:
+            raise ConfigError("linux.timeOffsets", "requires a new time namespace")
+    user = plan.namespace("user")
+    if (plan.uid_mappings or plan.gid_mappings) and user is None:
+        raise ConfigError("linux.uidMappings", "user namespace mappings given without a user namespace")
+    if user is not None and not user.path and (not plan.uid_mappings or not plan.gid_mappings):
+        raise ConfigError("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
+
+
+def load_process_json(text: str, path: str = "process") -> Process:
+    """A process JSON (``exec --process``), checked like config.json's ``process``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PyruncError(f"{path}: invalid JSON: {e.msg}") from None
+    return _process(Obj(data, "process"))
+
+
+__all__ = ["load", "build", "read_config", "strings", "load_process_json"]
