@@ -137,7 +137,7 @@ def _process(p: Obj) -> Process:
     if p.has("capabilities"):
         proc.capabilities = _capabilities(p.obj("capabilities"))
     seen = set()
-    for i, r in enumerate(p.objs("rlimits")):
+    for r in p.objs("rlimits"):
         name = string(r.require("type"), r.at("type"))
         if name not in RLIMITS:
             raise ConfigError(r.at("type"), f"unknown rlimit {name!r}")

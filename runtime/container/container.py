@@ -151,7 +151,7 @@ class Container:
                 from pyrunc.runtime.linux import cgroups
 
                 try:
-                    cgroups.remove(st.made_cgroups)
+                    cgroups.remove(st.made_cgroups, st.cgroups)
                 except OSError as e:
                     from pyrunc.runtime import log
 

@@ -43,6 +43,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     check_terminal(plan, co)
     cdir = store.make_dir(root, cid)
     made: list[str] = []
+    dirs: list[str] = []
     fifo_fd = -1
     launched = None
     try:
@@ -110,11 +111,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     except BaseException:
         if fifo_fd >= 0:
             os.close(fifo_fd)
-        _cleanup(cdir, made, launched)
+        _cleanup(cdir, made, dirs, launched)
         raise
 
 
-def _cleanup(cdir: str, made: list[str], launched) -> None:
+def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
     import signal
 
     from pyrunc.runtime.linux import cgroups
@@ -128,10 +129,8 @@ def _cleanup(cdir: str, made: list[str], launched) -> None:
         if launched.tty_master >= 0:
             os.close(launched.tty_master)
     if made:
-        leaf = [d for d in made]
-        cgroups.signal_all(leaf, signal.SIGKILL)
         try:
-            cgroups.remove(made)
+            cgroups.remove(made, leaves)
         except OSError:
             pass
     store.remove_dir(cdir)

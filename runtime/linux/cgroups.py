@@ -128,11 +128,19 @@ def signal_all(dirs: list[str], sig: int) -> None:
             pass
 
 
-def remove(dirs: list[str], timeout: float = 5.0) -> None:
-    """rmdir each directory (deepest first); retry while exiting processes linger."""
+def remove(dirs: list[str], leaves: list[str], timeout: float = 5.0) -> None:
+    """rmdir each directory (deepest first).  A leaf is retried while exiting processes
+    linger; a parent we made is removed only if nothing else lives in it by now."""
     deadline = time.monotonic() + timeout
+    leafset = set(leaves)
     for d in sorted(dirs, key=len, reverse=True):
         while True:
+            if d not in leafset:
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+                break
             try:
                 os.rmdir(d)
                 break

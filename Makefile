@@ -1,0 +1,51 @@
+# pyrunc: `make demo` runs a real container, `make test` runs the whole suite.
+# Both install what they need on a fresh Debian machine (as root), and skip what is there.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYRUNC := $(VENV)/bin/pyrunc
+APT_PKGS := busybox-static libcap-dev runc gcc
+PIP_STAMP := $(VENV)/.deps-installed
+
+.PHONY: deps install demo test lint bench clean
+
+deps: $(PIP_STAMP)
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(PIP_STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check setuptools wheel pytest ruff \
+		python-prctl jsonschema pyroute2
+	touch $(PIP_STAMP)
+
+install: deps
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps . 2>&1 | \
+		grep -v -i "warn\|^ *$$" || true
+	@$(PYRUNC) --version >/dev/null
+
+demo: install
+	$(PY) tests/rootfs.py demo/rootfs
+	rm -f demo/config.json
+	$(PYRUNC) spec --bundle demo
+	$(PY) tests/rootfs.py --demo-config demo/config.json
+	cd demo && ../$(PYRUNC) --root /run/pyrunc-demo run demo-$$$$
+
+test: install
+	$(VENV)/bin/ruff check runtime spec hooks tests bench conformance
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) demo build *.egg-info

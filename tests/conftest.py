@@ -1,0 +1,194 @@
+"""Fixtures: a busybox rootfs, bundles, a pyrunc with its own --root, and the leak check.
+
+Every test runs real containers as root.  Nothing touches the host's own state: each
+test has its own state root, bundles under a temporary directory, and cgroups under a
+parent named for this test run.  After each test the leak check asserts that no state
+directory, mount, process or cgroup directory is left behind.
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import rootfs as rootfs_builder  # noqa: E402
+
+PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
+RUN_TOKEN = uuid.uuid4().hex[:10]
+CGROUP_PARENT = f"/pyrunc-test-{RUN_TOKEN}"
+
+if os.geteuid() != 0:
+    pytest.exit("the pyrunc suite runs real containers: run it as root", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def base_dir():
+    d = tempfile.mkdtemp(prefix="pyrunc-tests-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(base_dir):
+    return rootfs_builder.build(os.path.join(base_dir, "rootfs-cache"))
+
+
+def default_config() -> dict:
+    from pyrunc.spec.defaults import default_config as d
+
+    return d()
+
+
+class Pyrunc:
+    """The pyrunc binary with this test's own --root."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def cmd(self, *args: str, root: bool = True) -> list[str]:
+        return [PYRUNC, "--root", self.root, *args] if root else [PYRUNC, *args]
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60, check: bool = False,
+                 **kw) -> subprocess.CompletedProcess:
+        # Files, not pipes: a created container keeps create's stdio open (as with runc),
+        # so a pipe would never reach EOF.
+        kw.setdefault("stdin", subprocess.DEVNULL if input is None else None)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            rc = subprocess.run(self.cmd(*args), input=input, stdout=out, stderr=err, text=True,
+                                timeout=timeout, **kw).returncode
+            out.seek(0)
+            err.seek(0)
+            p = subprocess.CompletedProcess(args, rc, out.read(), err.read())
+        if check and p.returncode != 0:
+            raise AssertionError(f"pyrunc {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+        return p
+
+    def state(self, cid: str) -> dict:
+        return json.loads(self("state", cid, check=True).stdout)
+
+
+class Bundle:
+    def __init__(self, path: str, config: dict) -> None:
+        self.path = path
+        self.config = config
+        self.rootfs = os.path.join(path, "rootfs")
+
+    def write(self) -> "Bundle":
+        with open(os.path.join(self.path, "config.json"), "w") as f:
+            json.dump(self.config, f, indent=1)
+        return self
+
+
+@pytest.fixture
+def pyrunc(tmp_path):
+    root = tmp_path / "state-root"
+    yield Pyrunc(str(root))
+
+
+@pytest.fixture
+def make_bundle(base_dir, busybox_rootfs, request):
+    """make_bundle(args, **changes) -> a written Bundle with its own copy of the rootfs."""
+    made = []
+
+    def make(args: list[str] | None = None, terminal: bool = False, cgroup: bool = True) -> Bundle:
+        path = tempfile.mkdtemp(prefix="bundle-", dir=base_dir)
+        os.chmod(path, 0o755)
+        shutil.copytree(busybox_rootfs, os.path.join(path, "rootfs"), symlinks=True)
+        cfg = copy.deepcopy(default_config())
+        cfg["process"]["terminal"] = terminal
+        cfg["process"]["args"] = args or ["true"]
+        cfg["process"]["env"].append(f"PYRUNC_TEST_TOKEN={RUN_TOKEN}")
+        if cgroup:
+            cfg["linux"]["cgroupsPath"] = f"{CGROUP_PARENT}/{uuid.uuid4().hex[:8]}"
+        b = Bundle(path, cfg)
+        made.append(b)
+        return b.write()
+
+    yield make
+    for b in made:
+        shutil.rmtree(b.path, ignore_errors=True)
+
+
+def _mounts_under(prefix: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if prefix in line.split(" - ")[0]]
+
+
+def _token_processes() -> list[int]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"PYRUNC_TEST_TOKEN={RUN_TOKEN}".encode() in f.read():
+                    out.append(int(pid))
+        except OSError:
+            continue
+    return out
+
+
+def _cgroup_dirs() -> list[str]:
+    from pyrunc.runtime.linux import cgroups
+
+    out = []
+    for mnt, _root, _t, _c in cgroups.hierarchies():
+        d = mnt.rstrip("/") + CGROUP_PARENT
+        if os.path.isdir(d):
+            out += [os.path.join(d, x) for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))]
+    return out
+
+
+def leaks(root: str, base: str) -> list[str]:
+    problems = []
+    if os.path.isdir(root) and os.listdir(root):
+        problems.append(f"state left in {root}: {os.listdir(root)}")
+    if _mounts_under(base):
+        problems.append(f"mounts left: {_mounts_under(base)}")
+    procs = _token_processes()
+    if procs:
+        problems.append(f"processes left: {procs}")
+    cgs = _cgroup_dirs()
+    if cgs:
+        problems.append(f"cgroups left: {cgs}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request, base_dir, tmp_path):
+    yield
+    if request.node.get_closest_marker("leaks_ok"):
+        return
+    root = str(tmp_path / "state-root")
+    problems = leaks(root, base_dir)
+    if problems:
+        # Clean up so one failure does not cascade, then fail this test.
+        for pid in _token_processes():
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        if os.path.isdir(root):
+            for cid in os.listdir(root):
+                subprocess.run([PYRUNC, "--root", root, "delete", "--force", cid], capture_output=True)
+        pytest.fail("leak: " + "; ".join(problems))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from pyrunc.runtime.linux import cgroups
+
+    for mnt, _root, _t, _c in cgroups.hierarchies():
+        d = mnt.rstrip("/") + CGROUP_PARENT
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
