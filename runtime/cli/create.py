@@ -21,11 +21,13 @@ USAGE:
 
 OPTIONS:
    --bundle value, -b value  path to the root of the bundle directory, defaults to the current directory
-   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing
+                             the master end of the console's pseudoterminal
    --pid-file value          specify the file to write the process id to
    --no-pivot                do not use pivot root to jail process inside rootfs
    --no-new-keyring          do not create a new session keyring for the container
-   --preserve-fds value      Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total) (default: 0)
+   --preserve-fds value      Pass N additional file descriptors to the container
+                             (stdio + $LISTEN_FDS + N in total) (default: 0)
 """
 
 

@@ -41,6 +41,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     if plan.process is None:
         raise PyruncError("process: is required to create a container")
     check_terminal(plan, co)
+    reserve_fds(co.preserve_fds)
     cdir = store.make_dir(root, cid)
     made: list[str] = []
     dirs: list[str] = []
@@ -134,6 +135,20 @@ def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
         except OSError:
             pass
     store.remove_dir(cdir)
+
+
+def reserve_fds(n: int) -> None:
+    """fds 3..3+n-1 belong to the container (--preserve-fds, LISTEN_FDS): any that is not
+    open gets /dev/null, so that none of the runtime's own files (its lock, the FIFO, a
+    directory of the host) can land there and leak into the container."""
+    for fd in range(3, 3 + n):
+        try:
+            os.fstat(fd)
+        except OSError:
+            nul = os.open("/dev/null", os.O_RDWR)
+            if nul != fd:
+                os.dup2(nul, fd)
+                os.close(nul)
 
 
 def write_pid_file(path: str, pid: int) -> None:

@@ -42,47 +42,56 @@ def fd_path(fd: int) -> str:
 
 
 def mkdir_all(rootfd: int, path: str, mode: int = 0o755) -> int:
-    """Create ``path`` and its parents inside the root; return an O_PATH fd of the directory."""
+    """Create ``path`` and its parents inside the root; return an O_PATH fd of the directory.
+
+    A symlink on the way (even a dangling one) is followed as if the root were ``/``: its
+    target is created inside the rootfs, never outside it (what runc's securejoin does)."""
     rel = clean(path)
-    if not rel:
-        return os.dup(rootfd)
-    try:
-        fd = open_in_root(rootfd, rel)
-    except SysError as e:
-        if e.errno != errno.ENOENT:
-            raise
-    else:
-        if not stat.S_ISDIR(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise SysError("mkdir", errno.ENOTDIR, "/" + rel)
-        return fd
-    cur = os.dup(rootfd)
-    try:
-        for part in rel.split("/"):
-            try:
-                nxt = libc.openat2(cur, part, os.O_PATH, _RESOLVE)
-            except SysError as e:
-                if e.errno != errno.ENOENT:
-                    raise
-                try:
-                    os.mkdir(part, mode, dir_fd=cur)
-                except FileExistsError:
-                    pass
-                except OSError as oe:
-                    raise SysError("mkdir", oe.errno or 0, "/" + rel) from None
-                nxt = libc.openat2(cur, part, os.O_PATH, _RESOLVE)
-            if not stat.S_ISDIR(os.fstat(nxt).st_mode):
-                os.close(nxt)
+    for _ in range(40):  # ELOOP, as the kernel counts
+        if not rel:
+            return os.dup(rootfd)
+        try:
+            fd = open_in_root(rootfd, rel)
+        except SysError as e:
+            if e.errno != errno.ENOENT:
+                raise
+        else:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                os.close(fd)
                 raise SysError("mkdir", errno.ENOTDIR, "/" + rel)
-            os.close(cur)
-            cur = nxt
-        # Re-resolve from the root: symlinks inside must land inside it too.
-        os.close(cur)
-        cur = -1
-        return open_in_root(rootfd, rel)
-    finally:
-        if cur >= 0:
-            os.close(cur)
+            return fd
+        redirected = _create_components(rootfd, rel, mode)
+        if redirected is None:
+            return open_in_root(rootfd, rel)
+        rel = redirected
+    raise SysError("mkdir", errno.ELOOP, "/" + clean(path))
+
+
+def _create_components(rootfd: int, rel: str, mode: int) -> str | None:
+    """mkdir each missing component; on a symlink, return the path it redirects to."""
+    parts = rel.split("/")
+    done: list[str] = []
+    for i, part in enumerate(parts):
+        parent = "/".join(done)
+        pfd = open_in_root(rootfd, parent or ".")
+        try:
+            try:
+                target = os.readlink(part, dir_fd=pfd)
+            except OSError:
+                target = None
+            if target is not None:
+                base = "" if target.startswith("/") else parent
+                return clean(base + "/" + target + "/" + "/".join(parts[i + 1:]))
+            try:
+                os.mkdir(part, mode, dir_fd=pfd)
+            except FileExistsError:
+                pass
+            except OSError as oe:
+                raise SysError("mkdir", oe.errno or 0, "/" + rel) from None
+        finally:
+            os.close(pfd)
+        done.append(part)
+    return None
 
 
 def create_file(rootfd: int, path: str, mode: int = 0o644) -> int:
