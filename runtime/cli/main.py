@@ -90,9 +90,8 @@ def main(argv: list[str]) -> int:
         else:
             log.error(f"No help topic for '{name}'")
         return 1
-    import importlib
-
-    mod = importlib.import_module(f"pyrunc.runtime.cli.{COMMANDS[name][0]}")
+    # __import__ rather than importlib: one import less on every command.
+    mod = __import__(f"pyrunc.runtime.cli.{COMMANDS[name][0]}", fromlist=["run"])
     try:
         opts, pos = parse(args, mod.FLAGS + [Flag("help,h")])
         if opts.get("help"):

@@ -1,0 +1,103 @@
+"""pyrunc beside runc on the same busybox bundle, interleaved, in one run.
+
+Prints the median time of each command for both runtimes and the ratio pyrunc/runc,
+and the resident memory (VmRSS) of an init waiting between create and start.
+
+    .venv/bin/python bench/bench.py [--rounds N] [--runc PATH]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import rootfs as rootfs_builder  # noqa: E402
+
+PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
+
+
+def timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    return time.perf_counter() - t
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bundle(base: str, args: list[str]) -> str:
+    from pyrunc.spec.defaults import default_config
+
+    b = tempfile.mkdtemp(dir=base)
+    os.chmod(b, 0o755)
+    shutil.copytree(os.path.join(base, "rootfs"), os.path.join(b, "rootfs"), symlinks=True)
+    cfg = default_config()
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = args
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return b
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--runc", default=shutil.which("runc") or "runc")
+    a = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="pyrunc-bench-")
+    os.chmod(base, 0o755)
+    try:
+        rootfs_builder.build(os.path.join(base, "rootfs"))
+        true_b = bundle(base, ["true"])
+        sleep_b = bundle(base, ["sleep", "1000"])
+        runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(base, "root-pyrunc")],
+                    "runc": [a.runc, "--root", os.path.join(base, "root-runc")]}
+        ops = ["run /bin/true", "create", "state", "start", "kill", "delete"]
+        times: dict[str, dict[str, list[float]]] = {r: {o: [] for o in ops} for r in runtimes}
+        rss: dict[str, list[int]] = {r: [] for r in runtimes}
+        for i in range(a.rounds):
+            for name, rt in runtimes.items():  # interleaved: one round of each, in turn
+                cid = f"bench-{i}"
+                times[name]["run /bin/true"].append(timed(rt + ["run", "-b", true_b, cid]))
+                times[name]["create"].append(timed(rt + ["create", "-b", sleep_b, cid]))
+                st = json.loads(subprocess.run(rt + ["state", cid], capture_output=True, check=True).stdout)
+                rss[name].append(rss_kib(st["pid"]))
+                times[name]["state"].append(timed(rt + ["state", cid]))
+                times[name]["start"].append(timed(rt + ["start", cid]))
+                times[name]["kill"].append(timed(rt + ["kill", cid, "KILL"]))
+                deadline = time.time() + 10
+                while json.loads(subprocess.run(rt + ["state", cid], capture_output=True).stdout)["status"] \
+                        != "stopped" and time.time() < deadline:
+                    time.sleep(0.01)
+                times[name]["delete"].append(timed(rt + ["delete", cid]))
+        print(f"{'operation':<16}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
+        for o in ops:
+            p = statistics.median(times["pyrunc"][o]) * 1000
+            r = statistics.median(times["runc"][o]) * 1000
+            print(f"{o:<16}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
+        p, r = statistics.median(rss["pyrunc"]), statistics.median(rss["runc"])
+        print(f"{'waiting init RSS':<16}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
+    finally:
+        for name, rt in (("pyrunc", [PYRUNC]), ("runc", [a.runc])):
+            root = os.path.join(base, f"root-{name}")
+            if os.path.isdir(root):
+                for cid in os.listdir(root):
+                    subprocess.run(rt + ["--root", root, "delete", "--force", cid], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
