@@ -262,7 +262,7 @@ def _linux(lo: Obj, plan: Plan) -> None:
         plan.resources = lo.obj("resources").data
     sc = lo.obj("sysctl")
     for k, v in sc.data.items():
-        plan.sysctl[k] = string(v, join(sc.at(k), ""))
+        plan.sysctl[k] = string(v, sc.at(k))
     plan.mount_label = lo.str("mountLabel")
 
 
@@ -278,11 +278,48 @@ def _cross_checks(plan: Plan) -> None:
         ns = plan.namespace("time")
         if ns is None or ns.path:
             raise ConfigError("linux.timeOffsets", "requires a new time namespace")
+    for key in plan.sysctl:
+        _check_sysctl(plan, key)
+    if plan.mount_label and not os.path.isdir("/sys/fs/selinux"):
+        raise ConfigError("linux.mountLabel", "SELinux is not enabled on this host")
+    for kind in ("prestart", "createRuntime", "poststart", "poststop", "createContainer"):
+        # These run with the runtime's view of the filesystem: the path must be there now.
+        for h in plan.hooks.get(kind, []):
+            if not os.path.isfile(h.path) or not os.access(h.path, os.X_OK):
+                why = "does not exist" if not os.path.exists(h.path) else "is not an executable file"
+                raise ConfigError(f"{h.where}.path", f"{h.path} {why}")
     user = plan.namespace("user")
     if (plan.uid_mappings or plan.gid_mappings) and user is None:
         raise ConfigError("linux.uidMappings", "user namespace mappings given without a user namespace")
     if user is not None and not user.path and (not plan.uid_mappings or not plan.gid_mappings):
         raise ConfigError("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
+
+
+#: config-linux.md "Sysctl" and runc's validator: which namespace owns which sysctl.
+_IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
+def _check_sysctl(plan: Plan, key: str) -> None:
+    path = f"linux.sysctl.{key}"
+
+    def new(ns: str) -> bool:
+        n = plan.namespace(ns)
+        return n is not None
+
+    if key in _IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if not new("ipc"):
+            raise ConfigError(path, "sysctl is not in a separate kernel namespace (needs an ipc namespace)")
+        return
+    if key.startswith("net."):
+        if not new("network"):
+            raise ConfigError(path, "sysctl is not in a separate kernel namespace (needs a network namespace)")
+        return
+    if key in ("kernel.hostname", "kernel.domainname"):
+        if not new("uts"):
+            raise ConfigError(path, "sysctl is not in a separate kernel namespace (needs a uts namespace)")
+        return
+    raise ConfigError(path, "sysctl is not in a separate kernel namespace")
 
 
 def load_process_json(text: str, path: str = "process") -> Process:

@@ -38,9 +38,12 @@ def run(hook, state: str, kind: str) -> None:
             os.dup2(rfd, 0)
             os.dup2(efd_w, 1)
             os.dup2(efd_w, 2)
-            os.execve(hook.path, argv, hook.env)
+            env = dict(e.partition("=")[::2] for e in hook.env)
+            os.execve(hook.path, argv, env)
         except OSError as e:
             os.write(2, f"exec {hook.path}: {(e.strerror or '').lower()}".encode())
+        except BaseException:  # a forked child never returns into the runtime
+            pass
         os._exit(127)
     os.close(rfd)
     os.close(efd_w)

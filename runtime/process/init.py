@@ -29,6 +29,14 @@ def main(opts: InitOptions, sock: socket.socket) -> None:
     try:
         path, argv, env = setup(opts, sock)
         wait_for_start(opts)
+        if "startContainer" in opts.plan.hooks:
+            # In the container's namespaces, after start, before the user program (runtime.md).
+            try:
+                hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
+                              "startContainer")
+            except PyruncError as e:
+                os.write(2, f"pyrunc: {e}\n".encode())
+                os._exit(1)
         os.execve(path, argv, _env_dict(env))
     except PyruncError as e:
         report(sock, str(e))
@@ -56,6 +64,8 @@ def setup(opts: InitOptions, sock: socket.socket) -> tuple[str, list[str], list[
     # A new session: the container's process must not share the runtime's terminal
     # or process group (and it needs one to take a controlling terminal).
     os.setsid()
+    # Our pid as the runtime sees it, for the hooks' state: the host's /proc still shows it.
+    opts.host_pid = int(os.readlink("/proc/self"))
 
     # --- filesystem, still seeing the host's /proc for our fd handles ---------------
     rootfd = rootfs.prepare_root(plan.rootfs, plan.rootfs_propagation)
@@ -95,7 +105,7 @@ def setup(opts: InitOptions, sock: socket.socket) -> tuple[str, list[str], list[
         sync.expect(sock, "ok")
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
-        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts), "createContainer")
+        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
 
     os.close(rootfd)
     if opts.no_pivot:
@@ -225,8 +235,8 @@ def _send_terminal(opts: InitOptions, sock: socket.socket, master: int) -> None:
     os.close(master)
 
 
-def _state_for_hooks(opts: InitOptions) -> str:
-    return hooks.state_json(opts.container_id, "creating", os.getpid(), opts.plan)
+def _state_for_hooks(opts: InitOptions, status: str) -> str:
+    return hooks.state_json(opts.container_id, status, opts.host_pid, opts.plan)
 
 
 def _write_sysctls(sysctl: dict[str, str]) -> None:
