@@ -34,7 +34,8 @@ def test_all_six_hooks(pyrunc, make_bundle, tmp_path):
     # startContainer runs inside the container after pivot_root: its program lives in the rootfs.
     os.makedirs(os.path.join(b.rootfs, "hooks"))
     with open(os.path.join(b.rootfs, "hooks", "start"), "w") as f:
-        f.write("#!/bin/sh\n{ cat; echo; readlink /proc/self/ns/mnt; } > /startContainer.tmp\nmv /startContainer.tmp /startContainer.state\n")
+        f.write("#!/bin/sh\n{ cat; echo; readlink /proc/self/ns/mnt; } > /startContainer.tmp\n"
+                "mv /startContainer.tmp /startContainer.state\n")
     os.chmod(os.path.join(b.rootfs, "hooks", "start"), 0o755)
     hooks["startContainer"] = [{"path": "/hooks/start"}]
     b.config["hooks"] = hooks
