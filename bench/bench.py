@@ -59,12 +59,15 @@ def main() -> None:
     a = ap.parse_args()
     base = tempfile.mkdtemp(prefix="pyrunc-bench-")
     os.chmod(base, 0o755)
+    roots = base
     try:
         rootfs_builder.build(os.path.join(base, "rootfs"))
         true_b = bundle(base, ["true"])
         sleep_b = bundle(base, ["sleep", "1000"])
-        runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(base, "root-pyrunc")],
-                    "runc": [a.runc, "--root", os.path.join(base, "root-runc")]}
+        # State roots on /run (tmpfs), where both runtimes keep them by default.
+        roots = tempfile.mkdtemp(prefix="pyrunc-bench-", dir="/run")
+        runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(roots, "pyrunc")],
+                    "runc": [a.runc, "--root", os.path.join(roots, "runc")]}
         ops = ["run /bin/true", "create", "state", "start", "kill", "delete"]
         times: dict[str, dict[str, list[float]]] = {r: {o: [] for o in ops} for r in runtimes}
         rss: dict[str, list[int]] = {r: [] for r in runtimes}
@@ -92,11 +95,12 @@ def main() -> None:
         print(f"{'waiting init RSS':<16}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
     finally:
         for name, rt in (("pyrunc", [PYRUNC]), ("runc", [a.runc])):
-            root = os.path.join(base, f"root-{name}")
+            root = os.path.join(roots, name)
             if os.path.isdir(root):
                 for cid in os.listdir(root):
                     subprocess.run(rt + ["--root", root, "delete", "--force", cid], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(roots, ignore_errors=True)
 
 
 if __name__ == "__main__":

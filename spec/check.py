@@ -1,7 +1,5 @@
 """Typed access to decoded JSON, naming the JSON path of every value that is wrong."""
 
-from typing import Any
-
 from pyrunc.runtime.errors import ConfigError
 
 _KIND = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
@@ -18,25 +16,25 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def obj(v: Any, path: str) -> dict:
+def obj(v: object, path: str) -> dict:
     if not isinstance(v, dict):
         raise ConfigError(path, f"expected an object, got {kind(v)}")
     return v
 
 
-def string(v: Any, path: str) -> str:
+def string(v: object, path: str) -> str:
     if not isinstance(v, str):
         raise ConfigError(path, f"expected a string, got {kind(v)}")
     return v
 
 
-def boolean(v: Any, path: str) -> bool:
+def boolean(v: object, path: str) -> bool:
     if not isinstance(v, bool):
         raise ConfigError(path, f"expected a boolean, got {kind(v)}")
     return v
 
 
-def integer(v: Any, path: str, lo: int | None = None, hi: int | None = None) -> int:
+def integer(v: object, path: str, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -49,20 +47,20 @@ def integer(v: Any, path: str, lo: int | None = None, hi: int | None = None) -> 
     return v
 
 
-def array(v: Any, path: str) -> list:
+def array(v: object, path: str) -> list:
     if not isinstance(v, list):
         raise ConfigError(path, f"expected an array, got {kind(v)}")
     return v
 
 
-def strings(v: Any, path: str) -> list[str]:
+def strings(v: object, path: str) -> list[str]:
     return [string(x, join(path, i)) for i, x in enumerate(array(v, path))]
 
 
 class Obj:
     """A JSON object with its path: ``o.str("hostname")`` checks and names ``hostname``."""
 
-    def __init__(self, data: Any, path: str) -> None:
+    def __init__(self, data: object, path: str) -> None:
         self.data = obj(data, path) if data is not None else {}
         self.path = path
 
@@ -98,7 +96,7 @@ class Obj:
             return []
         return [Obj(x, join(self.at(key), i)) for i, x in enumerate(array(v, self.at(key)))]
 
-    def require(self, key: str) -> Any:
+    def require(self, key: str) -> object:
         v = self.data.get(key)
         if v is None:
             raise ConfigError(self.at(key), "is required")

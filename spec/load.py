@@ -5,9 +5,9 @@ type and value here, and every error names its JSON path, so a malformed bundle 
 before anything is created.
 """
 
-import json
 import os
 
+from pyrunc.runtime import jsonin
 from pyrunc.runtime.errors import ConfigError, PyruncError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.spec import caps as capnames
@@ -55,11 +55,12 @@ def read_config(bundle: str) -> dict:
     except OSError as e:
         raise PyruncError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
     try:
-        data = json.loads(raw)
+        data = jsonin.loads(raw)
     except UnicodeDecodeError:
         raise PyruncError("config.json: not valid UTF-8") from None
-    except json.JSONDecodeError as e:
-        raise PyruncError(f"config.json: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except ValueError as e:  # json.JSONDecodeError
+        raise PyruncError(f"config.json: invalid JSON at line {getattr(e, 'lineno', '?')} "
+                          f"column {getattr(e, 'colno', '?')}: {getattr(e, 'msg', e)}") from None
     if not isinstance(data, dict):
         raise ConfigError("config.json", "expected a JSON object at the top level")
     return data
@@ -325,9 +326,9 @@ def _check_sysctl(plan: Plan, key: str) -> None:
 def load_process_json(text: str, path: str = "process") -> Process:
     """A process JSON (``exec --process``), checked like config.json's ``process``."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PyruncError(f"{path}: invalid JSON: {e.msg}") from None
+        data = jsonin.loads(text)
+    except ValueError as e:
+        raise PyruncError(f"{path}: invalid JSON: {getattr(e, 'msg', e)}") from None
     return _process(Obj(data, "process"))
 
 

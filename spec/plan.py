@@ -5,8 +5,6 @@ validated, and carries the JSON path it came from where errors may still arise l
 (a mount the kernel refuses is reported with its ``mounts[i]`` path).
 """
 
-from typing import Any
-
 
 class Mount:
     __slots__ = ("path", "destination", "type", "source", "options", "flags", "propagation",
@@ -143,7 +141,7 @@ class Plan:
         self.readonly_paths: list[str] = []
         self.rootfs_propagation = ""
         self.cgroups_path = ""
-        self.resources: dict[str, Any] = {}
+        self.resources: dict = {}
         self.sysctl: dict[str, str] = {}
         self.annotations: dict[str, str] = {}
         self.hooks: dict[str, list[Hook]] = {}

@@ -14,6 +14,8 @@ from pyrunc.runtime.container import store
 from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
 from pyrunc.runtime.linux import procfs
 
+SIGKILL = 9  # a constant, not the signal module: it imports enum
+
 CREATING, CREATED, RUNNING, PAUSED, STOPPED = "creating", "created", "running", "paused", "stopped"
 
 
@@ -73,9 +75,9 @@ class Container:
                      "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
                      "created": st.created if st else ""}
         if st and st.annotations:
-            import json
+            from pyrunc.runtime import jsonin
 
-            out["annotations"] = json.loads(st.annotations)
+            out["annotations"] = jsonin.loads(st.annotations)
         out["owner"] = ""
         return out
 
@@ -170,18 +172,16 @@ class Container:
         store.remove_dir(self.dir)
 
     def _kill_everything(self) -> None:
-        import signal
-
         st = self.state
         assert st is not None
         self._thaw()
         if st.cgroups:
             from pyrunc.runtime.linux import cgroups
 
-            cgroups.signal_all(st.cgroups, signal.SIGKILL)
+            cgroups.signal_all(st.cgroups, SIGKILL)
         if procfs.is_alive(st.pid, st.start):
             try:
-                os.kill(st.pid, signal.SIGKILL)
+                os.kill(st.pid, SIGKILL)
             except ProcessLookupError:
                 pass
         wait_dead(st.pid, st.start)
@@ -190,7 +190,7 @@ class Container:
 
             deadline = time.monotonic() + 5
             while cgroups.pids(st.cgroups) and time.monotonic() < deadline:
-                cgroups.signal_all(st.cgroups, signal.SIGKILL)
+                cgroups.signal_all(st.cgroups, SIGKILL)
                 time.sleep(0.005)
 
     def _thaw(self) -> None:
@@ -209,12 +209,11 @@ class Container:
         st = self.state
         if not st or not st.hooks:
             return []
-        import json
-
+        from pyrunc.runtime import jsonin
         from pyrunc.spec.plan import Hook
 
         return [Hook(h["path"], h["args"], h["env"], h["timeout"], h["where"])
-                for h in json.loads(st.hooks).get(kind, [])]
+                for h in jsonin.loads(st.hooks).get(kind, [])]
 
     def _hook_state(self, status: str) -> str:
         from pyrunc.runtime.jsonout import dumps
@@ -226,9 +225,9 @@ class Container:
             out["pid"] = st.pid
         out["bundle"] = st.bundle
         if st.annotations:
-            import json
+            from pyrunc.runtime import jsonin
 
-            out["annotations"] = json.loads(st.annotations)
+            out["annotations"] = jsonin.loads(st.annotations)
         return dumps(out)
 
 

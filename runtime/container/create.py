@@ -117,13 +117,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
 
 def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
-    import signal
-
     from pyrunc.runtime.linux import cgroups
 
     if launched is not None:
         try:
-            os.kill(launched.pid, signal.SIGKILL)
+            os.kill(launched.pid, 9)  # SIGKILL
             os.waitpid(launched.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass

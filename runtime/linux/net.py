@@ -1,8 +1,8 @@
 """Bringing ``lo`` up in a new network namespace (config-linux.md "Network"), with the
 SIOCSIFFLAGS ioctl: no netlink library on the create path."""
 
+import _socket
 import fcntl
-import socket
 import struct
 
 from pyrunc.runtime.errors import SysError
@@ -13,10 +13,13 @@ IFF_UP = 0x1
 
 
 def loopback_up() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
         try:
             req = struct.pack("16sH14x", b"lo", 0)
             flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, req))[1]
             fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
         except OSError as e:
             raise SysError("set lo up", e.errno or 0) from None
+    finally:
+        s.close()

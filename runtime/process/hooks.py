@@ -8,7 +8,6 @@ runtime (createRuntime, prestart, poststart, poststop) and from inside the init
 
 import os
 import select
-import signal
 import time
 
 from pyrunc.runtime import OCI_VERSION
@@ -60,7 +59,7 @@ def run(hook, state: str, kind: str) -> None:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             r, _, _ = select.select([efd_r], [], [], timeout)
             if not r:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, 9)  # SIGKILL
                 os.waitpid(pid, 0)
                 raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): timed out after {hook.timeout}s")
             chunk = os.read(efd_r, 4096)

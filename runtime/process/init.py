@@ -5,11 +5,11 @@ goes back to the runtime over the sync socket as one line and the init exits; af
 ``ready`` nobody listens any more, so a late error goes to the container's stderr.
 """
 
+import _socket
 import errno
 import os
 import resource
 import select
-import socket
 import stat
 
 # After pivot_root the host's filesystem, and with it Python's library, is out of reach:
@@ -24,7 +24,7 @@ from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def main(opts: InitOptions, sock: socket.socket) -> None:
+def main(opts: InitOptions, sock: sync.Sock) -> None:
     """Never returns: execve or os._exit."""
     try:
         path, argv, env = setup(opts, sock)
@@ -47,7 +47,7 @@ def main(opts: InitOptions, sock: socket.socket) -> None:
     os._exit(1)
 
 
-def report(sock: socket.socket, msg: str) -> None:
+def report(sock: sync.Sock, msg: str) -> None:
     try:
         sync.send(sock, "error", msg)
     except OSError:
@@ -57,7 +57,7 @@ def report(sock: socket.socket, msg: str) -> None:
             pass
 
 
-def setup(opts: InitOptions, sock: socket.socket) -> tuple[str, list[str], list[str]]:
+def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]]:
     plan = opts.plan
     proc = plan.process
     assert proc is not None
@@ -115,7 +115,7 @@ def setup(opts: InitOptions, sock: socket.socket) -> tuple[str, list[str], list[
 
     if plan.hostname is not None:
         try:
-            socket.sethostname(plan.hostname)
+            _socket.sethostname(plan.hostname)
         except OSError as e:
             raise SysError("sethostname", e.errno or 0, plan.hostname) from None
     if plan.domainname is not None:
@@ -227,7 +227,7 @@ def _open_terminal(rootfd: int, proc) -> int:
     return master
 
 
-def _send_terminal(opts: InitOptions, sock: socket.socket, master: int) -> None:
+def _send_terminal(opts: InitOptions, sock: sync.Sock, master: int) -> None:
     if opts.console_socket:
         console.send_master(opts.console_socket, master)
     else:
@@ -263,7 +263,7 @@ def _write_proc_self(name: str, value: str) -> None:
         raise SysError(f"write /proc/self/{name}", e.errno or 0) from None
 
 
-def _close_fds(opts: InitOptions, sock: socket.socket) -> None:
+def _close_fds(opts: InitOptions, sock: sync.Sock) -> None:
     """Only stdio, the preserved fds and our own close-on-exec handles survive."""
     keep_hi = 3 + opts.preserve_fds
     for fd in range(3, keep_hi):

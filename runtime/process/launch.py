@@ -6,8 +6,8 @@ the setup child exits, the init is re-parented to us, so an init that fails is r
 here and ``run`` can wait for its exit status.
 """
 
+import _signal  # the C module: signal.py imports enum
 import os
-import signal
 
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import sync
@@ -67,7 +67,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks) -> Launched:
         for pid in (setup_pid, init_pid):
             if pid:
                 try:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, 9)  # SIGKILL
                 except ProcessLookupError:
                     pass
                 _reap(pid)
@@ -89,9 +89,9 @@ def _reap(pid: int) -> None:
 def _child_main(opts: InitOptions, sock) -> None:
     """The setup child: never returns."""
     # Default signal dispositions: the runtime's handlers must not run in the container.
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+    for s in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGPIPE, _signal.SIGCHLD):
         try:
-            signal.signal(s, signal.SIG_DFL)
+            _signal.signal(s, _signal.SIG_DFL)
         except (OSError, ValueError):
             pass
     try:

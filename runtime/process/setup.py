@@ -6,7 +6,6 @@ CLONE_NEWPID and CLONE_NEWTIME only apply to children: hence the fork of the ini
 """
 
 import os
-import socket
 
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
@@ -14,7 +13,7 @@ from pyrunc.runtime.process import sync
 from pyrunc.runtime.process.options import InitOptions
 
 
-def run(opts: InitOptions, sock: socket.socket) -> int:
+def run(opts: InitOptions, sock: sync.Sock) -> int:
     """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
     plan = opts.plan
     sync.expect(sock, "go")

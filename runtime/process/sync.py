@@ -21,43 +21,53 @@ Any step may answer ``error MSG`` instead: the child then exits and the parent r
 MSG as the failure of the whole operation.  EOF before ``ready`` is an error too.
 """
 
-import socket
+import _socket  # the C module: socket.py imports enum and selectors
+import os
+import struct
 
 from pyrunc.runtime.errors import PyruncError
 
 _MAX = 65536
+_SOL_SOCKET = _socket.SOL_SOCKET
+_SCM_RIGHTS = _socket.SCM_RIGHTS
+
+Sock = _socket.socket
 
 
-def pair() -> tuple[socket.socket, socket.socket]:
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+def pair() -> tuple[Sock, Sock]:
+    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    return a, b
 
 
-def send(sock: socket.socket, kind: str, payload: str = "", fds: list[int] | None = None) -> None:
+def send(sock: Sock, kind: str, payload: str = "", fds: list[int] | None = None) -> None:
     data = kind.encode() + b"\0" + payload.encode()
     if fds:
-        socket.send_fds(sock, [data], fds)
+        sock.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
     else:
         sock.send(data)
 
 
-def recv(sock: socket.socket) -> tuple[str, str, list[int]]:
+def recv(sock: Sock) -> tuple[str, str, list[int]]:
     """One message; ('eof', '', []) when the peer is gone."""
     try:
-        data, fds, _flags, _addr = socket.recv_fds(sock, _MAX, 4)
+        data, anc, _flags, _addr = sock.recvmsg(_MAX, _socket.CMSG_SPACE(4 * 4))
     except ConnectionResetError:
         return "eof", "", []
+    fds: list[int] = []
+    for level, typ, cdata in anc:
+        if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
+            n = len(cdata) // 4
+            fds += list(struct.unpack(f"{n}i", cdata[: n * 4]))
     if not data:
-        return "eof", "", list(fds)
+        return "eof", "", fds
     kind, _, payload = data.partition(b"\0")
-    return kind.decode(), payload.decode(errors="replace"), list(fds)
+    return kind.decode(), payload.decode(errors="replace"), fds
 
 
-def expect(sock: socket.socket, kind: str) -> str:
+def expect(sock: Sock, kind: str) -> str:
     """Wait for ``kind`` from the parent; an EOF means the parent died: stop here."""
     k, payload, fds = recv(sock)
     for fd in fds:
-        import os
-
         os.close(fd)
     if k != kind:
         raise PyruncError(f"sync: expected {kind!r} from the runtime, got {k!r}")

@@ -1,9 +1,9 @@
 """The foreground of ``run``: forward signals to the init, relay its terminal, reap it,
 and turn its wait status into the runtime's exit code (128+signal when killed, as runc)."""
 
+import _signal as signal  # the C module: signal.py imports enum
 import os
 import select
-import signal
 
 from pyrunc.runtime.linux import tty as ttymod
 
