@@ -38,7 +38,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def bundle(base: str, args: list[str]) -> str:
+#: Docker's default capability set.
+DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+               "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+               "CAP_KILL", "CAP_AUDIT_WRITE"]
+
+
+def bundle(base: str, args: list[str], realistic: bool = False) -> str:
     from pyrunc.spec.defaults import default_config
 
     b = tempfile.mkdtemp(dir=base)
@@ -47,6 +53,13 @@ def bundle(base: str, args: list[str]) -> str:
     cfg = default_config()
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = args
+    if realistic:
+        # Docker's defaults and a few hooks: what issue 10 asks create to stay fast with.
+        caps = cfg["process"]["capabilities"]
+        for k in ("bounding", "effective", "permitted"):
+            caps[k] = list(DOCKER_CAPS)
+        true = shutil.which("true") or "/bin/true"
+        cfg["hooks"] = {k: [{"path": true, "args": ["true", k]}] for k in ("createRuntime", "poststart", "poststop")}
     with open(os.path.join(b, "config.json"), "w") as f:
         json.dump(cfg, f)
     return b
@@ -64,11 +77,12 @@ def main() -> None:
         rootfs_builder.build(os.path.join(base, "rootfs"))
         true_b = bundle(base, ["true"])
         sleep_b = bundle(base, ["sleep", "1000"])
+        real_b = bundle(base, ["sleep", "1000"], realistic=True)
         # State roots on /run (tmpfs), where both runtimes keep them by default.
         roots = tempfile.mkdtemp(prefix="pyrunc-bench-", dir="/run")
         runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(roots, "pyrunc")],
                     "runc": [a.runc, "--root", os.path.join(roots, "runc")]}
-        ops = ["run /bin/true", "create", "state", "start", "kill", "delete"]
+        ops = ["run /bin/true", "create", "state", "start", "kill", "delete", "create (docker)"]
         times: dict[str, dict[str, list[float]]] = {r: {o: [] for o in ops} for r in runtimes}
         rss: dict[str, list[int]] = {r: [] for r in runtimes}
         for i in range(a.rounds):
@@ -86,6 +100,8 @@ def main() -> None:
                         != "stopped" and time.time() < deadline:
                     time.sleep(0.01)
                 times[name]["delete"].append(timed(rt + ["delete", cid]))
+                times[name]["create (docker)"].append(timed(rt + ["create", "-b", real_b, cid]))
+                subprocess.run(rt + ["delete", "--force", cid], capture_output=True, check=True)
         print(f"{'operation':<16}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
         for o in ops:
             p = statistics.median(times["pyrunc"][o]) * 1000

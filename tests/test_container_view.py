@@ -274,3 +274,18 @@ def test_oci_versions_accepted(pyrunc, make_bundle, version):
     b.config["ociVersion"] = version
     b.write()
     assert pyrunc("run", "-b", b.path, "ver").returncode == 0
+
+
+def test_overlay_mount(pyrunc, make_bundle, tmp_path):
+    lower, upper, work = tmp_path / "lower", tmp_path / "upper", tmp_path / "work"
+    for d in (lower, upper, work):
+        d.mkdir()
+    (lower / "from-lower").write_text("low\n")
+    b = make_bundle(["sh", "-c", "cat /ov/from-lower; echo new > /ov/made; grep ' /ov ' /proc/self/mountinfo"])
+    b.config["mounts"].append({"destination": "/ov", "type": "overlay", "source": "overlay",
+                               "options": [f"lowerdir={lower}", f"upperdir={upper}", f"workdir={work}"]})
+    b.write()
+    out = run_out(pyrunc, b)
+    assert out.startswith("low\n") and " - overlay " in out
+    assert (upper / "made").read_text() == "new\n"
+    assert not (lower / "made").exists()

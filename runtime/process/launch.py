@@ -95,7 +95,9 @@ def _child_main(opts: InitOptions, sock) -> None:
         except (OSError, ValueError):
             pass
     try:
-        from pyrunc.runtime.process import setup
+        # Import the whole init now: it overlaps with the parent placing us in the
+        # cgroups (a v1 migration waits for an RCU grace period, ~15 ms here).
+        from pyrunc.runtime.process import init, setup  # noqa: F401
 
         setup.run(opts, sock)
         os._exit(0)
