@@ -107,6 +107,8 @@ def main() -> None:
             p = statistics.median(times["pyrunc"][o]) * 1000
             r = statistics.median(times["runc"][o]) * 1000
             print(f"{o:<16}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
+        floor = statistics.median(timed([sys.executable, "-IS", "-c", "pass"]) for _ in range(a.rounds)) * 1000
+        print(f"{'(python -IS -c pass: ' + format(floor, '.1f') + ' ms, the floor of every pyrunc command)'}")
         p, r = statistics.median(rss["pyrunc"]), statistics.median(rss["runc"])
         print(f"{'waiting init RSS':<16}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
     finally:
