@@ -11,6 +11,7 @@ import sys
 import time
 
 _path: str = ""
+_fd: int = -1
 _json: bool = False
 _debug: bool = False
 
@@ -18,6 +19,21 @@ _debug: bool = False
 def configure(path: str, fmt: str, debug: bool) -> None:
     global _path, _json, _debug
     _path, _json, _debug = path, fmt == "json", debug
+
+
+def pin() -> None:
+    """Open the log file now and keep the fd: the container's init calls this before
+    pivot_root, after which the host's path would name a file inside the container."""
+    global _fd
+    if _path and _fd < 0:
+        try:
+            _fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            _fd = -1
+
+
+def pinned_fd() -> int:
+    return _fd
 
 
 def _now() -> str:
@@ -58,7 +74,12 @@ def format_line(level: str, msg: str) -> str:
 
 def _emit(level: str, msg: str) -> None:
     line = format_line(level, msg)
-    if _path:
+    if _fd >= 0:
+        try:
+            os.write(_fd, line.encode())
+        except OSError:
+            pass
+    elif _path:
         try:
             fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:

@@ -289,3 +289,16 @@ def test_overlay_mount(pyrunc, make_bundle, tmp_path):
     assert out.startswith("low\n") and " - overlay " in out
     assert (upper / "made").read_text() == "new\n"
     assert not (lower / "made").exists()
+
+
+def test_warnings_from_the_init_reach_the_host_log(pyrunc, make_bundle, tmp_path):
+    """A warning raised after pivot_root goes to the --log file on the host, never to a
+    file of that name inside the container."""
+    log = tmp_path / "log.json"
+    b = make_bundle(["true"])
+    b.config["process"]["capabilities"]["bounding"].append("CAP_NOT_A_THING")
+    b.write()
+    p = pyrunc("--log", str(log), "--log-format", "json", "run", "-b", b.path, "lw")
+    assert p.returncode == 0, p.stderr
+    assert "CAP_NOT_A_THING" in log.read_text()
+    assert not os.path.exists(os.path.join(b.rootfs, str(log).lstrip("/")))

@@ -30,6 +30,7 @@ COMMANDS = {
     "spec": ("spec", "create a new specification file"),
     "start": ("start", "executes the user defined process in a created container"),
     "state": ("state", "output the state of a container"),
+    "validate": ("validate", "validate a bundle's config.json against runtime-spec 1.3.0"),
 }
 
 #: runc commands other issues bring; until then a one-line error, exit 1.

@@ -71,7 +71,8 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         def run_hooks(pid: int) -> None:
             from pyrunc.runtime.process import hooks
 
-            state = hooks.state_json(cid, "creating", pid, plan)
+            # runc (and the runtime-tools suite) hand these hooks status "created".
+            state = hooks.state_json(cid, "created", pid, plan)
             # prestart (deprecated) runs with createRuntime, before it (runtime.md).
             hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
             hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")

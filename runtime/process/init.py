@@ -64,6 +64,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
     # A new session: the container's process must not share the runtime's terminal
     # or process group (and it needs one to take a controlling terminal).
     os.setsid()
+    # Warnings from here on must reach the host's --log file, not a path in the rootfs.
+    log.pin()
     # Our pid as the runtime sees it, for the hooks' state: the host's /proc still shows it.
     opts.host_pid = int(os.readlink("/proc/self"))
 
@@ -105,7 +107,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
         sync.expect(sock, "ok")
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
-        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
+        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "created"), "createContainer")
 
     os.close(rootfd)
     if opts.no_pivot:
@@ -271,7 +273,8 @@ def _close_fds(opts: InitOptions, sock: sync.Sock) -> None:
             os.set_inheritable(fd, True)
         except OSError:
             pass
-    own = sorted({sock.fileno(), opts.fifo_fd} - {-1})
+    # Ours, all close-on-exec: the sync socket, the exec FIFO, the pinned log file.
+    own = sorted({sock.fileno(), opts.fifo_fd, log.pinned_fd()} - {-1})
     lo = keep_hi
     for fd in own:
         if fd >= lo:

@@ -37,6 +37,16 @@ def switch(proc) -> None:  # proc: pyrunc.spec.plan.Process
             for cnum in getattr(caps, field):
                 if cnum > last:
                     log.warn(f"process.capabilities.{field}: {NAMES[cnum]} is not supported by this kernel, ignored")
+        # config.md 1.3.0: a capability that cannot be granted (the runtime does not hold
+        # it itself) is a warning, not an error.
+        _, have, _ = libc.capget()
+        for field in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            wanted = getattr(caps, field)
+            missing = [cnum for cnum in wanted if cnum <= last and not have >> cnum & 1]
+            if missing:
+                log.warn(f"process.capabilities.{field}: {', '.join(NAMES[m] for m in missing)} "
+                         "cannot be granted (the runtime does not hold it), ignored")
+                setattr(caps, field, [cnum for cnum in wanted if cnum not in missing])
         keep = set(caps.bounding)
         for cnum in range(last + 1):
             if cnum not in keep:
