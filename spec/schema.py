@@ -25,7 +25,8 @@ CAPS = {"type": "array", "items": {"type": "string", "pattern": "^CAP_[A-Z_]+$"}
 CPU_LIST = {"type": "string", "pattern": r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$"}
 
 WEIGHT_DEVICE = {"type": "object", "required": ["major", "minor"],
-                 "properties": {"major": I64, "minor": I64, "weight": {"type": "integer", "minimum": 0, "maximum": 65535},
+                 "properties": {"major": I64, "minor": I64,
+                                "weight": {"type": "integer", "minimum": 0, "maximum": 65535},
                                 "leafWeight": {"type": "integer", "minimum": 0, "maximum": 65535}}}
 THROTTLE_DEVICE = {"type": "object", "required": ["major", "minor", "rate"],
                    "properties": {"major": I64, "minor": I64, "rate": U64}}

@@ -47,7 +47,8 @@ def test_all_six_hooks(pyrunc, make_bundle, tmp_path):
     ctr_mnt = os.readlink(f"/proc/{pid}/ns/mnt")
     for kind in ("prestart", "createRuntime"):
         st, mnt, argv, env = read_hook(tmp_path, kind)
-        assert st["status"] == "created" and st["pid"] == pid  # runc's status for these hooks and st["id"] == "h" and st["bundle"] == b.path
+        # runc's status for these hooks
+        assert st["status"] == "created" and st["pid"] == pid and st["id"] == "h" and st["bundle"] == b.path
         assert st["annotations"] == {"k": "v"}
         assert mnt == host_mnt, kind  # the runtime's namespace
         assert argv == "a1 a2" and env == kind

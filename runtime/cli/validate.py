@@ -29,7 +29,6 @@ def _path(parts) -> str:
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("validate", pos, exact=0)
     import jsonschema  # only this command pays for it
-
     from pyrunc.spec.load import build, read_config
     from pyrunc.spec.schema import CONFIG
 
