@@ -126,7 +126,7 @@ def test_hook_path_missing_or_not_executable(pyrunc, make_bundle, tmp_path):
 
 def test_sysctl_applied_and_checked(pyrunc, make_bundle):
     b = make_bundle(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"])
-    b.config["linux"]["readonlyPaths"].remove("/proc/sys")
+    # /proc/sys stays in readonlyPaths: sysctls are written before it turns read-only.
     b.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
     b.write()
     p = pyrunc("run", "-b", b.path, "sc")

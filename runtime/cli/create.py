@@ -72,8 +72,19 @@ def create_options(opts: dict, detach: bool):
                          console_socket=opts["console_socket"], detach=detach)
 
 
+def check_systemd(g: dict) -> None:
+    """--systemd-cgroup needs systemd managing the host (runc's check and text)."""
+    import os
+
+    from pyrunc.runtime.errors import PyruncError
+
+    if g["systemd_cgroup"] and not os.path.isdir("/run/systemd/system"):
+        raise PyruncError("systemd cgroup flag passed, but systemd support for managing cgroups is not available")
+
+
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("create", pos, exact=1)
+    check_systemd(g)
     plan = load_plan(opts, pos[0])
     from pyrunc.runtime.container.create import create
 

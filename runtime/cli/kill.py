@@ -29,7 +29,7 @@ def parse_signal(raw: str) -> int:
     """A number, or a name with or without SIG, any case (runc's parseSignal)."""
     if raw.isdigit():
         n = int(raw)
-        if 0 < n <= 64:
+        if 0 <= n <= 64:
             return n
         raise PyruncError(f'unknown signal "{raw}"')
     name = raw.upper()

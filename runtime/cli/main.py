@@ -102,6 +102,11 @@ def main(argv: list[str]) -> int:
     except PyruncError as e:
         log.error(getattr(mod, "PREFIX", "") + str(e))
         return 1
+    except OSError as e:
+        # An error of the host (a --root that is a file, too many fds): one line, runc-like.
+        where = f" {e.filename}" if e.filename else ""
+        log.error(getattr(mod, "PREFIX", "") + f"{where.strip() or name}: {(e.strerror or str(e)).lower()}")
+        return 1
     except KeyboardInterrupt:
         return 130
 

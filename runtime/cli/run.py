@@ -30,7 +30,9 @@ OPTIONS:
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("run", pos, exact=1)
-    from pyrunc.runtime.cli.create import create_options, load_plan
+    from pyrunc.runtime.cli.create import check_systemd, create_options, load_plan
+
+    check_systemd(g)
     from pyrunc.runtime.container.run import run as run_container
 
     plan = load_plan(opts, pos[0])

@@ -43,10 +43,10 @@ class Container:
     # -- status ----------------------------------------------------------------------
     def status(self) -> str:
         st = self.state
-        if st is None:
-            pid = store.creator(self.dir)
-            return CREATING if pid and os.path.exists(f"/proc/{pid}") else STOPPED
-        if not procfs.is_alive(st.pid, st.start):
+        cpid, cstart = store.creator(self.dir)
+        if cpid and procfs.is_alive(cpid, cstart):
+            return CREATING
+        if st is None or not st.pid or not procfs.is_alive(st.pid, st.start):
             return STOPPED
         if os.path.exists(os.path.join(self.dir, store.FIFO)):
             return CREATED
@@ -118,13 +118,20 @@ class Container:
     def kill(self, sig: int, all_: bool = False) -> None:
         """runtime.md "Kill": signal a created or running container's process."""
         status = self.status()
+        if all_ and self.state is not None and self.state.cgroups:
+            # --all (obsolete in runc 1.5, still sent by containerd 1.6): every process of
+            # the container's cgroup, even after the init is gone.
+            from pyrunc.runtime.linux import cgroups
+
+            found = cgroups.pids(self.state.cgroups)
+            cgroups.signal_all(self.state.cgroups, sig)
+            if status in (STOPPED, CREATING):
+                if not found:
+                    raise NotRunning()
+                return
         if status in (STOPPED, CREATING):
             raise NotRunning()
         assert self.state is not None
-        if all_ and self.state.cgroups:
-            from pyrunc.runtime.linux import cgroups
-
-            cgroups.signal_all(self.state.cgroups, sig)
         try:
             os.kill(self.state.pid, sig)
         except ProcessLookupError:
@@ -141,14 +148,13 @@ class Container:
                 raise PyruncError(f"cannot delete container {self.id} that is not stopped: {status}")
             if status == CREATING and not force:
                 raise PyruncError(f"cannot delete container {self.id} that is not stopped: creating")
-            self.destroy(kill_leftovers=force or status != STOPPED)
+            self.destroy()
 
-    def destroy(self, kill_leftovers: bool = True) -> None:
+    def destroy(self) -> None:
         """Kill what is left, remove the cgroups, run poststop hooks, remove the state."""
         st = self.state
         if st is not None:
-            if procfs.is_alive(st.pid, st.start) or kill_leftovers:
-                self._kill_everything()
+            self._kill_everything()
             if st.made_cgroups:
                 from pyrunc.runtime.linux import cgroups
 
@@ -175,17 +181,22 @@ class Container:
         st = self.state
         assert st is not None
         self._thaw()
-        if st.cgroups:
+        # Without a pid namespace of its own the container's processes outlive its init:
+        # kill them through the cgroup, as runc does.  With one, the kernel kills them all
+        # when the init dies, and a shared cgroup's other members are left alone.
+        sweep = bool(st.cgroups) and not st.own_pidns
+        if sweep:
             from pyrunc.runtime.linux import cgroups
 
             cgroups.signal_all(st.cgroups, SIGKILL)
-        if procfs.is_alive(st.pid, st.start):
+        if st.pid and procfs.is_alive(st.pid, st.start):
             try:
                 os.kill(st.pid, SIGKILL)
             except ProcessLookupError:
                 pass
-        wait_dead(st.pid, st.start)
-        if st.cgroups:
+        if st.pid:
+            wait_dead(st.pid, st.start)
+        if sweep:
             from pyrunc.runtime.linux import cgroups
 
             deadline = time.monotonic() + 5

@@ -49,7 +49,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     launched = None
     try:
         me = os.getpid()
-        store.write_atomic(os.path.join(cdir, store.CREATOR), f"{me} {procfs.start_time(me)}\n")
+        # A hint, not state: no fsync.  It tells a live create from a crashed one.
+        with open(os.path.join(cdir, store.CREATOR), "w") as f:
+            f.write(f"{me} {procfs.start_time(me)}\n")
         lock = store.Lock(cdir)
         fifo = os.path.join(cdir, store.FIFO)
         os.mkfifo(fifo, 0o600)
@@ -77,16 +79,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
             hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
 
-        opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
-                           co.console_socket, want_tty_master=not co.detach)
-        launched = launch.launch(opts, place, run_hooks)
-        os.close(fifo_fd)
-        fifo_fd = -1
-
+        # The state is written before anything is started and again as soon as the init's
+        # pid is known: a create killed at any point leaves what delete --force needs.
         st = store.State()
         st.id = cid
-        st.pid = launched.pid
-        st.start = procfs.start_time(launched.pid) or 0
         st.bundle = plan.bundle
         st.rootfs = plan.rootfs
         st.created = created
@@ -94,6 +90,8 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         st.made_cgroups = made
         st.config_version = plan.oci_version
         st.tty = bool(plan.process.terminal)
+        pidns = plan.namespace("pid")
+        st.own_pidns = pidns is not None and not pidns.path
         if plan.annotations:
             from pyrunc.runtime.jsonout import dumps
 
@@ -104,7 +102,19 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             from pyrunc.runtime.jsonout import dumps
 
             st.hooks = dumps(kept)
-        store.write_atomic(os.path.join(cdir, store.STATE), store.encode(st))
+        state_path = os.path.join(cdir, store.STATE)
+        store.write_atomic(state_path, store.encode(st))
+
+        def on_pid(pid: int) -> None:
+            st.pid = pid
+            st.start = procfs.start_time(pid) or 0
+            store.write_atomic(state_path, store.encode(st))
+
+        opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
+                           co.console_socket, want_tty_master=not co.detach)
+        launched = launch.launch(opts, place, run_hooks, on_pid)
+        os.close(fifo_fd)
+        fifo_fd = -1
         if co.pid_file:
             write_pid_file(co.pid_file, launched.pid)
         os.unlink(os.path.join(cdir, store.CREATOR))

@@ -8,7 +8,11 @@ from pyrunc.spec.plan import Plan
 def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subreaper: bool) -> int:
     if co.detach:
         c, _ = create(root, cid, plan, co)
-        c.start()
+        try:
+            c.start()
+        except BaseException:
+            c.destroy()  # run leaves nothing behind when start fails, as runc
+            raise
         return 0
     from pyrunc.runtime.process.wait import Foreground
 
@@ -33,5 +37,5 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
 
             os.close(launched.tty_master)
     if not keep:
-        c.destroy(kill_leftovers=True)
+        c.destroy()
     return code

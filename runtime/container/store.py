@@ -38,7 +38,7 @@ class State:
     """What a container's state file holds."""
 
     __slots__ = ("id", "pid", "start", "bundle", "rootfs", "created", "annotations", "cgroups", "made_cgroups",
-                 "hooks", "config_version", "tty")
+                 "hooks", "config_version", "tty", "own_pidns")
 
     def __init__(self) -> None:
         self.id = ""
@@ -53,6 +53,7 @@ class State:
         self.hooks = ""  # JSON text of the poststart/poststop hooks, "" when none
         self.config_version = ""
         self.tty = False
+        self.own_pidns = True  # a new pid namespace: the init's death ends every process
 
 
 def _esc(v: str) -> str:
@@ -79,7 +80,7 @@ def _unesc(v: str) -> str:
 def encode(st: State) -> str:
     lines = [_MAGIC]
     for key in ("id", "pid", "start", "bundle", "rootfs", "created", "annotations", "hooks",
-                "config_version", "tty"):
+                "config_version", "tty", "own_pidns"):
         lines.append(f"{key}={_esc(str(getattr(st, key)))}")
     for cg in st.cgroups:
         lines.append(f"cgroup={_esc(cg)}")
@@ -107,13 +108,13 @@ def decode(text: str, where: str) -> State:
                 st.made_cgroups.append(val)
             elif key in ("pid", "start"):
                 setattr(st, key, int(val))
-            elif key == "tty":
-                st.tty = val == "True"
+            elif key in ("tty", "own_pidns"):
+                setattr(st, key, val == "True")
             elif key in State.__slots__:
                 setattr(st, key, val)
     except ValueError:
         raise PyruncError(f"{where}: corrupt state file") from None
-    if not st.id or st.pid <= 0:
+    if not st.id or st.pid < 0:
         raise PyruncError(f"{where}: corrupt state file")
     return st
 
@@ -152,12 +153,14 @@ def read_state(cdir: str) -> State | None:
     return decode(text, f"state of {os.path.basename(cdir)}")
 
 
-def creator(cdir: str) -> int:
+def creator(cdir: str) -> tuple[int, int]:
+    """(pid, start time) of the process creating this container; (0, 0) when none."""
     try:
         with open(os.path.join(cdir, CREATOR)) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
+            pid, start = f.read().split()[:2]
+            return int(pid), int(start)
+    except (OSError, ValueError):
+        return 0, 0
 
 
 class Lock:

@@ -95,19 +95,29 @@ def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what:
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="pyrunc-copyup-")
+    mounted = moved = False
     try:
         libc.mount(source or "tmpfs", tmp, "tmpfs", flags, data or None, what=what)
+        mounted = True
         src_fd = paths.open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
             shutil.copytree(f"/proc/self/fd/{src_fd}", tmp, symlinks=True, dirs_exist_ok=True)
+        except (OSError, shutil.Error) as e:
+            raise PyruncError(f"tmpcopyup of {dest}: cannot copy: {str(e)[:200]}") from None
         finally:
             os.close(src_fd)
         fd = paths.open_in_root(rootfd, dest)
         try:
             libc.mount(tmp, paths.fd_path(fd), None, c.MS_MOVE, None, what=what)
+            moved = True
         finally:
             os.close(fd)
     finally:
+        if mounted and not moved:
+            try:
+                libc.umount2(tmp, c.MNT_DETACH)
+            except SysError:
+                pass
         try:
             os.rmdir(tmp)
         except OSError:

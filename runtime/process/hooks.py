@@ -46,18 +46,25 @@ def run(hook, state: str, kind: str) -> None:
         os._exit(127)
     os.close(rfd)
     os.close(efd_w)
+    os.set_blocking(wfd, False)
     try:
-        try:
-            os.write(wfd, state.encode())
-        except BrokenPipeError:
-            pass
-        os.close(wfd)
-        wfd = -1
+        # The timeout covers everything: a hook that never reads its stdin times out too.
         deadline = None if hook.timeout is None else time.monotonic() + hook.timeout
+        pending = state.encode()
         err = b""
         while True:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            r, _, _ = select.select([efd_r], [], [], timeout)
+            r, w, _ = select.select([efd_r], [wfd] if wfd >= 0 else [], [], timeout)
+            if w:
+                try:
+                    pending = pending[os.write(wfd, pending[:65536]):]
+                except (BrokenPipeError, BlockingIOError) as e:
+                    if isinstance(e, BrokenPipeError):
+                        pending = b""
+                if not pending:
+                    os.close(wfd)
+                    wfd = -1
+                continue
             if not r:
                 os.kill(pid, 9)  # SIGKILL
                 os.waitpid(pid, 0)

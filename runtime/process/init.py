@@ -93,6 +93,11 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
     # cwd exists before the root may turn read-only (runc creates it too).
     os.close(paths.mkdir_all(rootfd, proc.cwd))
 
+    if plan.sysctl:
+        # Before readonlyPaths makes /proc/sys read-only; through the container's own
+        # procfs (resolved inside the rootfs), in the container's namespaces.
+        _write_sysctls(rootfd, plan.sysctl)
+
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
     # before pivot_root, so nothing the container mounted can stand in for them.
     rootfs.mask_paths(rootfd, plan.masked_paths)
@@ -122,8 +127,6 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
             raise SysError("sethostname", e.errno or 0, plan.hostname) from None
     if plan.domainname is not None:
         libc.setdomainname(plan.domainname)
-    if plan.sysctl:
-        _write_sysctls(plan.sysctl)
     if plan.root_readonly:
         rootfs.readonly_root()
 
@@ -241,17 +244,19 @@ def _state_for_hooks(opts: InitOptions, status: str) -> str:
     return hooks.state_json(opts.container_id, status, opts.host_pid, opts.plan)
 
 
-def _write_sysctls(sysctl: dict[str, str]) -> None:
+def _write_sysctls(rootfd: int, sysctl: dict[str, str]) -> None:
     for key, val in sysctl.items():
         path = "/proc/sys/" + key.replace(".", "/")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-            try:
-                os.write(fd, val.encode())
-            finally:
-                os.close(fd)
+            fd = paths.open_in_root(rootfd, path, os.O_WRONLY)
+        except SysError as e:
+            raise PyruncError(f"linux.sysctl.{key}: open {path}: {e.msg.split(': ')[-1]}") from None
+        try:
+            os.write(fd, val.encode())
         except OSError as e:
             raise PyruncError(f"linux.sysctl.{key}: write {path}: {(e.strerror or '').lower()}") from None
+        finally:
+            os.close(fd)
 
 
 def _write_proc_self(name: str, value: str) -> None:

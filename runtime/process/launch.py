@@ -22,7 +22,7 @@ class Launched:
         self.tty_master = tty_master
 
 
-def launch(opts: InitOptions, place_in_cgroups, run_hooks) -> Launched:
+def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
     """Start the container's init.  ``place_in_cgroups(pid)`` runs before the child may
     unshare its cgroup namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks."""
     from pyrunc.runtime.linux import libc
@@ -48,6 +48,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks) -> Launched:
                 sync.send(parent, "ok")
             elif kind == "pid":
                 init_pid = int(payload)
+                on_pid(init_pid)
                 _reap(setup_pid)
                 setup_pid = 0
             elif kind == "tty":
@@ -88,12 +89,25 @@ def _reap(pid: int) -> None:
 
 def _child_main(opts: InitOptions, sock) -> None:
     """The setup child: never returns."""
-    # Default signal dispositions: the runtime's handlers must not run in the container.
-    for s in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGPIPE, _signal.SIGCHLD):
+    # Default signal dispositions: Python ignores SIGPIPE and SIGXFSZ and the runtime has
+    # handlers; none of that may reach the container's process.
+    for s in range(1, _signal.SIGRTMIN):
+        if s in (_signal.SIGKILL, _signal.SIGSTOP):
+            continue
         try:
             _signal.signal(s, _signal.SIG_DFL)
         except (OSError, ValueError):
             pass
+    try:
+        # Until execve this process is the host's interpreter: not dumpable, so nothing in
+        # the container can open /proc/PID/exe (CVE-2019-5736), its fds or its memory.
+        # execve of the user's program resets the flag.
+        from pyrunc.runtime.linux import libc
+
+        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+    except BaseException as e:
+        _report(sock, f"prctl: {e}")
+        os._exit(1)
     try:
         # Import the whole init now: it overlaps with the parent placing us in the
         # cgroups (a v1 migration waits for an RCU grace period, ~15 ms here).
