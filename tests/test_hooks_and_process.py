@@ -223,3 +223,23 @@ def test_state_file_is_not_json_and_atomic(pyrunc, make_bundle):
     assert sorted(os.listdir(d)) == ["exec.fifo", "state"]
     assert stat.S_IMODE(os.stat(os.path.join(d, "state")).st_mode) == 0o600
     pyrunc("delete", "sf", check=True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("prop,want", [("rprivate", None), ("rshared", "shared:"), ("rslave", None),
+                                       ("runbindable", "unbindable"), ("", None)])
+def test_rootfs_propagation_values(pyrunc, make_bundle, prop, want):
+    b = make_bundle(["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"])
+    if prop:
+        b.config["linux"]["rootfsPropagation"] = prop
+    b.write()
+    p = pyrunc("run", "-b", b.path, "rp")
+    assert p.returncode == 0, p.stderr
+    line = p.stdout.strip().splitlines()[-1]
+    optional = line.split(" - ")[0].split()[6:]
+    if want:
+        assert any(o.startswith(want) for o in optional), line
+    else:
+        assert not any(o.startswith("shared:") for o in optional), line

@@ -55,6 +55,11 @@ def create_device(rootfd: int, path: str, type_: str, major: int, minor: int, mo
         try:
             os.mknod(name, _MODE[type_] | (mode & 0o7777), os.makedev(major, minor), dir_fd=pfd)
             os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
+        except PermissionError:
+            # mknod not allowed here (a nested or restricted runtime): bind the host's node.
+            if type_ == "p" or not os.path.exists(path):
+                raise SysError("mknod", 1, path) from None
+            create_device(rootfd, path, type_, major, minor, mode, uid, gid, bind=True)
         except OSError as e:
             raise SysError("mknod", e.errno or 0, path) from None
     finally:

@@ -22,24 +22,40 @@ PROPAGATION = {
 
 
 def prepare_root(rootfs: str, propagation: str) -> int:
-    """Make the host's mounts reach us as slaves (runc's default) or as configured, then
-    bind the rootfs onto itself so it is a mount point pivot_root accepts.
+    """Set the propagation of our copy of the mount tree (default rslave, as runc: the
+    host's later mounts still reach us, ours never reach the host), then bind the rootfs
+    onto itself so it is a mount point pivot_root accepts.
     Returns an O_PATH fd of the (bound) rootfs."""
-    # Shared propagation must not carry our mounts back to the host: default rslave.
     flag = PROPAGATION.get(propagation, c.MS_SLAVE | c.MS_REC)
-    if flag & c.MS_SHARED:
-        # Shared on / would leak the container's mounts to the host; rootfsPropagation
-        # shared is applied to the rootfs mount below instead (runc does the same).
-        libc.mount(None, "/", None, c.MS_SLAVE | c.MS_REC, None, what="/")
-    else:
-        libc.mount(None, "/", None, flag, None, what="/")
+    libc.mount(None, "/", None, flag, None, what="/")
+    # pivot_root(2) refuses a shared new root or a shared parent of it, and an unbindable
+    # parent cannot be bound: make the parent private (not recursively), bind, make the
+    # new root private; the configured propagation returns on / after the pivot.
+    libc.mount(None, _mount_point_of(os.path.dirname(rootfs)), None, c.MS_PRIVATE, None, what=rootfs)
     libc.mount(rootfs, rootfs, None, c.MS_BIND | c.MS_REC, None, what=rootfs)
-    if flag & c.MS_SHARED:
-        libc.mount(None, rootfs, None, flag, None, what=rootfs)
+    libc.mount(None, rootfs, None, c.MS_PRIVATE, None, what=rootfs)
     try:
         return os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
         raise SysError("open rootfs", e.errno or 0, rootfs) from None
+
+
+def _mount_point_of(path: str) -> str:
+    """The mount point under which ``path`` lies (the longest matching mountinfo entry)."""
+    best = "/"
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].replace("\\040", " ")
+            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
+                best = mp
+    return best
+
+
+def apply_root_propagation(propagation: str) -> None:
+    """After pivot_root: the configured rootfsPropagation on the container's / (runc)."""
+    if propagation:
+        libc.mount(None, "/", None, PROPAGATION[propagation], None, what="/ (linux.rootfsPropagation)")
 
 
 def pivot(rootfs: str) -> None:

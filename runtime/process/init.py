@@ -120,6 +120,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
     else:
         rootfs.pivot(plan.rootfs)
 
+    rootfs.apply_root_propagation(plan.rootfs_propagation)
     if plan.hostname is not None:
         try:
             _socket.sethostname(plan.hostname)
