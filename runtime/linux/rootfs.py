@@ -90,7 +90,26 @@ def move_root(rootfs: str) -> None:
 
 
 def mask_paths(rootfd: int, masked: list[str]) -> None:
-    """A masked directory gets a read-only empty tmpfs; a file gets /dev/null bound over it."""
+    """A masked directory gets a read-only empty tmpfs; a file gets /dev/null bound over it.
+    The container's own /dev/null is used when it is the real device (the host's may sit
+    on an unbindable mount, e.g. with rootfsPropagation runbindable)."""
+    null_src = "/dev/null"
+    null_fd = -1
+    try:
+        null_fd = paths.open_in_root(rootfd, "/dev/null")
+        st = os.fstat(null_fd)
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3):
+            null_src = paths.fd_path(null_fd)
+    except SysError:
+        pass
+    try:
+        _mask(rootfd, masked, null_src)
+    finally:
+        if null_fd >= 0:
+            os.close(null_fd)
+
+
+def _mask(rootfd: int, masked: list[str], null_src: str) -> None:
     for i, p in enumerate(masked):
         try:
             fd = paths.open_in_root(rootfd, p)
@@ -102,7 +121,7 @@ def mask_paths(rootfd: int, masked: list[str]) -> None:
             if stat.S_ISDIR(os.fstat(fd).st_mode):
                 libc.mount("tmpfs", paths.fd_path(fd), "tmpfs", c.MS_RDONLY, None, what=p)
             else:
-                libc.mount("/dev/null", paths.fd_path(fd), None, c.MS_BIND, None, what=p)
+                libc.mount(null_src, paths.fd_path(fd), None, c.MS_BIND, None, what=p)
         except SysError as e:
             raise PyruncError(f"linux.maskedPaths[{i}]: {e.msg}") from None
         finally:
