@@ -9,7 +9,7 @@ PYRUNC := $(VENV)/bin/pyrunc
 APT_PKGS := busybox-static libcap-dev runc gcc python3-venv python3-dev
 PIP_STAMP := $(VENV)/.deps-installed
 
-.PHONY: deps install demo test lint bench clean
+.PHONY: deps install demo test lint bench conformance clean
 
 deps: $(PIP_STAMP)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -53,6 +53,10 @@ test: install
 
 bench: install
 	$(PY) bench/bench.py
+
+# The OCI runtime-tools suites: RUNTIME_TOOLS=/path/to/a/built/runtime-tools (see README).
+conformance: install
+	$(PY) conformance/run.py --tree "$(RUNTIME_TOOLS)" --report conformance-report.json
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info

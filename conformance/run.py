@@ -57,7 +57,8 @@ class Result:
 _LINE = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*-?\s*(.*)$")
 
 
-def parse_tap(name: str, out: str, code: int, timed_out: bool) -> Result:
+def parse_tap(name: str, out: str, code: int, timed_out: bool, err: str = "") -> Result:
+    """Judge one executable from its stdout (the TAP), exit code and stderr."""
     r = Result(name)
     r.exit = code
     lines = out.splitlines()
@@ -90,7 +91,7 @@ def parse_tap(name: str, out: str, code: int, timed_out: bool) -> Result:
         r.first_failure = yaml_error[:400]
     elif code != 0:
         r.status = "error"
-        tail = [x for x in lines if x.strip()][-3:]
+        tail = [x for x in (lines + err.splitlines()) if x.strip()][-3:]
         r.first_failure = f"exit status {code}" + (": " + " | ".join(tail) if tail else "")
     elif r.passed or plans or (name.endswith("_fail") and not out.strip()):
         r.status = "pass"
@@ -154,11 +155,11 @@ def main() -> int:
             try:
                 p = subprocess.run([os.path.join(tree, exe)], cwd=tree, env=env, capture_output=True, text=True,
                                    timeout=a.timeout, stdin=subprocess.DEVNULL)
-                out, code = p.stdout + p.stderr, p.returncode
+                out, err, code = p.stdout, p.stderr, p.returncode
             except subprocess.TimeoutExpired as e:
                 out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-                code, timed_out = -1, True
-            r = parse_tap(name, out, code, timed_out)
+                err, code, timed_out = "", -1, True
+            r = parse_tap(name, out, code, timed_out, err)
             r.seconds = time.monotonic() - t
             results[name] = r
             cleanup(a.runtime, root)
