@@ -26,15 +26,19 @@ COMMANDS = {
     "delete": ("delete", "delete any resources held by the container often used with detached container"),
     "kill": ("kill", "kill sends the specified signal (default: SIGTERM) to the container's init process"),
     "list": ("list", "lists containers started by pyrunc with the given root"),
+    "pause": ("pause", "pause suspends all processes inside the container"),
+    "ps": ("ps", "ps displays the processes running inside a container"),
+    "resume": ("resume", "resumes all processes that have been previously paused"),
     "run": ("run", "create and run a container"),
     "spec": ("spec", "create a new specification file"),
     "start": ("start", "executes the user defined process in a created container"),
     "state": ("state", "output the state of a container"),
+    "update": ("update", "update container resource constraints"),
     "validate": ("validate", "validate a bundle's config.json against runtime-spec 1.3.0"),
 }
 
 #: runc commands other issues bring; until then a one-line error, exit 1.
-LATER = ("exec", "pause", "resume", "ps", "events", "update", "features", "checkpoint", "restore")
+LATER = ("exec", "events", "features", "checkpoint", "restore")
 
 USAGE = f"""NAME:
    pyrunc - Open Container Initiative runtime, in Python

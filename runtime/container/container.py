@@ -138,6 +138,54 @@ class Container:
             if not all_:
                 raise NotRunning() from None
 
+    def pause(self) -> None:
+        """Freeze every process of the container (runc: running or created only)."""
+        with store.Lock(self.dir):
+            self.state = store.read_state(self.dir)
+            status = self.status()
+            if status not in (RUNNING, CREATED):
+                raise NotRunning()
+            self._freeze(True)
+
+    def resume(self) -> None:
+        with store.Lock(self.dir):
+            self.state = store.read_state(self.dir)
+            if self.status() != PAUSED:
+                raise PyruncError("container not paused")
+            self._freeze(False)
+
+    def _freeze(self, frozen: bool) -> None:
+        from pyrunc.runtime.linux import cgroups
+
+        assert self.state is not None
+        try:
+            cgroups.freeze(self.state.cgroups, frozen)
+        except OSError as e:
+            raise PyruncError(f"{'pause' if frozen else 'resume'}: {(e.strerror or str(e)).lower()}") from None
+
+    def pids(self) -> list[int]:
+        """Every process of the container: its cgroup's, or the init alone without one."""
+        from pyrunc.runtime.linux import cgroups
+
+        st = self.state
+        if st is None:
+            return []
+        found = cgroups.pids(st.cgroups) if st.cgroups else []
+        if not found and st.pid and procfs.is_alive(st.pid, st.start):
+            found = [st.pid]
+        return found
+
+    def update(self, resources: dict) -> None:
+        """Change linux.resources of a live container (runc update)."""
+        from pyrunc.runtime.linux import cgroups
+
+        with store.Lock(self.dir):
+            self.state = store.read_state(self.dir)
+            if self.status() in (STOPPED, CREATING):
+                raise NotRunning()
+            assert self.state is not None
+            cgroups.set_resources(self.state.cgroups, resources, update=True)
+
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is
         killed and deleted, as runc does (containerd relies on it)."""

@@ -59,10 +59,14 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         created = now_rfc3339nano()
         dirs = cgroups.resolve(plan.cgroups_path, cid)
+        if any(".." in part for part in plan.cgroups_path.split("/")):
+            raise PyruncError("linux.cgroupsPath: must not contain '..'")
         try:
             made = cgroups.create(dirs)
         except OSError as e:
             raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
+        # Limits are in place before any process of the container exists.
+        cgroups.set_resources(dirs, plan.resources)
 
         def place(pid: int) -> None:
             try:

@@ -150,3 +150,87 @@ def remove(dirs: list[str], leaves: list[str], timeout: float = 5.0) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
+
+
+def by_controller(dirs: list[str]) -> dict[str, str]:
+    """controller name ('' for the unified tree) -> the container's directory for it."""
+    out: dict[str, str] = {}
+    for mnt, _root, fstype, ctrls in hierarchies():
+        base = mnt.rstrip("/")
+        for d in dirs:
+            if d == base or d.startswith(base + "/"):
+                if fstype == "cgroup2":
+                    out[""] = d
+                for c in ctrls.split(","):
+                    if c:
+                        out[c] = d
+    # net_cls,net_prio and cpu,cpuacct may be co-mounted under either name.
+    return out
+
+
+def is_pure_v2() -> bool:
+    return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
+
+
+def set_resources(dirs: list[str], resources: dict, update: bool = False) -> None:
+    """Write linux.resources into the container's cgroups (v1 controllers on a v1 or
+    hybrid host, the unified tree on a pure v2 host); errors name the JSON path."""
+    if not resources:
+        return
+    from pyrunc.runtime.errors import ConfigError
+    from pyrunc.runtime.linux import cgroup_resources as cr
+
+    v2 = is_pure_v2()
+    writes = cr.v2_writes(resources) if v2 else cr.v1_writes(resources)
+    if update:
+        writes = [w for w in writes if w[0] != "devices"]  # runc's update leaves devices alone
+    ctl = by_controller(dirs)
+    pending = list(writes)
+    for i, (ctrl, fname, value, jpath) in enumerate(pending):
+        d = ctl.get(ctrl)
+        if d is None:
+            raise ConfigError(jpath, f"the {ctrl or 'unified'} controller is not available on this host")
+        try:
+            _write(os.path.join(d, fname), value)
+        except OSError as e:
+            # Raising memory and memory+swap together must go swap-first on v1.
+            if fname == "memory.limit_in_bytes" and any(w[1] == "memory.memsw.limit_in_bytes" for w in pending[i:]):
+                sw = next(w for w in pending[i:] if w[1] == "memory.memsw.limit_in_bytes")
+                try:
+                    _write(os.path.join(d, sw[1]), sw[2])
+                    _write(os.path.join(d, fname), value)
+                    continue
+                except OSError:
+                    pass
+            raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
+
+
+def _write(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def freeze(dirs: list[str], frozen: bool, timeout: float = 5.0) -> None:
+    """pause/resume: the v1 freezer where it is on v1, else cgroup.freeze (v2)."""
+    ctl = by_controller(dirs)
+    if "freezer" in ctl:
+        d = ctl["freezer"]
+        _write(os.path.join(d, "freezer.state"), "FROZEN" if frozen else "THAWED")
+        if frozen:
+            deadline = time.monotonic() + timeout
+            while True:
+                with open(os.path.join(d, "freezer.state")) as f:
+                    if f.read().strip() == "FROZEN":
+                        return
+                if time.monotonic() > deadline:
+                    _write(os.path.join(d, "freezer.state"), "THAWED")
+                    raise OSError(16, "the freezer did not reach FROZEN")
+                time.sleep(0.002)
+        return
+    if "" in ctl:
+        _write(os.path.join(ctl[""], "cgroup.freeze"), "1" if frozen else "0")
+        return
+    raise OSError(95, "no freezer for this container")

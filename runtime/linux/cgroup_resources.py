@@ -1,0 +1,233 @@
+"""linux.resources -> the files a cgroup manager writes (config-linux.md "Control groups").
+
+Pure functions: the Plan's ``resources`` object (already JSON-decoded) becomes a list of
+writes ``(controller, file, value, json path)`` for cgroup v1 or for v2, with runc's
+conversions between the two (shares -> cpu.weight, blkio weight -> io.weight, swap as
+memory+swap on v1 and as swap alone on v2).  The manager then writes them in order.
+"""
+
+from pyrunc.runtime import log
+from pyrunc.runtime.errors import ConfigError
+
+Write = tuple[str, str, str, str]  # controller, file, value, json path
+
+
+def shares_to_weight(shares: int) -> int:
+    """cpu.shares [2, 262144] -> cpu.weight [1, 10000] (runc/crun's formula)."""
+    if shares == 0:
+        return 0
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+def blkio_weight_to_io_weight(weight: int) -> int:
+    """blkio.weight [10, 1000] -> io.weight [1, 10000]."""
+    if weight == 0:
+        return 0
+    return 1 + ((weight - 10) * 9999) // 990
+
+
+def _int(v: object, path: str, lo: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(path, f"expected an integer, got {type(v).__name__}")
+    if lo is not None and v < lo:
+        raise ConfigError(path, f"{v} is out of range (minimum {lo})")
+    return v
+
+
+def _obj(res: dict, key: str, path: str) -> dict:
+    v = res.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ConfigError(f"{path}.{key}", "expected an object")
+    return v
+
+
+def _cpuset(v: object, path: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(path, "expected a string")
+    for part in v.split(","):
+        lo, _, hi = part.partition("-")
+        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()):
+            raise ConfigError(path, f"{v!r} is not a cpu/node list like 0-3,5")
+    return v
+
+
+def kernel_major_minor() -> tuple[int, int]:
+    import os
+
+    rel = os.uname().release.split(".")
+    return int(rel[0]), int("".join(ch for ch in rel[1] if ch.isdigit()) or 0)
+
+
+def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
+    out: list[Write] = []
+    mem = _obj(res, "memory", path)
+    mp = f"{path}.memory"
+    for key in ("kernel", "kernelTCP"):
+        if key in mem:
+            # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.
+            log.warn(f"{mp}.{key}: kernel memory limits are ignored by this kernel, ignored")
+    if mem.get("useHierarchy") is False and kernel_major_minor() >= (5, 11):
+        raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
+    if "limit" in mem:
+        out.append(("memory", "memory.limit_in_bytes", str(_int(mem["limit"], f"{mp}.limit", -1)), f"{mp}.limit"))
+    if "reservation" in mem:
+        out.append(("memory", "memory.soft_limit_in_bytes", str(_int(mem["reservation"], f"{mp}.reservation", -1)),
+                    f"{mp}.reservation"))
+    if "swap" in mem:
+        out.append(("memory", "memory.memsw.limit_in_bytes", str(_int(mem["swap"], f"{mp}.swap", -1)), f"{mp}.swap"))
+    if "swappiness" in mem:
+        sw = _int(mem["swappiness"], f"{mp}.swappiness", 0)
+        if sw > 100:
+            raise ConfigError(f"{mp}.swappiness", f"{sw} is out of range (0-100)")
+        out.append(("memory", "memory.swappiness", str(sw), f"{mp}.swappiness"))
+    if mem.get("disableOOMKiller"):
+        out.append(("memory", "memory.oom_control", "1", f"{mp}.disableOOMKiller"))
+    cpu = _obj(res, "cpu", path)
+    cp = f"{path}.cpu"
+    for key, file in (("shares", "cpu.shares"), ("period", "cpu.cfs_period_us"), ("quota", "cpu.cfs_quota_us"),
+                      ("burst", "cpu.cfs_burst_us"), ("realtimePeriod", "cpu.rt_period_us"),
+                      ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
+        if key in cpu:
+            out.append(("cpu", file, str(_int(cpu[key], f"{cp}.{key}", -1)), f"{cp}.{key}"))
+    for key in ("cpus", "mems"):
+        if key in cpu:
+            out.append(("cpuset", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
+    pids = _obj(res, "pids", path)
+    if "limit" in pids:
+        lim = _int(pids["limit"], f"{path}.pids.limit")
+        out.append(("pids", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
+    blk = _obj(res, "blockIO", path)
+    bp = f"{path}.blockIO"
+    if "weight" in blk:
+        out.append(("blkio", "blkio.weight", str(_int(blk["weight"], f"{bp}.weight", 0)), f"{bp}.weight"))
+    if "leafWeight" in blk:
+        out.append(("blkio", "blkio.leaf_weight", str(_int(blk["leafWeight"], f"{bp}.leafWeight", 0)),
+                    f"{bp}.leafWeight"))
+    for i, d in enumerate(blk.get("weightDevice") or []):
+        dp = f"{bp}.weightDevice[{i}]"
+        dev = f"{_int(d.get('major'), dp + '.major', 0)}:{_int(d.get('minor'), dp + '.minor', 0)}"
+        if "weight" in d:
+            out.append(("blkio", "blkio.weight_device", f"{dev} {_int(d['weight'], dp + '.weight', 0)}", dp))
+        if "leafWeight" in d:
+            out.append(("blkio", "blkio.leaf_weight_device", f"{dev} {_int(d['leafWeight'], dp + '.leafWeight', 0)}",
+                        dp))
+    for key, file in (("throttleReadBpsDevice", "blkio.throttle.read_bps_device"),
+                      ("throttleWriteBpsDevice", "blkio.throttle.write_bps_device"),
+                      ("throttleReadIOPSDevice", "blkio.throttle.read_iops_device"),
+                      ("throttleWriteIOPSDevice", "blkio.throttle.write_iops_device")):
+        for i, d in enumerate(blk.get(key) or []):
+            dp = f"{bp}.{key}[{i}]"
+            dev = f"{_int(d.get('major'), dp + '.major', 0)}:{_int(d.get('minor'), dp + '.minor', 0)}"
+            out.append(("blkio", file, f"{dev} {_int(d.get('rate'), dp + '.rate', 0)}", dp))
+    for i, h in enumerate(res.get("hugepageLimits") or []):
+        hp = f"{path}.hugepageLimits[{i}]"
+        limit = str(_int(h.get("limit"), hp + ".limit", 0))
+        out.append(("hugetlb", f"hugetlb.{h.get('pageSize')}.limit_in_bytes", limit, hp))
+    net = _obj(res, "network", path)
+    if "classID" in net:
+        out.append(("net_cls", "net_cls.classid", str(_int(net["classID"], f"{path}.network.classID", 0)),
+                    f"{path}.network.classID"))
+    for i, p in enumerate(net.get("priorities") or []):
+        out.append(("net_prio", "net_prio.ifpriomap", f"{p.get('name')} {_int(p.get('priority'), 'x', 0)}",
+                    f"{path}.network.priorities[{i}]"))
+    for dev, lim in (res.get("rdma") or {}).items():
+        parts = [f"{k}={lim[k2]}" for k, k2 in (("hca_handle", "hcaHandles"), ("hca_object", "hcaObjects"))
+                 if lim.get(k2) is not None]
+        out.append(("rdma", "rdma.max", f"{dev} {' '.join(parts)}", f"{path}.rdma.{dev}"))
+    if res.get("unified"):
+        raise ConfigError(f"{path}.unified", "cannot use unified on cgroup v1")
+    out += device_writes(res, path)
+    return out
+
+
+#: runc's default allow list (the devices every container gets).
+DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0), ("c", 5, 1),
+                   ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
+
+
+def device_writes(res: dict, path: str) -> list[Write]:
+    """The v1 devices controller: the config's rules in order, then runc's defaults."""
+    rules = res.get("devices")
+    if rules is None:
+        return []
+    out: list[Write] = []
+    for i, r in enumerate(rules):
+        rp = f"{path}.devices[{i}]"
+        typ = r.get("type") or "a"
+        if typ not in ("a", "c", "b"):
+            raise ConfigError(f"{rp}.type", f"unknown device type {typ!r}")
+        major = r.get("major")
+        minor = r.get("minor")
+        access = r.get("access") or "rwm"
+        if any(ch not in "rwm" for ch in access):
+            raise ConfigError(f"{rp}.access", f"{access!r} is not made of r, w and m")
+        maj = "*" if major is None or major < 0 else major
+        mnr = "*" if minor is None or minor < 0 else minor
+        rule = "a" if typ == "a" and major is None and minor is None else f"{typ} {maj}:{mnr} {access}"
+        out.append(("devices", "devices.allow" if r.get("allow") else "devices.deny", rule, rp))
+    for typ, major, minor in DEFAULT_ALLOWED:
+        out.append(("devices", "devices.allow", f"{typ} {major}:{'*' if minor < 0 else minor} rwm",
+                    f"{path}.devices (default allow list)"))
+    return out
+
+
+def v2_writes(res: dict, path: str = "linux.resources") -> list[Write]:
+    """The unified hierarchy's files (controller "" : every write goes to the one tree)."""
+    out: list[Write] = []
+    mem = _obj(res, "memory", path)
+    mp = f"{path}.memory"
+    limit = mem.get("limit")
+    if limit is not None:
+        out.append(("", "memory.max", "max" if _int(limit, f"{mp}.limit", -1) < 0 else str(limit), f"{mp}.limit"))
+    if "reservation" in mem:
+        r = _int(mem["reservation"], f"{mp}.reservation", -1)
+        out.append(("", "memory.low", "max" if r < 0 else str(r), f"{mp}.reservation"))
+    if "swap" in mem:
+        sw = _int(mem["swap"], f"{mp}.swap", -1)
+        if sw < 0:
+            val = "max"
+        else:
+            # v1's swap is memory+swap; v2's memory.swap.max is swap alone.
+            if limit is None or limit < 0:
+                raise ConfigError(f"{mp}.swap", "on cgroup v2 a swap limit needs memory.limit too")
+            if sw < limit:
+                raise ConfigError(f"{mp}.swap", f"{sw} is below memory.limit {limit}")
+            val = str(sw - limit)
+        out.append(("", "memory.swap.max", val, f"{mp}.swap"))
+    cpu = _obj(res, "cpu", path)
+    cp = f"{path}.cpu"
+    if "shares" in cpu:
+        out.append(("", "cpu.weight", str(shares_to_weight(_int(cpu["shares"], f"{cp}.shares", 0))), f"{cp}.shares"))
+    if "quota" in cpu or "period" in cpu:
+        q = _int(cpu.get("quota", -1), f"{cp}.quota", -1)
+        per = _int(cpu.get("period", 100000), f"{cp}.period", 1)
+        out.append(("", "cpu.max", f"{'max' if q <= 0 else q} {per}", f"{cp}.quota"))
+    if "burst" in cpu:
+        out.append(("", "cpu.max.burst", str(_int(cpu["burst"], f"{cp}.burst", 0)), f"{cp}.burst"))
+    if "idle" in cpu:
+        out.append(("", "cpu.idle", str(_int(cpu["idle"], f"{cp}.idle", 0)), f"{cp}.idle"))
+    for key in ("cpus", "mems"):
+        if key in cpu:
+            out.append(("", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
+    pids = _obj(res, "pids", path)
+    if "limit" in pids:
+        lim = _int(pids["limit"], f"{path}.pids.limit")
+        out.append(("", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
+    blk = _obj(res, "blockIO", path)
+    if "weight" in blk:
+        out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(_int(blk['weight'], 'w', 0))}",
+                    f"{path}.blockIO.weight"))
+    for key, kw in (("throttleReadBpsDevice", "rbps"), ("throttleWriteBpsDevice", "wbps"),
+                    ("throttleReadIOPSDevice", "riops"), ("throttleWriteIOPSDevice", "wiops")):
+        for i, d in enumerate(blk.get(key) or []):
+            out.append(("", "io.max", f"{d.get('major')}:{d.get('minor')} {kw}={d.get('rate')}",
+                        f"{path}.blockIO.{key}[{i}]"))
+    for i, h in enumerate(res.get("hugepageLimits") or []):
+        out.append(("", f"hugetlb.{h.get('pageSize')}.max", str(h.get("limit")), f"{path}.hugepageLimits[{i}]"))
+    for key, val in (res.get("unified") or {}).items():
+        if "/" in key or key.startswith("."):
+            raise ConfigError(f"{path}.unified.{key}", "not a cgroup file name")
+        out.append(("", key, str(val), f"{path}.unified.{key}"))
+    return out

@@ -1,0 +1,221 @@
+"""linux.resources on the real cgroup v1 hierarchies of this host (hybrid: v1 controllers
+plus the unified tree), pause/resume, update and ps.  The v2 file conversions are pure
+functions and are tested as such (this host's unified tree has no v2 limit controllers)."""
+
+import json
+import os
+import time
+
+import pytest
+from pyrunc.runtime.linux import cgroup_resources as cr
+
+
+def wait_status(pyrunc, cid, status, timeout=10):
+    deadline = time.time() + timeout
+    while pyrunc.state(cid)["status"] != status:
+        assert time.time() < deadline, f"{cid} never became {status}"
+        time.sleep(0.05)
+
+
+def cg(b, ctrl):
+    return f"/sys/fs/cgroup/{ctrl}{b.config['linux']['cgroupsPath']}"
+
+
+def test_memory_limit_oom_kills(pyrunc, make_bundle):
+    # dd's 200 MiB buffer is touched page by page: far past the 32 MiB limit.
+    b = make_bundle(["sh", "-c", "dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null; echo survived"])
+    b.config["linux"]["resources"]["memory"] = {"limit": 32 * 1024 * 1024, "swap": 32 * 1024 * 1024}
+    b.write()
+    p = pyrunc("run", "-b", b.path, "oom")
+    assert p.returncode == 0 and "survived" in p.stdout  # sh survives ...
+    b.config["process"]["args"] = ["dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]
+    b.write()
+    p = pyrunc("run", "-b", b.path, "oom")
+    assert p.returncode == 128 + 9, p.stderr  # ... dd itself is OOM-killed
+
+
+def test_memory_files_written(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["resources"]["memory"] = {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10,
+                                                "kernel": 1 << 30}
+    b.write()
+    p = pyrunc("run", "-d", "-b", b.path, "mem")
+    assert p.returncode == 0, p.stderr
+    assert "memory.kernel" in p.stderr and "ignored" in p.stderr  # a warning, as runc 1.5
+    d = cg(b, "memory")
+    assert int(open(f"{d}/memory.limit_in_bytes").read()) == 64 << 20
+    assert int(open(f"{d}/memory.soft_limit_in_bytes").read()) == 32 << 20
+    assert int(open(f"{d}/memory.swappiness").read()) == 10
+    pyrunc("delete", "--force", "mem", check=True)
+
+
+def test_pids_limit_makes_fork_fail(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done 2>&1; wait"])
+    b.config["linux"]["resources"]["pids"] = {"limit": 5}
+    b.write()
+    p = pyrunc("run", "-b", b.path, "pids")
+    assert "can't fork" in p.stdout + p.stderr
+
+
+def test_cpu_quota_throttles(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "while true; do :; done"])
+    b.config["linux"]["resources"]["cpu"] = {"quota": 10000, "period": 100000, "shares": 512}
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "cpu", check=True)
+    d = cg(b, "cpu")
+    assert open(f"{d}/cpu.cfs_quota_us").read().strip() == "10000"
+    assert open(f"{d}/cpu.shares").read().strip() == "512"
+    time.sleep(0.6)
+    stat = dict(line.split() for line in open(f"{d}/cpu.stat"))
+    assert int(stat["nr_periods"]) > 0 and int(stat["nr_throttled"]) > 0, stat
+    pyrunc("delete", "--force", "cpu", check=True)
+
+
+def test_cpuset_seen_by_the_container(pyrunc, make_bundle):
+    b = make_bundle(["grep", "Cpus_allowed_list", "/proc/self/status"])
+    b.config["linux"]["resources"]["cpu"] = {"cpus": "0", "mems": "0"}
+    b.write()
+    p = pyrunc("run", "-b", b.path, "cpuset")
+    assert p.stdout.split() == ["Cpus_allowed_list:", "0"], p.stderr
+
+
+def test_devices_controller_denies_unlisted_device(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "head -c 1 /dev/mydev > /dev/null && echo opened || echo denied; "
+                     "head -c 1 /dev/zero | wc -c"])
+    b.config["linux"]["devices"] = [{"path": "/dev/mydev", "type": "c", "major": 1, "minor": 8}]
+    b.config["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"},
+                                                 {"allow": False, "type": "c", "major": 1, "minor": 8,
+                                                  "access": "rwm"}]
+    # /dev/random (1:8) is in runc's default allow list: deny it by making the rule the last word.
+    b.write()
+    p = pyrunc("run", "-b", b.path, "dev")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[-1] == "1"  # /dev/zero stays usable (default allow list)
+
+
+def test_devices_rules_written(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"},
+                                                 {"allow": True, "type": "c", "major": 10, "minor": 229,
+                                                  "access": "rw"}]
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "devw", check=True)
+    rules = open(f"{cg(b, 'devices')}/devices.list").read().split("\n")
+    assert "c 10:229 rw" in rules and "c 1:3 rwm" in rules and "a *:* rwm" not in rules
+    pyrunc("delete", "--force", "devw", check=True)
+
+
+def test_pause_and_resume(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"])
+    b.config["root"]["readonly"] = False
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "pz", check=True)
+    count = os.path.join(b.rootfs, "tmp", "count")
+
+    def read():
+        try:
+            return int(open(count).read() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    time.sleep(0.3)
+    assert pyrunc("pause", "pz").returncode == 0
+    assert pyrunc.state("pz")["status"] == "paused"
+    assert "paused" in pyrunc("list").stdout
+    a = read()
+    time.sleep(0.4)
+    assert read() == a, "a paused container kept counting"
+    p = pyrunc("pause", "pz")
+    assert p.returncode == 1 and "container not running" in p.stderr
+    assert pyrunc("resume", "pz").returncode == 0
+    time.sleep(0.4)
+    assert read() > a
+    p = pyrunc("resume", "pz")
+    assert p.returncode == 1 and "container not paused" in p.stderr
+    pyrunc("pause", "pz", check=True)
+    assert pyrunc("delete", "--force", "pz").returncode == 0  # a paused container is thawed and killed
+
+
+def test_update_from_stdin_and_flags(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", b.path, "up", check=True)
+    p = pyrunc("update", "--resources", "-", "up",
+               input=json.dumps({"memory": {"limit": 100 << 20}, "pids": {"limit": 50}}))
+    assert p.returncode == 0, p.stderr
+    assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) == 100 << 20
+    assert open(f"{cg(b, 'pids')}/pids.max").read().strip() == "50"
+    assert pyrunc("update", "--memory", "200m", "--pids-limit", "0", "--cpu-quota", "20000", "up").returncode == 0
+    assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) == 200 << 20
+    assert open(f"{cg(b, 'pids')}/pids.max").read().strip() == "max"
+    assert open(f"{cg(b, 'cpu')}/cpu.cfs_quota_us").read().strip() == "20000"
+    p = pyrunc("update", "--resources", "-", "up", input=json.dumps({"unified": {"memory.max": "1"}}))
+    assert p.returncode == 1 and "cannot use unified on cgroup v1" in p.stderr
+    pyrunc("delete", "--force", "up", check=True)
+
+
+def test_ps_json_and_table(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "sleep 1000 & sleep 1001"])
+    pyrunc("run", "-d", "-b", b.path, "ps", check=True)
+    time.sleep(0.3)
+    p = pyrunc("ps", "--format", "json", "ps")
+    assert p.stderr == ""
+    pids = json.loads(p.stdout)
+    # sh forks one sleep and execs the other: two processes.
+    assert len(pids) == 2 and pyrunc.state("ps")["pid"] in pids
+    table = pyrunc("ps", "ps").stdout.splitlines()
+    assert table[0].split()[1] == "PID" and len(table) == 3 and any("sleep 1001" in ln for ln in table)
+    pyrunc("delete", "--force", "ps", check=True)
+
+
+@pytest.mark.parametrize("res,needle", [
+    ({"unified": {"memory.max": "1"}}, "linux.resources.unified: cannot use unified on cgroup v1"),
+    ({"cpu": {"cpus": "99"}}, "linux.resources.cpu.cpus"),
+    ({"cpu": {"cpus": "zero"}}, "linux.resources.cpu.cpus"),
+    ({"memory": {"useHierarchy": False}}, "linux.resources.memory.useHierarchy"),
+    ({"memory": {"swappiness": 300}}, "linux.resources.memory.swappiness"),
+])
+def test_bad_resources(pyrunc, make_bundle, res, needle):
+    b = make_bundle(["true"])
+    b.config["linux"]["resources"].update(res)
+    b.write()
+    p = pyrunc("create", "-b", b.path, "badres")
+    assert p.returncode == 1 and needle in p.stderr, p.stderr
+    assert len(p.stderr.splitlines()) == 1
+
+
+def test_cgroups_path_with_dotdot(pyrunc, make_bundle):
+    b = make_bundle(["true"])
+    b.config["linux"]["cgroupsPath"] = "/pyrunc-x/../../escape"
+    b.write()
+    p = pyrunc("create", "-b", b.path, "dd")
+    assert p.returncode == 1 and "linux.cgroupsPath" in p.stderr
+
+
+def test_v2_conversions_as_functions():
+    assert cr.shares_to_weight(2) == 1 and cr.shares_to_weight(262144) == 10000
+    assert cr.shares_to_weight(1024) == 39
+    assert cr.blkio_weight_to_io_weight(10) == 1 and cr.blkio_weight_to_io_weight(1000) == 10000
+    w = {f: v for _, f, v, _ in cr.v2_writes({"memory": {"limit": 100, "swap": 300, "reservation": 50},
+                                              "cpu": {"shares": 1024, "quota": 5000, "period": 10000,
+                                                      "cpus": "0-1"},
+                                              "pids": {"limit": -1}, "blockIO": {"weight": 500},
+                                              "unified": {"memory.high": "90"}})}
+    assert w == {"memory.max": "100", "memory.low": "50", "memory.swap.max": "200", "cpu.weight": "39",
+                 "cpu.max": "5000 10000", "cpuset.cpus": "0-1", "pids.max": "max", "io.weight": "default 4950",
+                 "memory.high": "90"}
+
+
+def test_v2_writes_to_a_fake_tree_for_what_this_host_lacks(tmp_path):
+    """Named as the errata asks: the v2 limit files cannot be exercised for real here."""
+    from pyrunc.runtime.linux import cgroups
+
+    d = tmp_path / "fake-v2"
+    d.mkdir()
+    for f in ("memory.max", "cpu.max", "pids.max"):
+        (d / f).write_text("")
+    for _ctrl, fname, value, _ in cr.v2_writes({"memory": {"limit": 1 << 20}, "cpu": {"quota": 1000},
+                                                "pids": {"limit": 7}}):
+        cgroups._write(str(d / fname), value)
+    assert (d / "memory.max").read_text() == str(1 << 20)
+    assert (d / "cpu.max").read_text() == "1000 100000"
+    assert (d / "pids.max").read_text() == "7"
