@@ -58,6 +58,10 @@ def bundle(base: str, args: list[str], realistic: bool = False) -> str:
         caps = cfg["process"]["capabilities"]
         for k in ("bounding", "effective", "permitted"):
             caps[k] = list(DOCKER_CAPS)
+        # ... and a typical resources block (issue 4: create with limits at most runc's).
+        cfg["linux"]["resources"].update({"memory": {"limit": 512 << 20}, "pids": {"limit": 1024},
+                                          "cpu": {"shares": 512, "quota": 50000, "period": 100000}})
+        cfg["linux"]["cgroupsPath"] = "/pyrunc-bench/" + os.path.basename(b)
         true = shutil.which("true") or "/bin/true"
         cfg["hooks"] = {k: [{"path": true, "args": ["true", k]}] for k in ("createRuntime", "poststart", "poststop")}
     with open(os.path.join(b, "config.json"), "w") as f:
@@ -82,7 +86,7 @@ def main() -> None:
         roots = tempfile.mkdtemp(prefix="pyrunc-bench-", dir="/run")
         runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(roots, "pyrunc")],
                     "runc": [a.runc, "--root", os.path.join(roots, "runc")]}
-        ops = ["run /bin/true", "create", "state", "start", "kill", "delete", "create (docker)"]
+        ops = ["run /bin/true", "create", "state", "start", "kill", "delete", "create (docker+limits)"]
         times: dict[str, dict[str, list[float]]] = {r: {o: [] for o in ops} for r in runtimes}
         rss: dict[str, list[int]] = {r: [] for r in runtimes}
         for i in range(a.rounds):
@@ -100,7 +104,7 @@ def main() -> None:
                         != "stopped" and time.time() < deadline:
                     time.sleep(0.01)
                 times[name]["delete"].append(timed(rt + ["delete", cid]))
-                times[name]["create (docker)"].append(timed(rt + ["create", "-b", real_b, cid]))
+                times[name]["create (docker+limits)"].append(timed(rt + ["create", "-b", real_b, cid]))
                 subprocess.run(rt + ["delete", "--force", cid], capture_output=True, check=True)
         print(f"{'operation':<16}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
         for o in ops:
@@ -119,6 +123,11 @@ def main() -> None:
                     subprocess.run(rt + ["--root", root, "delete", "--force", cid], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(roots, ignore_errors=True)
+        for ctrl in os.listdir("/sys/fs/cgroup"):
+            try:
+                os.rmdir(f"/sys/fs/cgroup/{ctrl}/pyrunc-bench")
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":
