@@ -65,8 +65,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             made = cgroups.create(dirs)
         except OSError as e:
             raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
-        # Limits are in place before any process of the container exists.
-        cgroups.set_resources(dirs, plan.resources)
+        # Limits are in place before any process of the container exists; the device
+        # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
+        cgroups.set_resources(dirs, plan.resources, part="limits")
 
         def place(pid: int) -> None:
             try:
@@ -117,6 +118,8 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
         launched = launch.launch(opts, place, run_hooks, on_pid)
+        # The init waits on the FIFO now: nothing of the user's runs before these rules.
+        cgroups.set_resources(dirs, plan.resources, part="devices")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

@@ -172,9 +172,10 @@ def is_pure_v2() -> bool:
     return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
 
 
-def set_resources(dirs: list[str], resources: dict, update: bool = False) -> None:
+def set_resources(dirs: list[str], resources: dict, update: bool = False, part: str = "all") -> None:
     """Write linux.resources into the container's cgroups (v1 controllers on a v1 or
-    hybrid host, the unified tree on a pure v2 host); errors name the JSON path."""
+    hybrid host, the unified tree on a pure v2 host); errors name the JSON path.
+    ``part``: "limits" (all but devices), "devices", or "all"."""
     if not resources:
         return
     from pyrunc.runtime.errors import ConfigError
@@ -182,8 +183,10 @@ def set_resources(dirs: list[str], resources: dict, update: bool = False) -> Non
 
     v2 = is_pure_v2()
     writes = cr.v2_writes(resources) if v2 else cr.v1_writes(resources)
-    if update:
+    if update or part == "limits":
         writes = [w for w in writes if w[0] != "devices"]  # runc's update leaves devices alone
+    elif part == "devices":
+        writes = [w for w in writes if w[0] == "devices"]
     ctl = by_controller(dirs)
     pending = list(writes)
     for i, (ctrl, fname, value, jpath) in enumerate(pending):
