@@ -4,6 +4,7 @@ functions and are tested as such (this host's unified tree has no v2 limit contr
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -219,3 +220,25 @@ def test_v2_writes_to_a_fake_tree_for_what_this_host_lacks(tmp_path):
     assert (d / "memory.max").read_text() == str(1 << 20)
     assert (d / "cpu.max").read_text() == "1000 100000"
     assert (d / "pids.max").read_text() == "7"
+
+
+def test_events_stats_and_oom(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "sleep 0.5; dd if=/dev/zero of=/dev/null bs=100M count=1; sleep 1000"])
+    b.config["linux"]["resources"]["memory"] = {"limit": 32 << 20, "swap": 32 << 20}
+    b.config["linux"]["resources"]["pids"] = {"limit": 20}
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "ev", check=True)
+    p = pyrunc("events", "--stats", "ev")
+    ev = json.loads(p.stdout)
+    assert ev["type"] == "stats" and ev["id"] == "ev"
+    assert ev["data"]["memory"]["usage"]["limit"] == 32 << 20
+    assert ev["data"]["pids"]["limit"] == 20 and ev["data"]["pids"]["current"] >= 1
+    assert ev["data"]["cpu"]["usage"]["total"] > 0
+    stream = subprocess.Popen(pyrunc.cmd("events", "--interval", "200ms", "ev"), stdout=subprocess.PIPE, text=True)
+    kinds = []
+    deadline = time.time() + 10
+    while "oom" not in kinds and time.time() < deadline:
+        kinds.append(json.loads(stream.stdout.readline())["type"])
+    pyrunc("delete", "--force", "ev", check=True)
+    stream.wait(timeout=10)
+    assert "stats" in kinds and "oom" in kinds

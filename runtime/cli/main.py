@@ -24,6 +24,7 @@ GLOBAL_FLAGS = [
 COMMANDS = {
     "create": ("create", "create a container"),
     "delete": ("delete", "delete any resources held by the container often used with detached container"),
+    "events": ("events", "display container events such as OOM notifications and usage statistics"),
     "kill": ("kill", "kill sends the specified signal (default: SIGTERM) to the container's init process"),
     "list": ("list", "lists containers started by pyrunc with the given root"),
     "pause": ("pause", "pause suspends all processes inside the container"),
@@ -38,7 +39,7 @@ COMMANDS = {
 }
 
 #: runc commands other issues bring; until then a one-line error, exit 1.
-LATER = ("exec", "events", "features", "checkpoint", "restore")
+LATER = ("exec", "features", "checkpoint", "restore")
 
 USAGE = f"""NAME:
    pyrunc - Open Container Initiative runtime, in Python
