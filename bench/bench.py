@@ -106,15 +106,15 @@ def main() -> None:
                 times[name]["delete"].append(timed(rt + ["delete", cid]))
                 times[name]["create (docker+limits)"].append(timed(rt + ["create", "-b", real_b, cid]))
                 subprocess.run(rt + ["delete", "--force", cid], capture_output=True, check=True)
-        print(f"{'operation':<16}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
+        print(f"{'operation':<24}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
         for o in ops:
             p = statistics.median(times["pyrunc"][o]) * 1000
             r = statistics.median(times["runc"][o]) * 1000
-            print(f"{o:<16}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
+            print(f"{o:<24}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
         floor = statistics.median(timed([sys.executable, "-IS", "-c", "pass"]) for _ in range(a.rounds)) * 1000
         print(f"{'(python -IS -c pass: ' + format(floor, '.1f') + ' ms, the floor of every pyrunc command)'}")
         p, r = statistics.median(rss["pyrunc"]), statistics.median(rss["runc"])
-        print(f"{'waiting init RSS':<16}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
+        print(f"{'waiting init RSS':<24}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
     finally:
         for name, rt in (("pyrunc", [PYRUNC]), ("runc", [a.runc])):
             root = os.path.join(roots, name)

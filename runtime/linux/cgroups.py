@@ -13,8 +13,19 @@ import os
 import time
 
 
+_HIERARCHIES: list[tuple[str, str, str, str]] | None = None
+
+
 def hierarchies() -> list[tuple[str, str, str, str]]:
-    """(mount point, root within the hierarchy, fstype, controllers) per cgroup mount."""
+    """(mount point, root within the hierarchy, fstype, controllers) per cgroup mount
+    (read once per process: create asks several times)."""
+    global _HIERARCHIES
+    if _HIERARCHIES is None:
+        _HIERARCHIES = _read_hierarchies()
+    return _HIERARCHIES
+
+
+def _read_hierarchies() -> list[tuple[str, str, str, str]]:
     out = []
     seen = set()
     with open("/proc/self/mountinfo") as f:
