@@ -12,7 +12,6 @@ Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
 import os
 import time
 
-
 _HIERARCHIES: list[tuple[str, str, str, str]] | None = None
 
 
