@@ -119,7 +119,10 @@ def test_pause_and_resume(pyrunc, make_bundle):
         except (OSError, ValueError):
             return 0
 
-    time.sleep(0.3)
+    deadline = time.time() + 10
+    while read() < 3:
+        assert time.time() < deadline, "the container never started counting"
+        time.sleep(0.05)
     assert pyrunc("pause", "pz").returncode == 0
     assert pyrunc.state("pz")["status"] == "paused"
     assert "paused" in pyrunc("list").stdout
@@ -129,8 +132,10 @@ def test_pause_and_resume(pyrunc, make_bundle):
     p = pyrunc("pause", "pz")
     assert p.returncode == 1 and "container not running" in p.stderr
     assert pyrunc("resume", "pz").returncode == 0
-    time.sleep(0.4)
-    assert read() > a
+    deadline = time.time() + 10
+    while read() <= a:
+        assert time.time() < deadline, "a resumed container did not go on counting"
+        time.sleep(0.05)
     p = pyrunc("resume", "pz")
     assert p.returncode == 1 and "container not paused" in p.stderr
     pyrunc("pause", "pz", check=True)

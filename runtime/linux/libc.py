@@ -19,6 +19,7 @@ SYS_CAPGET = 125 if _ARCH == "x86_64" else 90
 SYS_CAPSET = 126 if _ARCH == "x86_64" else 91
 SYS_OPENAT2 = 437
 SYS_KEYCTL = 250 if _ARCH == "x86_64" else 219
+SYS_RT_SIGACTION = 13 if _ARCH == "x86_64" else 134
 
 # prctl(2)
 PR_SET_PDEATHSIG = 1
@@ -143,3 +144,20 @@ def join_session_keyring(name: str | None) -> None:
     KEYCTL_JOIN_SESSION_KEYRING = 1
     ret = _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, _b(name))
     _check(int(ret), "join session keyring")
+
+
+class _KSigaction(ctypes.Structure):
+    """The kernel's struct sigaction (x86_64/aarch64 layout)."""
+
+    _fields_ = [("handler", ctypes.c_void_p), ("flags", ctypes.c_ulong), ("restorer", ctypes.c_void_p),
+                ("mask", ctypes.c_ulong)]
+
+
+def reset_signal_dispositions() -> None:
+    """Every signal 1..64 back to SIG_DFL, through the raw syscall: glibc's wrappers refuse
+    its own two internal real-time signals, which a caller may have left ignored."""
+    act = _KSigaction(None, 0, None, 0)
+    for sig in range(1, 65):
+        if sig in (9, 19):  # SIGKILL, SIGSTOP
+            continue
+        _libc.syscall(SYS_RT_SIGACTION, sig, ctypes.byref(act), None, 8)

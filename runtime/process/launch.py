@@ -99,6 +99,13 @@ def _child_main(opts: InitOptions, sock) -> None:
         except (OSError, ValueError):
             pass
     try:
+        from pyrunc.runtime.linux import libc as _libc
+
+        # ... and at the kernel, for every signal, including those Python cannot name.
+        _libc.reset_signal_dispositions()
+    except BaseException:
+        pass
+    try:
         # Until execve this process is the host's interpreter: not dumpable, so nothing in
         # the container can open /proc/PID/exe (CVE-2019-5736), its fds or its memory.
         # execve of the user's program resets the flag.
