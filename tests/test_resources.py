@@ -179,6 +179,7 @@ def test_ps_json_and_table(pyrunc, make_bundle):
     ({"cpu": {"cpus": "zero"}}, "linux.resources.cpu.cpus"),
     ({"memory": {"useHierarchy": False}}, "linux.resources.memory.useHierarchy"),
     ({"memory": {"swappiness": 300}}, "linux.resources.memory.swappiness"),
+    ({"cpu": {"quota": 100, "period": 100000}}, "linux.resources.cpu.quota"),  # below the kernel's 1 ms
 ])
 def test_bad_resources(pyrunc, make_bundle, res, needle):
     b = make_bundle(["true"])
@@ -247,3 +248,42 @@ def test_events_stats_and_oom(pyrunc, make_bundle):
     pyrunc("delete", "--force", "ev", check=True)
     stream.wait(timeout=10)
     assert "stats" in kinds and "oom" in kinds
+
+
+def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
+    """The pure-v2 device filter: checked by the kernel's verifier at load, and (since this
+    hybrid host has a cgroup2 tree every process also belongs to) attached to a test
+    cgroup there, where it decides what a process may open."""
+    from conftest import CGROUP_PARENT
+    from pyrunc.runtime.linux import devicefilter
+
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.isdir(base):
+        pytest.skip("no cgroup2 hierarchy on this host")
+    cg = f"{base}{CGROUP_PARENT}/bpf-devices"
+    os.makedirs(cg)
+    try:
+        rules = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3,
+                                                     "access": "rw"}]
+        prog = devicefilter.load(devicefilter.build(rules))
+        try:
+            devicefilter.attach(cg, prog)
+        finally:
+            os.close(prog)
+
+        def join():
+            with open(f"{cg}/cgroup.procs", "w") as f:
+                f.write("0")
+
+        p = subprocess.run(["sh", "-c", "cat /dev/null && echo null-ok; "
+                            "head -c 1 /dev/zero > /dev/null 2>&1 && echo zero-ok || echo zero-denied"],
+                           capture_output=True, text=True, preexec_fn=join, timeout=30)
+        assert p.stdout.split() == ["null-ok", "zero-denied"], p.stdout + p.stderr
+        # With the defaults appended, /dev/zero is allowed again (runc's allow list).
+        assert len(devicefilter.build(devicefilter.rules_with_defaults(rules))) > len(devicefilter.build(rules))
+    finally:
+        os.rmdir(cg)
+        try:
+            os.rmdir(f"{base}{CGROUP_PARENT}")
+        except OSError:
+            pass
