@@ -287,3 +287,42 @@ def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
             os.rmdir(f"{base}{CGROUP_PARENT}")
         except OSError:
             pass
+
+
+def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
+    """The v2 freezer (cgroup.freeze), for real on this host's unified tree: the CLI uses
+    the v1 freezer here (runc's hybrid rule), so the manager's v2 path is driven directly."""
+    from pyrunc.runtime.linux import cgroups
+
+    b = make_bundle(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"])
+    b.config["root"]["readonly"] = False
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "v2f", check=True)
+    unified = cg(b, "unified")
+    count = os.path.join(b.rootfs, "tmp", "count")
+
+    def read():
+        try:
+            return int(open(count).read() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    deadline = time.time() + 10
+    while read() < 3:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    cgroups.freeze([unified], True)
+    deadline = time.time() + 5
+    while "frozen 1" not in open(f"{unified}/cgroup.events").read():
+        assert time.time() < deadline, "cgroup.events never said frozen"
+        time.sleep(0.02)
+    a = read()
+    time.sleep(0.3)
+    assert read() == a
+    assert pyrunc.state("v2f")["status"] == "paused"  # status reads cgroup.freeze too
+    cgroups.freeze([unified], False)
+    deadline = time.time() + 10
+    while read() <= a:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    pyrunc("delete", "--force", "v2f", check=True)
