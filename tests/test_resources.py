@@ -22,6 +22,24 @@ def cg(b, ctrl):
     return f"/sys/fs/cgroup/{ctrl}{b.config['linux']['cgroupsPath']}"
 
 
+COUNTER = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"]
+
+
+def counter_value(b) -> int:
+    """What the COUNTER container last wrote (0 before it starts)."""
+    try:
+        return int(open(os.path.join(b.rootfs, "tmp", "count")).read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def wait_until(cond, what: str, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
 def test_memory_limit_oom_kills(pyrunc, make_bundle):
     # dd's 200 MiB buffer is touched page by page: far past the 32 MiB limit.
     b = make_bundle(["sh", "-c", "dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null; echo survived"])
@@ -107,35 +125,21 @@ def test_devices_rules_written(pyrunc, make_bundle):
 
 
 def test_pause_and_resume(pyrunc, make_bundle):
-    b = make_bundle(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"])
+    b = make_bundle(COUNTER)
     b.config["root"]["readonly"] = False
     b.write()
     pyrunc("run", "-d", "-b", b.path, "pz", check=True)
-    count = os.path.join(b.rootfs, "tmp", "count")
-
-    def read():
-        try:
-            return int(open(count).read() or 0)
-        except (OSError, ValueError):
-            return 0
-
-    deadline = time.time() + 10
-    while read() < 3:
-        assert time.time() < deadline, "the container never started counting"
-        time.sleep(0.05)
+    wait_until(lambda: counter_value(b) >= 3, "the container never started counting")
     assert pyrunc("pause", "pz").returncode == 0
     assert pyrunc.state("pz")["status"] == "paused"
     assert "paused" in pyrunc("list").stdout
-    a = read()
+    a = counter_value(b)
     time.sleep(0.4)
-    assert read() == a, "a paused container kept counting"
+    assert counter_value(b) == a, "a paused container kept counting"
     p = pyrunc("pause", "pz")
     assert p.returncode == 1 and "container not running" in p.stderr
     assert pyrunc("resume", "pz").returncode == 0
-    deadline = time.time() + 10
-    while read() <= a:
-        assert time.time() < deadline, "a resumed container did not go on counting"
-        time.sleep(0.05)
+    wait_until(lambda: counter_value(b) > a, "a resumed container did not go on counting")
     p = pyrunc("resume", "pz")
     assert p.returncode == 1 and "container not paused" in p.stderr
     pyrunc("pause", "pz", check=True)
@@ -294,35 +298,18 @@ def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
     the v1 freezer here (runc's hybrid rule), so the manager's v2 path is driven directly."""
     from pyrunc.runtime.linux import cgroups
 
-    b = make_bundle(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"])
+    b = make_bundle(COUNTER)
     b.config["root"]["readonly"] = False
     b.write()
     pyrunc("run", "-d", "-b", b.path, "v2f", check=True)
     unified = cg(b, "unified")
-    count = os.path.join(b.rootfs, "tmp", "count")
-
-    def read():
-        try:
-            return int(open(count).read() or 0)
-        except (OSError, ValueError):
-            return 0
-
-    deadline = time.time() + 10
-    while read() < 3:
-        assert time.time() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: counter_value(b) >= 3, "the container never started counting")
     cgroups.freeze([unified], True)
-    deadline = time.time() + 5
-    while "frozen 1" not in open(f"{unified}/cgroup.events").read():
-        assert time.time() < deadline, "cgroup.events never said frozen"
-        time.sleep(0.02)
-    a = read()
+    wait_until(lambda: "frozen 1" in open(f"{unified}/cgroup.events").read(), "cgroup.events never said frozen")
+    a = counter_value(b)
     time.sleep(0.3)
-    assert read() == a
+    assert counter_value(b) == a
     assert pyrunc.state("v2f")["status"] == "paused"  # status reads cgroup.freeze too
     cgroups.freeze([unified], False)
-    deadline = time.time() + 10
-    while read() <= a:
-        assert time.time() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: counter_value(b) > a, "a thawed container did not go on counting")
     pyrunc("delete", "--force", "v2f", check=True)

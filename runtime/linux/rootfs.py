@@ -109,14 +109,22 @@ def mask_paths(rootfd: int, masked: list[str]) -> None:
             os.close(null_fd)
 
 
+def _open_existing(rootfd: int, path: str) -> int:
+    """An O_PATH fd of ``path`` in the rootfs, or -1 if it does not exist (the spec's masked
+    and readonly paths are skipped when absent)."""
+    try:
+        return paths.open_in_root(rootfd, path)
+    except SysError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return -1
+        raise
+
+
 def _mask(rootfd: int, masked: list[str], null_src: str) -> None:
     for i, p in enumerate(masked):
-        try:
-            fd = paths.open_in_root(rootfd, p)
-        except SysError as e:
-            if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                continue
-            raise
+        fd = _open_existing(rootfd, p)
+        if fd < 0:
+            continue
         try:
             if stat.S_ISDIR(os.fstat(fd).st_mode):
                 libc.mount("tmpfs", paths.fd_path(fd), "tmpfs", c.MS_RDONLY, None, what=p)
@@ -130,12 +138,9 @@ def _mask(rootfd: int, masked: list[str], null_src: str) -> None:
 
 def readonly_paths(rootfd: int, ro: list[str]) -> None:
     for i, p in enumerate(ro):
-        try:
-            fd = paths.open_in_root(rootfd, p)
-        except SysError as e:
-            if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                continue
-            raise
+        fd = _open_existing(rootfd, p)
+        if fd < 0:
+            continue
         try:
             libc.mount(paths.fd_path(fd), paths.fd_path(fd), None, c.MS_BIND | c.MS_REC, None, what=p)
         except SysError as e:
