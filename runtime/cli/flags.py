@@ -15,11 +15,13 @@ class Flag:
         self.dest = self.names[0].replace("-", "_")
         self.default = default if default is not None else (False if kind == "bool" else
                                                            (0 if kind == "int" else ""))
+        if kind == "list":  # a flag that may be given many times
+            self.default = ()
 
 
 def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -> tuple[dict, list[str]]:
     table = {n: f for f in flags for n in f.names}
-    values: dict = {f.dest: f.default for f in flags}
+    values: dict = {f.dest: (list(f.default) if f.kind == "list" else f.default) for f in flags}
     pos: list[str] = []
     i = 0
     while i < len(args):
@@ -51,7 +53,9 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
                 raise UsageError(f"flag needs an argument: -{name}")
             val = args[i]
             i += 1
-        if f.kind == "int":
+        if f.kind == "list":
+            values[f.dest].append(val)
+        elif f.kind == "int":
             try:
                 values[f.dest] = int(val, 0)
             except ValueError:

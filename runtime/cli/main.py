@@ -24,6 +24,7 @@ GLOBAL_FLAGS = [
 COMMANDS = {
     "create": ("create", "create a container"),
     "delete": ("delete", "delete any resources held by the container often used with detached container"),
+    "exec": ("exec", "execute new process inside the container"),
     "events": ("events", "display container events such as OOM notifications and usage statistics"),
     "kill": ("kill", "kill sends the specified signal (default: SIGTERM) to the container's init process"),
     "list": ("list", "lists containers started by pyrunc with the given root"),
@@ -39,7 +40,7 @@ COMMANDS = {
 }
 
 #: runc commands other issues bring; until then a one-line error, exit 1.
-LATER = ("exec", "features", "checkpoint", "restore")
+LATER = ("features", "checkpoint", "restore")
 
 USAGE = f"""NAME:
    pyrunc - Open Container Initiative runtime, in Python

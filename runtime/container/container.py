@@ -138,6 +138,51 @@ class Container:
             if not all_:
                 raise NotRunning() from None
 
+    def exec_process(self, proc, console_socket: str = "", detach: bool = False, pid_file: str = "",
+                     preserve_fds: int = 0, ignore_paused: bool = False) -> int:
+        """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
+        of the process in the foreground, 0 when detached."""
+        status = self.status()
+        if status == STOPPED:
+            raise PyruncError("cannot exec in a stopped container")
+        if status == PAUSED and not ignore_paused:
+            raise PyruncError("cannot exec in a paused container (use --ignore-paused to override)")
+        if status == CREATING:
+            raise NotRunning()
+        if proc.terminal and detach and not console_socket:
+            raise PyruncError("cannot allocate tty if runc will detach without setting console socket")
+        if console_socket and (not proc.terminal or not detach):
+            raise PyruncError("cannot use console socket if runc will not detach or allocate tty")
+        from pyrunc.runtime.container.create import reserve_fds, write_pid_file
+        from pyrunc.runtime.linux import cgroups
+        from pyrunc.runtime.process import execproc
+
+        assert self.state is not None
+        st = self.state
+        reserve_fds(preserve_fds)
+
+        def place(pid: int) -> None:
+            try:
+                cgroups.join(st.cgroups, pid)
+            except OSError as e:
+                raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
+
+        opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach)
+        pid, master = execproc.launch(opts, place)
+        if pid_file:
+            write_pid_file(pid_file, pid)
+        if detach:
+            return 0
+        from pyrunc.runtime.process.wait import Foreground
+
+        fg = Foreground(pid, master)
+        try:
+            return fg.wait()
+        finally:
+            fg.restore()
+            if master >= 0:
+                os.close(master)
+
     def pause(self) -> None:
         """Freeze every process of the container (runc: running or created only)."""
         with store.Lock(self.dir):

@@ -1,0 +1,98 @@
+"""pyrunc exec [command options] <container-id> <command> [command options] || -p process.json <container-id>"""
+
+from pyrunc.runtime.cli.flags import Flag, check_args
+from pyrunc.runtime.errors import PyruncError
+
+PREFIX = "exec failed: "
+
+FLAGS = [
+    Flag("console-socket", "str"), Flag("cwd", "str"), Flag("env,e", "list"), Flag("tty,t"),
+    Flag("user,u", "str"), Flag("additional-gids,g", "list"), Flag("process,p", "str"), Flag("detach,d"),
+    Flag("pid-file", "str"), Flag("process-label", "str"), Flag("apparmor", "str"), Flag("no-new-privs"),
+    Flag("cap,c", "list"), Flag("preserve-fds", "int"), Flag("cgroup", "list"), Flag("ignore-paused"),
+]
+
+USAGE = """NAME:
+   pyrunc exec - execute new process inside the container
+
+USAGE:
+   pyrunc exec [command options] <container-id> <command> [command options]  || -p process.json <container-id>
+
+OPTIONS:
+   --console-socket value         path to an AF_UNIX socket which will receive the pty master
+   --cwd value                    current working directory in the container
+   --env value, -e value          set environment variables
+   --tty, -t                      allocate a pseudo-TTY
+   --user value, -u value         UID (format: <uid>[:<gid>])
+   --additional-gids value, -g    additional gids
+   --process value, -p value      path to the process.json
+   --detach, -d                   detach from the container's process
+   --pid-file value               specify the file to write the process id to
+   --no-new-privs                 set the no new privileges value for the process
+   --cap value, -c value          add a capability to the bounding set for the process
+   --preserve-fds value           pass N additional file descriptors to the container
+   --ignore-paused                allow exec in a paused container
+"""
+
+
+def _process(g: dict, opts: dict, cid: str, args: list[str]):
+    import os
+
+    from pyrunc.runtime.container.container import load
+    from pyrunc.spec import caps as capnames
+    from pyrunc.spec.load import build, load_process_json, read_config
+
+    c = load(g["root"], cid)
+    if opts["process"]:
+        try:
+            with open(opts["process"]) as f:
+                return c, load_process_json(f.read())
+        except OSError as e:
+            raise PyruncError(f"--process {opts['process']}: {(e.strerror or '').lower()}") from None
+    if not args:
+        raise PyruncError("exec args cannot be empty")
+    if c.state is None or not os.path.isdir(c.state.bundle):
+        raise PyruncError("the container's bundle is gone: give the process with --process")
+    proc = build(read_config(c.state.bundle), c.state.bundle).process
+    if proc is None:
+        raise PyruncError("the container's config.json has no process: give one with --process")
+    proc.args = list(args)
+    proc.terminal = opts["tty"]
+    if opts["cwd"]:
+        proc.cwd = opts["cwd"]
+    for e in opts["env"]:
+        if "=" not in e:
+            raise PyruncError(f"--env {e!r}: not KEY=value")
+        key = e.split("=", 1)[0] + "="
+        proc.env = [x for x in proc.env if not x.startswith(key)] + [e]
+    if opts["user"]:
+        uid, _, gid = opts["user"].partition(":")
+        try:
+            proc.uid = int(uid)
+            proc.gid = int(gid) if gid else proc.gid
+        except ValueError:
+            raise PyruncError(f"--user {opts['user']!r}: uid[:gid] must be numbers") from None
+    for gid in opts["additional_gids"]:
+        try:
+            proc.additional_gids.append(int(gid))
+        except ValueError:
+            raise PyruncError(f"--additional-gids {gid!r}: not a number") from None
+    if opts["no_new_privs"]:
+        proc.no_new_privileges = True
+    if opts["cap"] and proc.capabilities is not None:
+        for name in opts["cap"]:
+            n = capnames.NUMBERS.get(name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper())
+            if n is None:
+                raise PyruncError(f"--cap {name!r}: unknown capability")
+            for field in ("bounding", "effective", "permitted", "ambient", "inheritable"):
+                getattr(proc.capabilities, field).append(n)
+    return c, proc
+
+
+def run(g: dict, opts: dict, pos: list[str]) -> int:
+    check_args("exec", pos, lo=1)
+    if opts["cgroup"]:
+        raise PyruncError("--cgroup is not supported yet")
+    c, proc = _process(g, opts, pos[0], pos[1:])
+    return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"], opts["preserve_fds"],
+                          opts["ignore_paused"])

@@ -1,0 +1,135 @@
+"""exec: a new process inside a running container (runc's flags and texts)."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+
+def running(pyrunc, make_bundle, cid="ex"):
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", b.path, cid, check=True)
+    return b, pyrunc.state(cid)["pid"]
+
+
+def test_exec_joins_the_container(pyrunc, make_bundle):
+    b, pid = running(pyrunc, make_bundle)
+    p = pyrunc("exec", "ex", "sh", "-c", "for n in pid mnt net uts ipc cgroup; do readlink /proc/self/ns/$n; done;"
+               " cat /proc/self/cgroup | head -1; exit 4")
+    assert p.returncode == 4, p.stderr
+    lines = p.stdout.split()
+    for n, link in zip(["pid", "mnt", "net", "uts", "ipc", "cgroup"], lines, strict=False):
+        assert link == os.readlink(f"/proc/{pid}/ns/{n}"), n
+    assert lines[-1].endswith(":/")  # inside the container's cgroup namespace
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_flags_env_cwd_user(pyrunc, make_bundle):
+    running(pyrunc, make_bundle)
+    p = pyrunc("exec", "--env", "FOO=bar", "-e", "X=1", "--cwd", "/tmp", "--user", "1000:1000", "ex",
+               "sh", "-c", "echo $FOO $X; pwd; id -u; id -g")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["bar", "1", "/tmp", "1000", "1000"]
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_detached_pid_file_and_ps(pyrunc, make_bundle, tmp_path):
+    running(pyrunc, make_bundle)
+    pidfile = tmp_path / "exec.pid"
+    assert pyrunc("exec", "-d", "--pid-file", str(pidfile), "ex", "sleep", "100").returncode == 0
+    pid = int(pidfile.read_text())
+    assert pid in json.loads(pyrunc("ps", "--format", "json", "ex").stdout)
+    pyrunc("delete", "--force", "ex", check=True)
+    deadline = time.time() + 5
+    while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def test_exec_process_file(pyrunc, make_bundle, tmp_path):
+    running(pyrunc, make_bundle)
+    proc = {"args": ["sh", "-c", "echo from-process-json; echo $ONLY"], "cwd": "/", "env": ["ONLY=here"],
+            "user": {"uid": 0, "gid": 0}}
+    f = tmp_path / "process.json"
+    f.write_text(json.dumps(proc))
+    p = pyrunc("exec", "--process", str(f), "ex")
+    assert p.stdout.split() == ["from-process-json", "here"], p.stderr
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_errors(pyrunc, make_bundle):
+    running(pyrunc, make_bundle)
+    p = pyrunc("exec", "ex", "nosuchcommand")
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1
+    assert 'exec: \\"nosuchcommand\\": executable file not found in $PATH' in p.stderr
+    pyrunc("kill", "ex", "KILL", check=True)
+    deadline = time.time() + 10
+    while pyrunc.state("ex")["status"] != "stopped":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    p = pyrunc("exec", "ex", "true")
+    assert p.returncode == 1 and "cannot exec in a stopped container" in p.stderr
+    p = pyrunc("exec", "ghost", "true")
+    assert p.returncode == 1 and "container does not exist" in p.stderr
+    pyrunc("delete", "ex", check=True)
+
+
+def test_exec_paused_needs_ignore_paused(pyrunc, make_bundle):
+    running(pyrunc, make_bundle)
+    pyrunc("pause", "ex", check=True)
+    p = pyrunc("exec", "ex", "true")
+    assert p.returncode == 1 and "--ignore-paused" in p.stderr
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_tty_foreground(pyrunc, make_bundle):
+    import pty
+
+    running(pyrunc, make_bundle)
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execv(pyrunc.cmd()[0], pyrunc.cmd("exec", "-t", "ex", "sh", "-c", "tty; exit 3"))
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 3, out
+    assert b"/dev/pts/" in out
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_console_socket_receives_the_pty_master(pyrunc, make_bundle, tmp_path):
+    running(pyrunc, make_bundle)
+    path = str(tmp_path / "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    try:
+        p = subprocess.Popen(pyrunc.cmd("exec", "-t", "-d", "--console-socket", path, "ex", "sh", "-c",
+                                        "echo through-the-pty; sleep 1"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        conn.close()
+        assert p.wait(timeout=30) == 0, p.stderr.read()
+        master = fds[0]
+        data = b""
+        deadline = time.time() + 10
+        while b"through-the-pty" not in data and time.time() < deadline:
+            try:
+                data += os.read(master, 1024)
+            except OSError:
+                break
+        os.close(master)
+        assert b"through-the-pty" in data
+    finally:
+        srv.close()
+    pyrunc("delete", "--force", "ex", check=True)
