@@ -74,8 +74,6 @@ def test_destroy_spares_other_members_of_a_shared_cgroup(pyrunc, make_bundle):
     finally:
         bystander.kill()
         bystander.wait()
-        with open(f"/sys/fs/cgroup/pids{CGROUP_PARENT}/cgroup.procs", "w") as f:
-            f.write(str(os.getpid()))
         for ctrl in os.listdir("/sys/fs/cgroup"):
             try:
                 os.rmdir(f"/sys/fs/cgroup/{ctrl}{CGROUP_PARENT}/shared")
