@@ -191,3 +191,20 @@ def test_spec_writes_runc_default(tmp_path, pyrunc):
     assert {"type": "cgroup"} in cfg["linux"]["namespaces"]
     p = pyrunc("spec", "--bundle", str(tmp_path))
     assert p.returncode == 1 and "File config.json exists. Remove it first" in p.stderr
+
+
+def test_features(pyrunc):
+    import json
+
+    p = pyrunc("features")
+    f = json.loads(p.stdout)
+    assert f["ociVersionMin"] == "1.0.0" and f["ociVersionMax"] == "1.3.0"
+    assert f["hooks"] == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
+    assert {"rbind", "ro", "rslave", "tmpcopyup", "nosymfollow"} <= set(f["mountOptions"])
+    assert "time" in f["linux"]["namespaces"] and "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
+    assert f["linux"]["cgroup"]["v1"] and not f["linux"]["seccomp"]["enabled"]
+
+
+def test_checkpoint_is_a_one_line_error(pyrunc):
+    p = pyrunc("checkpoint", "x")
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "criu" in p.stderr

@@ -26,6 +26,7 @@ COMMANDS = {
     "delete": ("delete", "delete any resources held by the container often used with detached container"),
     "exec": ("exec", "execute new process inside the container"),
     "events": ("events", "display container events such as OOM notifications and usage statistics"),
+    "features": ("features", "show the enabled features"),
     "kill": ("kill", "kill sends the specified signal (default: SIGTERM) to the container's init process"),
     "list": ("list", "lists containers started by pyrunc with the given root"),
     "pause": ("pause", "pause suspends all processes inside the container"),
@@ -40,7 +41,8 @@ COMMANDS = {
 }
 
 #: runc commands other issues bring; until then a one-line error, exit 1.
-LATER = ("features", "checkpoint", "restore")
+#: checkpoint/restore: Debian's criu cannot start on this kernel (runc's one-line error).
+LATER = ("checkpoint", "restore")
 
 USAGE = f"""NAME:
    pyrunc - Open Container Initiative runtime, in Python
@@ -93,7 +95,7 @@ def main(argv: list[str]) -> int:
     name, args = rest[0], rest[1:]
     if name not in COMMANDS:
         if name in LATER:
-            log.error(f"pyrunc: {name!r} is not implemented yet")
+            log.error(f"{name} is not supported: criu is not available")
         else:
             log.error(f"No help topic for '{name}'")
         return 1
