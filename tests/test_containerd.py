@@ -123,3 +123,43 @@ def test_ctr_run_with_terminal(ctd):
     os.close(master)
     assert b"/dev/pts/0" in out, out
     assert os.waitstatus_to_exitcode(status) == 4
+
+
+def test_ctr_exec_with_terminal(ctd):
+    import pty
+
+    cid = "c" + uuid.uuid4().hex[:6]
+    assert ctd(*ctd.run_args(cid), "-d", REF, cid, "sleep", "1000").returncode == 0
+    try:
+        pid, master = pty.fork()
+        if pid == 0:
+            os.execvp("ctr", ["ctr", "-a", ctd.sock, "task", "exec", "--fifo-dir", ctd.fifo, "-t", "--exec-id",
+                              "t1", cid, "sh", "-c", "tty; exit 6"])
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(master)
+        assert b"/dev/pts/" in out, out
+        assert os.waitstatus_to_exitcode(status) == 6
+    finally:
+        ctd("task", "kill", "-s", "KILL", cid)
+        time.sleep(0.3)
+        ctd("task", "delete", "-f", cid)
+        ctd("container", "delete", cid)
+
+
+def test_ctr_shows_pyrunc_error_when_create_fails(ctd):
+    cid = "c" + uuid.uuid4().hex[:6]
+    p = ctd(*ctd.run_args(cid), "--rm", REF, cid, "no-such-program")
+    assert p.returncode != 0
+    assert 'exec: \\\\"no-such-program\\\\": executable file not found in $PATH' in p.stderr or \
+        "executable file not found in $PATH" in p.stderr, p.stderr
+    ctd("container", "delete", cid)
+    assert not os.path.exists(os.path.join(ctd.root, "default", cid))

@@ -133,3 +133,40 @@ def test_exec_console_socket_receives_the_pty_master(pyrunc, make_bundle, tmp_pa
     finally:
         srv.close()
     pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_bad_input(pyrunc, make_bundle, tmp_path):
+    running(pyrunc, make_bundle)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    p = pyrunc("exec", "--process", str(bad), "ex")
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "invalid JSON" in p.stderr
+    p = pyrunc("exec", "-t", "-d", "--console-socket", str(tmp_path / "nope.sock"), "ex", "true")
+    assert p.returncode == 1 and "--console-socket" in p.stderr and len(p.stderr.splitlines()) == 1
+    notsock = tmp_path / "plain-file"
+    notsock.write_text("")
+    p = pyrunc("exec", "-t", "-d", "--console-socket", str(notsock), "ex", "true")
+    assert p.returncode == 1 and "--console-socket" in p.stderr
+    p = pyrunc("exec", "-d", "--pid-file", str(tmp_path / "no" / "dir" / "pid"), "ex", "sleep", "1")
+    assert p.returncode == 1 and "--pid-file" in p.stderr
+    p = pyrunc("exec", "ex")
+    assert p.returncode == 1 and "exec args cannot be empty" in p.stderr
+    # Nothing of the failed execs is left in the container.
+    assert json.loads(pyrunc("ps", "--format", "json", "ex").stdout) == [pyrunc.state("ex")["pid"]]
+    pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_into_a_sub_cgroup(pyrunc, make_bundle):
+    b, _ = running(pyrunc, make_bundle)
+    rel = b.config["linux"]["cgroupsPath"]
+    sub = f"/sys/fs/cgroup/pids{rel}/sub"
+    os.mkdir(sub)
+    try:
+        p = pyrunc("exec", "--cgroup", "pids:/sub", "ex", "sh", "-c", "grep pids /proc/self/cgroup")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip().endswith(":/sub")
+        p = pyrunc("exec", "--cgroup", "/nope", "ex", "true")
+        assert p.returncode == 1 and "does not exist" in p.stderr
+    finally:
+        os.rmdir(sub)
+    pyrunc("delete", "--force", "ex", check=True)

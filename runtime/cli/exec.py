@@ -91,8 +91,6 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("exec", pos, lo=1)
-    if opts["cgroup"]:
-        raise PyruncError("--cgroup is not supported yet")
     c, proc = _process(g, opts, pos[0], pos[1:])
     return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"], opts["preserve_fds"],
-                          opts["ignore_paused"])
+                          opts["ignore_paused"], opts["cgroup"])

@@ -139,7 +139,7 @@ class Container:
                 raise NotRunning() from None
 
     def exec_process(self, proc, console_socket: str = "", detach: bool = False, pid_file: str = "",
-                     preserve_fds: int = 0, ignore_paused: bool = False) -> int:
+                     preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: list[str] | None = None) -> int:
         """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
         of the process in the foreground, 0 when detached."""
         status = self.status()
@@ -161,16 +161,42 @@ class Container:
         st = self.state
         reserve_fds(preserve_fds)
 
+        targets = list(st.cgroups)
+        for spec in sub_cgroups or []:
+            # runc's --cgroup: "path" (every controller) or "ctrl[,ctrl]:path", inside the container's.
+            ctrls, sep, rel = spec.rpartition(":")
+            if ".." in rel.split("/"):
+                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
+            by = cgroups.by_controller(st.cgroups)
+            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
+            if sep and not chosen:
+                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
+            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
+        for d in targets:
+            if not os.path.isdir(d):
+                raise PyruncError(f"--cgroup: {d} does not exist")
+
         def place(pid: int) -> None:
             try:
-                cgroups.join(st.cgroups, pid)
+                cgroups.join(targets, pid)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
 
         opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach)
         pid, master = execproc.launch(opts, place)
         if pid_file:
-            write_pid_file(pid_file, pid)
+            try:
+                write_pid_file(pid_file, pid)
+            except PyruncError:
+                # A process nobody can track must not stay behind (runc terminates it too).
+                os.kill(pid, SIGKILL)
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                if master >= 0:
+                    os.close(master)
+                raise
         if detach:
             return 0
         from pyrunc.runtime.process.wait import Foreground

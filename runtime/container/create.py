@@ -3,6 +3,7 @@ program waiting, record the state.  Everything made on the way is removed on fai
 
 import os
 
+from pyrunc.runtime import log
 from pyrunc.runtime.container import store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano
 from pyrunc.runtime.errors import PyruncError
@@ -117,7 +118,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
+        log.debug(f"create {cid}: cgroups {dirs}; launching the init")
         launched = launch.launch(opts, place, run_hooks, on_pid)
+        log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         # The init waits on the FIFO now: nothing of the user's runs before these rules.
         cgroups.set_resources(dirs, plan.resources, part="devices")
         os.close(fifo_fd)
