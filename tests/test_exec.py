@@ -170,3 +170,54 @@ def test_exec_into_a_sub_cgroup(pyrunc, make_bundle):
     finally:
         os.rmdir(sub)
     pyrunc("delete", "--force", "ex", check=True)
+
+
+SDNOTIFY_C = r"""
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(void) {
+    const char *p = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (!p || s < 0) return 2;
+    strncpy(a.sun_path, p, sizeof a.sun_path - 1);
+    return sendto(s, "READY=1", 7, 0, (struct sockaddr *)&a, sizeof a) < 0;
+}
+"""
+
+
+def test_notify_socket_pass_through(pyrunc, make_bundle, tmp_path):
+    """NOTIFY_SOCKET (sd_notify), as containerd's shim passes it: start waits for the
+    container's READY=1 and forwards it, with MAINPID, to the runtime's own socket."""
+    src = tmp_path / "sdnotify.c"
+    src.write_text(SDNOTIFY_C)
+    b = make_bundle(["sh", "-c", "sleep 0.3; /sdnotify; sleep 1000"])
+    built = subprocess.run(["gcc", "-static", "-O", "-o", os.path.join(b.rootfs, "sdnotify"), str(src)],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        import pytest
+
+        pytest.skip(f"no static C toolchain for the helper: {built.stderr[:200]}")
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    host_path = str(tmp_path / "host-notify.sock")
+    host.bind(host_path)
+    env = dict(os.environ, NOTIFY_SOCKET=host_path)
+    try:
+        assert pyrunc("create", "-b", b.path, "nt", env=env).returncode == 0
+        assert os.path.exists(os.path.join(pyrunc.root, "nt", "notify", "notify.sock"))
+        t = time.time()
+        p = pyrunc("start", "nt", env=env)
+        assert p.returncode == 0, p.stderr
+        assert time.time() - t >= 0.25  # start waited for READY=1
+        host.settimeout(5)
+        msg = host.recv(4096).decode()
+        assert "READY=1" in msg and f"MAINPID={pyrunc.state('nt')['pid']}" in msg
+        init_env = open(f"/proc/{pyrunc.state('nt')['pid']}/environ", "rb").read().split(b"\0")
+        assert b"NOTIFY_SOCKET=/run/notify/notify.sock" in init_env
+        out = pyrunc("exec", "nt", "ls", "/run/notify")
+        assert out.stdout.split() == ["notify.sock"], out.stderr
+    finally:
+        host.close()
+        pyrunc("delete", "--force", "nt")

@@ -82,8 +82,10 @@ class Container:
         return out
 
     # -- transitions ------------------------------------------------------------------
-    def start(self) -> None:
-        """runtime.md "Start": run the user-specified program of a created container."""
+    def start(self, wait_notify: bool = True) -> None:
+        """runtime.md "Start": run the user-specified program of a created container.
+        With NOTIFY_SOCKET set, wait for the container's READY=1 and pass it on (runc);
+        a foreground ``run`` does not wait (it relays the container instead)."""
         with store.Lock(self.dir):
             self.state = store.read_state(self.dir)
             status = self.status()
@@ -94,6 +96,9 @@ class Container:
             if status != CREATED:
                 raise PyruncError(f"cannot start a container in the {status} state")
             fifo = os.path.join(self.dir, store.FIFO)
+            from pyrunc.runtime.container import notify
+
+            listener = notify.listen(self.dir) if wait_notify else None
             try:
                 fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             except OSError:
@@ -105,6 +110,11 @@ class Container:
                 os.close(fd)
             os.unlink(fifo)
             hooks = self._hooks("poststart")
+        if listener is not None:
+            # runc's start waits for the container's READY=1 and passes it on (sd_notify).
+            st = self.state
+            assert st is not None
+            notify.forward_ready(listener, st.pid, lambda: procfs.is_alive(st.pid, st.start))
         if hooks:
             from pyrunc.runtime.process import hooks as runner
 

@@ -54,6 +54,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         with open(os.path.join(cdir, store.CREATOR), "w") as f:
             f.write(f"{me} {procfs.start_time(me)}\n")
         lock = store.Lock(cdir)
+        from pyrunc.runtime.container import notify
+
+        if notify.host_socket():
+            notify.prepare(cdir, plan)
         fifo = os.path.join(cdir, store.FIFO)
         os.mkfifo(fifo, 0o600)
         # Opened for reading before the fork: the init inherits it and blocks on it.

@@ -25,7 +25,7 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
 
             libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 0, what="clear child subreaper")
         try:
-            c.start()
+            c.start(wait_notify=False)
         except BaseException:
             c.destroy()
             raise
