@@ -61,7 +61,8 @@ def test_exec_process_file(pyrunc, make_bundle, tmp_path):
 def test_exec_errors(pyrunc, make_bundle):
     running(pyrunc, make_bundle)
     p = pyrunc("exec", "ex", "nosuchcommand")
-    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1
+    # runc: exec's own failures exit 255, apart from the process's statuses
+    assert p.returncode == 255 and len(p.stderr.splitlines()) == 1
     assert 'exec: \\"nosuchcommand\\": executable file not found in $PATH' in p.stderr
     pyrunc("kill", "ex", "KILL", check=True)
     deadline = time.time() + 10
@@ -69,9 +70,9 @@ def test_exec_errors(pyrunc, make_bundle):
         assert time.time() < deadline
         time.sleep(0.05)
     p = pyrunc("exec", "ex", "true")
-    assert p.returncode == 1 and "cannot exec in a stopped container" in p.stderr
+    assert p.returncode == 255 and "cannot exec in a stopped container" in p.stderr
     p = pyrunc("exec", "ghost", "true")
-    assert p.returncode == 1 and "container does not exist" in p.stderr
+    assert p.returncode == 255 and "container does not exist" in p.stderr
     pyrunc("delete", "ex", check=True)
 
 
@@ -79,7 +80,7 @@ def test_exec_paused_needs_ignore_paused(pyrunc, make_bundle):
     running(pyrunc, make_bundle)
     pyrunc("pause", "ex", check=True)
     p = pyrunc("exec", "ex", "true")
-    assert p.returncode == 1 and "--ignore-paused" in p.stderr
+    assert p.returncode == 255 and "--ignore-paused" in p.stderr
     pyrunc("delete", "--force", "ex", check=True)
 
 
@@ -140,17 +141,17 @@ def test_exec_bad_input(pyrunc, make_bundle, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     p = pyrunc("exec", "--process", str(bad), "ex")
-    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "invalid JSON" in p.stderr
+    assert p.returncode == 255 and len(p.stderr.splitlines()) == 1 and "invalid JSON" in p.stderr
     p = pyrunc("exec", "-t", "-d", "--console-socket", str(tmp_path / "nope.sock"), "ex", "true")
-    assert p.returncode == 1 and "--console-socket" in p.stderr and len(p.stderr.splitlines()) == 1
+    assert p.returncode == 255 and "--console-socket" in p.stderr and len(p.stderr.splitlines()) == 1
     notsock = tmp_path / "plain-file"
     notsock.write_text("")
     p = pyrunc("exec", "-t", "-d", "--console-socket", str(notsock), "ex", "true")
-    assert p.returncode == 1 and "--console-socket" in p.stderr
+    assert p.returncode == 255 and "--console-socket" in p.stderr
     p = pyrunc("exec", "-d", "--pid-file", str(tmp_path / "no" / "dir" / "pid"), "ex", "sleep", "1")
-    assert p.returncode == 1 and "--pid-file" in p.stderr
+    assert p.returncode == 255 and "--pid-file" in p.stderr
     p = pyrunc("exec", "ex")
-    assert p.returncode == 1 and "exec args cannot be empty" in p.stderr
+    assert p.returncode == 255 and "exec args cannot be empty" in p.stderr
     # Nothing of the failed execs is left in the container.
     assert json.loads(pyrunc("ps", "--format", "json", "ex").stdout) == [pyrunc.state("ex")["pid"]]
     pyrunc("delete", "--force", "ex", check=True)
@@ -166,7 +167,7 @@ def test_exec_into_a_sub_cgroup(pyrunc, make_bundle):
         assert p.returncode == 0, p.stderr
         assert p.stdout.strip().endswith(":/sub")
         p = pyrunc("exec", "--cgroup", "/nope", "ex", "true")
-        assert p.returncode == 1 and "does not exist" in p.stderr
+        assert p.returncode == 255 and "does not exist" in p.stderr
     finally:
         os.rmdir(sub)
     pyrunc("delete", "--force", "ex", check=True)

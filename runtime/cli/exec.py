@@ -4,6 +4,8 @@ from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import PyruncError
 
 PREFIX = "exec failed: "
+#: runc exits 255 when exec itself fails, apart from any status of the process.
+ERROR_CODE = 255
 
 FLAGS = [
     Flag("console-socket", "str"), Flag("cwd", "str"), Flag("env,e", "list"), Flag("tty,t"),
@@ -46,9 +48,25 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
     if opts["process"]:
         try:
             with open(opts["process"]) as f:
-                return c, load_process_json(f.read())
+                text = f.read()
         except OSError as e:
             raise PyruncError(f"--process {opts['process']}: {(e.strerror or '').lower()}") from None
+        proc = load_process_json(text)
+        from pyrunc.runtime import jsonin
+
+        raw = jsonin.loads(text)
+        if isinstance(raw, dict) and ("capabilities" not in raw or "noNewPrivileges" not in raw):
+            # runc: what the process JSON leaves out comes from the container's config.
+            base = None
+            if c.state is not None and os.path.isdir(c.state.bundle):
+                base = build(read_config(c.state.bundle), c.state.bundle).process
+            if "capabilities" not in raw:
+                if base is None:
+                    raise PyruncError("--process has no capabilities and the container's bundle is gone")
+                proc.capabilities = base.capabilities
+            if "noNewPrivileges" not in raw and base is not None:
+                proc.no_new_privileges = base.no_new_privileges
+        return c, proc
     if not args:
         raise PyruncError("exec args cannot be empty")
     if c.state is None or not os.path.isdir(c.state.bundle):
@@ -84,8 +102,11 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
             n = capnames.NUMBERS.get(name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper())
             if n is None:
                 raise PyruncError(f"--cap {name!r}: unknown capability")
-            for field in ("bounding", "effective", "permitted", "ambient", "inheritable"):
-                getattr(proc.capabilities, field).append(n)
+            caps = proc.capabilities
+            for field in ("bounding", "effective", "permitted"):
+                getattr(caps, field).append(n)
+            if n in caps.inheritable:  # runc: ambient only where the spec already allows it
+                caps.ambient.append(n)
     return c, proc
 
 

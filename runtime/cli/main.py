@@ -107,9 +107,12 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(mod.USAGE)
             return 0
         return mod.run(g, opts, pos)
+    except UsageError as e:
+        log.error(str(e))
+        return 1
     except PyruncError as e:
         log.error(getattr(mod, "PREFIX", "") + str(e))
-        return 1
+        return getattr(mod, "ERROR_CODE", 1)
     except OSError as e:
         # An error of the host (a --root that is a file, too many fds): one line, runc-like.
         where = f" {e.filename}" if e.filename else ""

@@ -144,6 +144,8 @@ class Container:
         assert self.state is not None
         try:
             os.kill(self.state.pid, sig)
+            if sig == SIGKILL and status == PAUSED:
+                self._thaw()  # a frozen process cannot die until thawed (runc does the same)
         except ProcessLookupError:
             if not all_:
                 raise NotRunning() from None
@@ -192,7 +194,8 @@ class Container:
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
 
-        opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach)
+        opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach,
+                                    self.id)
         pid, master = execproc.launch(opts, place)
         if pid_file:
             try:

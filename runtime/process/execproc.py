@@ -21,15 +21,20 @@ from pyrunc.runtime.process import console, sync, user
 from pyrunc.runtime.process.init import _env_dict, _environment, _rlim, lookup
 from pyrunc.spec import caps as _caps  # noqa: F401
 
-#: The order namespaces are joined in: the mount namespace last (see above).
+#: The order namespaces are joined in: the others while we still hold the host's
+#: capabilities, then the mount namespace (after every import), the user namespace last
+#: (after it we only hold capabilities inside the container's).
 _NS = (("cgroup", c.CLONE_NEWCGROUP), ("ipc", c.CLONE_NEWIPC), ("uts", c.CLONE_NEWUTS),
-       ("net", c.CLONE_NEWNET), ("pid", c.CLONE_NEWPID), ("time", c.CLONE_NEWTIME), ("mnt", c.CLONE_NEWNS))
+       ("net", c.CLONE_NEWNET), ("pid", c.CLONE_NEWPID), ("time", c.CLONE_NEWTIME), ("mnt", c.CLONE_NEWNS),
+       ("user", c.CLONE_NEWUSER))
 
 
 class ExecOptions:
-    __slots__ = ("init_pid", "proc", "console_socket", "preserve_fds", "relay_tty")
+    __slots__ = ("init_pid", "proc", "console_socket", "preserve_fds", "relay_tty", "container_id")
 
-    def __init__(self, init_pid: int, proc, console_socket: str, preserve_fds: int, relay_tty: bool) -> None:
+    def __init__(self, init_pid: int, proc, console_socket: str, preserve_fds: int, relay_tty: bool,
+                 container_id: str = "") -> None:
+        self.container_id = container_id
         self.init_pid = init_pid
         self.proc = proc
         self.console_socket = console_socket
@@ -157,6 +162,15 @@ def _process(opts: ExecOptions, sock, csock) -> None:
             csock.close()
         import resource
 
+        if opts.container_id:
+            # A session keyring of the container's, never the caller's (runc's setns init).
+            try:
+                libc.join_session_keyring(f"_ses.{opts.container_id}")
+            except SysError:
+                pass
+        if proc.oom_score_adj is not None:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(proc.oom_score_adj))
         for rl in proc.rlimits:
             try:
                 resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
