@@ -222,3 +222,16 @@ def test_notify_socket_pass_through(pyrunc, make_bundle, tmp_path):
     finally:
         host.close()
         pyrunc("delete", "--force", "nt")
+
+
+def test_exec_process_file_without_caps_gets_the_containers(pyrunc, make_bundle, tmp_path):
+    running(pyrunc, make_bundle)
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"args": ["sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"],
+                             "cwd": "/", "user": {"uid": 0, "gid": 0}}))
+    p = pyrunc("exec", "--process", str(f), "ex")
+    fields = dict(line.split(":\t") for line in p.stdout.splitlines())
+    assert fields["CapEff"] == f"{(1 << 29) | (1 << 5) | (1 << 10):016x}", p.stdout  # the container's set
+    assert fields["NoNewPrivs"] == "1"
+    pyrunc("delete", "--force", "ex", check=True)
+

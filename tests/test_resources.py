@@ -313,3 +313,68 @@ def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
     cgroups.freeze([unified], False)
     wait_until(lambda: counter_value(b) > a, "a thawed container did not go on counting")
     pyrunc("delete", "--force", "v2f", check=True)
+
+
+def test_v2_device_program_deny_refuses_any_overlapping_access():
+    """v1's semantics: a deny rule refuses a request asking for any of its access bits."""
+    from conftest import CGROUP_PARENT
+    from pyrunc.runtime.linux import devicefilter
+
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.isdir(base):
+        pytest.skip("no cgroup2 hierarchy on this host")
+    cg_dir = f"{base}{CGROUP_PARENT}/bpf-deny"
+    os.makedirs(cg_dir)
+    try:
+        rules = [{"allow": False, "access": "rwm"},
+                 {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+                 {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}]
+        prog = devicefilter.load(devicefilter.build(rules))
+        try:
+            devicefilter.attach(cg_dir, prog)
+        finally:
+            os.close(prog)
+
+        def join():
+            with open(f"{cg_dir}/cgroup.procs", "w") as f:
+                f.write("0")
+
+        p = subprocess.run(["sh", "-c", "cat /dev/null && echo r-ok || echo r-denied; "
+                            "(: <> /dev/null) 2>/dev/null && echo rw-ok || echo rw-denied; "
+                            "(: > /dev/null) 2>/dev/null && echo w-ok || echo w-denied"],
+                           capture_output=True, text=True, preexec_fn=join, timeout=30)
+        assert p.stdout.split() == ["r-ok", "rw-denied", "w-denied"], p.stdout + p.stderr
+    finally:
+        os.rmdir(cg_dir)
+        try:
+            os.rmdir(f"{base}{CGROUP_PARENT}")
+        except OSError:
+            pass
+
+
+def test_update_zero_means_unchanged_and_memory_minus_one(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["resources"]["memory"] = {"limit": 100 << 20, "swap": 200 << 20}
+    b.config["linux"]["resources"]["cpu"] = {"shares": 512, "quota": 20000, "period": 100000}
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "uz", check=True)
+    p = pyrunc("update", "-r", "-", "uz", input=json.dumps({"cpu": {"shares": 0, "quota": 0, "period": 0},
+                                                            "memory": {"limit": 0}}))
+    assert p.returncode == 0, p.stderr
+    assert open(f"{cg(b, 'cpu')}/cpu.shares").read().strip() == "512"
+    assert open(f"{cg(b, 'cpu')}/cpu.cfs_quota_us").read().strip() == "20000"
+    assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) == 100 << 20
+    assert pyrunc("update", "--memory", "-1", "uz").returncode == 0  # memsw follows, as runc
+    assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) > 1 << 40
+    assert pyrunc("update", "--cpu-period", "10000", "--cpu-quota", "5000", "uz").returncode == 0
+    assert open(f"{cg(b, 'cpu')}/cpu.cfs_period_us").read().strip() == "10000"
+    pyrunc("delete", "--force", "uz", check=True)
+
+
+def test_kill_sigkill_reaches_a_paused_container(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", b.path, "pk", check=True)
+    pyrunc("pause", "pk", check=True)
+    assert pyrunc("kill", "pk", "KILL").returncode == 0
+    wait_until(lambda: pyrunc.state("pk")["status"] == "stopped", "a paused container survived SIGKILL")
+    pyrunc("delete", "pk", check=True)

@@ -109,7 +109,7 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
             raise PyruncError(f"--resources: invalid JSON: {getattr(e, 'msg', e)}") from None
         if not isinstance(res, dict):
             raise PyruncError("--resources: expected a linux.resources object")
-    for k, v in from_flags(opts).items():
-        res.setdefault(k, {}).update(v) if isinstance(v, dict) else res.__setitem__(k, v)
+    else:
+        res = from_flags(opts)  # runc: with --resources, the single-value flags are ignored
     load(g["root"], pos[0]).update(res)
     return 0

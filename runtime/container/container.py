@@ -268,7 +268,9 @@ class Container:
             if self.status() in (STOPPED, CREATING):
                 raise NotRunning()
             assert self.state is not None
-            cgroups.set_resources(self.state.cgroups, resources, update=True)
+            from pyrunc.runtime.linux.cgroup_resources import drop_unset
+
+            cgroups.set_resources(self.state.cgroups, drop_unset(resources), update=True)
 
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is

@@ -142,9 +142,12 @@ def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
     return out
 
 
-#: runc's default allow list (the devices every container gets).
-DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0), ("c", 5, 1),
-                   ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
+#: runc's default allow list (the devices every container gets): null, zero, full,
+#: random, urandom, tty, ptmx and the pty slaves, read/write/mknod ...
+DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
+                   ("c", 5, 2), ("c", 136, -1)]
+#: ... and mknod (only) of any character or block device.
+DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
 
 
 def device_writes(res: dict, path: str) -> list[Write]:
@@ -167,9 +170,34 @@ def device_writes(res: dict, path: str) -> list[Write]:
         mnr = "*" if minor is None or minor < 0 else minor
         rule = "a" if typ == "a" and major is None and minor is None else f"{typ} {maj}:{mnr} {access}"
         out.append(("devices", "devices.allow" if r.get("allow") else "devices.deny", rule, rp))
+    for typ, _major, _minor in DEFAULT_MKNOD:
+        out.append(("devices", "devices.allow", f"{typ} *:* m", f"{path}.devices (default allow list)"))
     for typ, major, minor in DEFAULT_ALLOWED:
         out.append(("devices", "devices.allow", f"{typ} {major}:{'*' if minor < 0 else minor} rwm",
                     f"{path}.devices (default allow list)"))
+    return out
+
+
+#: runc update: a zero means "leave it as it is" for these (Docker sends 0 for every
+#: field the user did not set).
+_ZERO_IS_UNSET = {"memory": ("limit", "reservation", "swap", "kernel", "kernelTCP"),
+                  "cpu": ("shares", "quota", "period", "burst", "realtimeRuntime", "realtimePeriod"),
+                  "blockIO": ("weight", "leafWeight")}
+
+
+def drop_unset(res: dict) -> dict:
+    """A copy of an update's resources without the zero values runc ignores; a memory
+    limit of -1 alone also lifts memory+swap (runc's setMemoryAndSwap)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in res.items()}
+    for section, keys in _ZERO_IS_UNSET.items():
+        sec = out.get(section)
+        if isinstance(sec, dict):
+            for k in keys:
+                if sec.get(k) == 0:
+                    del sec[k]
+    mem = out.get("memory")
+    if isinstance(mem, dict) and mem.get("limit") == -1 and "swap" not in mem:
+        mem["swap"] = -1
     return out
 
 

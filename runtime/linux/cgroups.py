@@ -219,6 +219,7 @@ def set_resources(dirs: list[str], resources: dict, update: bool = False, part: 
         writes = [w for w in writes if w[0] == "devices"]
     ctl = by_controller(dirs)
     pending = list(writes)
+    retry: list = []
     for i, (ctrl, fname, value, jpath) in enumerate(pending):
         d = ctl.get(ctrl)
         if d is None:
@@ -226,6 +227,9 @@ def set_resources(dirs: list[str], resources: dict, update: bool = False, part: 
         try:
             _write(os.path.join(d, fname), value)
         except OSError as e:
+            if fname == "cpu.cfs_period_us" and any(w[1] == "cpu.cfs_quota_us" for w in pending[i:]):
+                retry.append((d, fname, value, jpath))  # a new period may need the new quota first
+                continue
             # Raising memory and memory+swap together must go swap-first on v1.
             if fname == "memory.limit_in_bytes" and any(w[1] == "memory.memsw.limit_in_bytes" for w in pending[i:]):
                 sw = next(w for w in pending[i:] if w[1] == "memory.memsw.limit_in_bytes")
@@ -235,6 +239,11 @@ def set_resources(dirs: list[str], resources: dict, update: bool = False, part: 
                     continue
                 except OSError:
                     pass
+            raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
+    for d, fname, value, jpath in retry:
+        try:
+            _write(os.path.join(d, fname), value)
+        except OSError as e:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
 
 

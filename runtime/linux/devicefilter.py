@@ -31,6 +31,7 @@ _RSH_K = 0x77
 _MOV_K = 0xB7
 _MOV_X = 0xBF
 _JNE_K = 0x55
+_JEQ_K = 0x15
 _EXIT = 0x95
 
 
@@ -63,22 +64,27 @@ def build(rules: list[dict]) -> bytes:
         block: list[bytes] = []
         if typ:
             block.append(("jne", 2, typ))
-        # the requested access must be within the rule's: (access & ~acc) == 0
         block.append(("mov", 6, 3))
-        block.append(("and", 6, ~acc & 0xFFFFFFFF if acc != 7 else 0))
-        block.append(("jne", 6, 0))
+        if allow:
+            # an allow rule covers a request within its access: (access & ~acc) == 0
+            block.append(("and", 6, ~acc & 0xFFFFFFFF if acc != 7 else 0))
+            block.append(("jne", 6, 0))
+        else:
+            # a deny rule refuses a request that asks for any of its access (v1's rule)
+            block.append(("and", 6, acc))
+            block.append(("jeq", 6, 0))
         if major >= 0:
             block.append(("jne", 4, major))
         if minor >= 0:
             block.append(("jne", 5, minor))
         block.append(("ret", 0, 1 if allow else 0))
-        # Each "jne" skips to the end of this block (the next rule).
+        # Each jump skips to the end of this block (the next rule).
         size = sum(2 if b[0] == "ret" else 1 for b in block)
         pos = 0
         for kind, reg, val in block:
-            if kind == "jne":
+            if kind in ("jne", "jeq"):
                 pos += 1
-                prog.append(_insn(_JNE_K, reg, off=size - pos, imm=val))
+                prog.append(_insn(_JNE_K if kind == "jne" else _JEQ_K, reg, off=size - pos, imm=val))
             elif kind == "mov":
                 pos += 1
                 prog.append(_insn(_MOV_X, reg, src=3))
@@ -140,9 +146,11 @@ def attach(cgroup_dir: str, prog_fd: int) -> None:
 
 
 def rules_with_defaults(devices: list[dict]) -> list[dict]:
-    from pyrunc.runtime.linux.cgroup_resources import DEFAULT_ALLOWED
+    from pyrunc.runtime.linux.cgroup_resources import DEFAULT_ALLOWED, DEFAULT_MKNOD
 
     out = list(devices)
+    for typ, _major, _minor in DEFAULT_MKNOD:
+        out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
     for typ, major, minor in DEFAULT_ALLOWED:
         out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
                     "access": "rwm"})
