@@ -378,3 +378,14 @@ def test_kill_sigkill_reaches_a_paused_container(pyrunc, make_bundle):
     assert pyrunc("kill", "pk", "KILL").returncode == 0
     wait_until(lambda: pyrunc.state("pk")["status"] == "stopped", "a paused container survived SIGKILL")
     pyrunc("delete", "pk", check=True)
+
+
+def test_ps_passes_options_to_ps(pyrunc, make_bundle):
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", b.path, "pso", check=True)
+    pid = pyrunc.state("pso")["pid"]
+    p = pyrunc("ps", "pso", "--", "-o", "pid,comm")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.split("\n")
+    assert lines[0].split() == ["PID", "COMMAND"] and lines[1].split() == [str(pid), "sleep"]
+    pyrunc("delete", "--force", "pso", check=True)

@@ -37,7 +37,10 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         raise PyruncError(f"invalid format option: {opts['format']}")
     import subprocess
 
-    args = pos[1:] or ["-ef"]
+    args = pos[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]  # `pyrunc ps ID -- -o pid,cmd`
+    args = args or ["-ef"]
     try:
         out = subprocess.run(["ps", *args], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
