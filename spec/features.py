@@ -13,8 +13,7 @@ def features() -> dict:
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": options,
         "linux": {
-            # user namespaces come with the security issue; listed only once tested.
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": list(caps.NAMES),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True},
             "seccomp": {"enabled": False},

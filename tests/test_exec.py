@@ -235,3 +235,22 @@ def test_exec_process_file_without_caps_gets_the_containers(pyrunc, make_bundle,
     assert fields["NoNewPrivs"] == "1"
     pyrunc("delete", "--force", "ex", check=True)
 
+
+
+def test_user_namespace_container_and_exec(pyrunc, make_bundle):
+    """A new user namespace with id maps written by the parent; exec joins it too."""
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "un", check=True)
+    pid = pyrunc.state("un")["pid"]
+    assert open(f"/proc/{pid}/uid_map").read().split() == ["0", "100000", "65536"]
+    assert os.stat(f"/proc/{pid}").st_uid == 100000  # container root is host uid 100000
+    p = pyrunc("exec", "un", "sh", "-c", "id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0] == "0" and out[1:4] == ["0", "100000", "65536"]
+    assert out[4] == os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
+    pyrunc("delete", "--force", "un", check=True)
