@@ -10,16 +10,13 @@ the error.  Until execve the process is the host's interpreter: not dumpable
 (CVE-2019-5736), like the init.
 """
 
-import _signal
 import os
 
 from pyrunc.runtime import jsonout, log  # noqa: F401  (imported before the mount namespace changes)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, tty
-from pyrunc.runtime.process import console, sync, user
-from pyrunc.runtime.process.init import _env_dict, _environment, _rlim, lookup
-from pyrunc.spec import caps as _caps  # noqa: F401
+from pyrunc.runtime.process import forked, identity, sync
 
 #: The order namespaces are joined in: the others while we still hold the host's
 #: capabilities, then the mount namespace (after every import), the user namespace last
@@ -59,7 +56,7 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
             kind, payload, fds = sync.recv(parent)
             if kind == "pid":
                 pid = int(payload)
-                _reap(mid)
+                forked.reap(mid)
                 mid = 0
             elif kind == "tty":
                 master = fds[0]
@@ -70,13 +67,7 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
                     raise PyruncError("unable to start container process: the exec child died")
                 break  # close-on-exec: the exec succeeded
     except BaseException:
-        for p in (mid, pid):
-            if p:
-                try:
-                    os.kill(p, 9)
-                except ProcessLookupError:
-                    pass
-                _reap(p)
+        forked.kill_and_reap(mid, pid)
         if master >= 0:
             os.close(master)
         raise
@@ -85,23 +76,9 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
     return pid, master
 
 
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
 def _middle(opts: ExecOptions, sock) -> None:
     try:
-        for s in range(1, _signal.SIGRTMIN):
-            if s not in (9, 19):
-                try:
-                    _signal.signal(s, _signal.SIG_DFL)
-                except (OSError, ValueError):
-                    pass
-        libc.reset_signal_dispositions()
-        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+        forked.prepare()
         sync.expect(sock, "go")
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         fds = []
@@ -126,17 +103,10 @@ def _middle(opts: ExecOptions, sock) -> None:
         sync.send(sock, "pid", str(pid))
         os._exit(0)
     except PyruncError as e:
-        _report(sock, str(e))
+        forked.report(sock, str(e))
     except BaseException as e:
-        _report(sock, f"internal error in exec: {type(e).__name__}: {e}")
+        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
     os._exit(1)
-
-
-def _report(sock, msg: str) -> None:
-    try:
-        sync.send(sock, "error", msg)
-    except OSError:
-        pass
 
 
 def _connect_console(path: str):
@@ -160,41 +130,15 @@ def _process(opts: ExecOptions, sock, csock) -> None:
             _terminal(opts, sock, csock)
         if csock is not None:
             csock.close()
-        import resource
-
-        if opts.container_id:
-            # A session keyring of the container's, never the caller's (runc's setns init).
-            try:
-                libc.join_session_keyring(f"_ses.{opts.container_id}")
-            except SysError:
-                pass
-        if proc.oom_score_adj is not None:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write(str(proc.oom_score_adj))
-        for rl in proc.rlimits:
-            try:
-                resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
-            except (OSError, ValueError) as e:
-                raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
-        os.umask(proc.umask if proc.umask is not None else 0o022)
-        _close_fds(opts, sock)
-        user.switch(proc)
-        try:
-            os.chdir(proc.cwd)
-        except OSError as e:
-            raise PyruncError(f"chdir to cwd ({proc.cwd!r}) set in config.json failed: "
-                              f"{(e.strerror or '').lower()}") from None
-        env = _environment(proc)
-        path = lookup(proc.args[0], env)
-        if proc.no_new_privileges:
-            libc.prctl(38, 1, what="set no_new_privs")
-        os.execve(path, list(proc.args), _env_dict(env))
+        # A session keyring of the container's, never the caller's (runc's setns init).
+        path, argv, env = identity.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()})
+        os.execve(path, argv, env)
     except PyruncError as e:
-        _report(sock, str(e))
+        forked.report(sock, str(e))
     except OSError as e:
-        _report(sock, f"exec: {(e.strerror or str(e)).lower()}")
+        forked.report(sock, f"exec: {(e.strerror or str(e)).lower()}")
     except BaseException as e:
-        _report(sock, f"internal error in exec: {type(e).__name__}: {e}")
+        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
     os._exit(1)
 
 
@@ -223,20 +167,4 @@ def _terminal(opts: ExecOptions, sock, csock) -> None:
     os.close(master)
 
 
-def _close_fds(opts: ExecOptions, sock) -> None:
-    keep_hi = 3 + opts.preserve_fds
-    for fd in range(3, keep_hi):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
-    own = sorted({sock.fileno(), log.pinned_fd()} - {-1})
-    lo = keep_hi
-    for fd in own:
-        if fd >= lo:
-            os.closerange(lo, fd)
-            lo = fd + 1
-    os.closerange(lo, 1 << 20)
-
-
-__all__ = ["ExecOptions", "launch", "console"]
+__all__ = ["ExecOptions", "launch"]

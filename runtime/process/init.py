@@ -6,22 +6,17 @@ goes back to the runtime over the sync socket as one line and the init exits; af
 """
 
 import _socket
-import errno
 import os
-import resource
 import select
-import stat
 
 # After pivot_root the host's filesystem, and with it Python's library, is out of reach:
 # everything the init may need is imported here, before it starts.
 from pyrunc.runtime import jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, rootfs, tty
-from pyrunc.runtime.process import console, hooks, sync, user
+from pyrunc.runtime.process import console, forked, hooks, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
-
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def main(opts: InitOptions, sock: sync.Sock) -> None:
@@ -37,7 +32,7 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
             except PyruncError as e:
                 os.write(2, f"pyrunc: {e}\n".encode())
                 os._exit(1)
-        os.execve(path, argv, _env_dict(env))
+        os.execve(path, argv, env)
     except PyruncError as e:
         report(sock, str(e))
     except OSError as e:
@@ -47,17 +42,10 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
     os._exit(1)
 
 
-def report(sock: sync.Sock, msg: str) -> None:
-    try:
-        sync.send(sock, "error", msg)
-    except OSError:
-        try:
-            os.write(2, f"pyrunc init: {msg}\n".encode())
-        except OSError:
-            pass
+report = forked.report
 
 
-def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]]:
+def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     plan = opts.plan
     proc = plan.process
     assert proc is not None
@@ -131,37 +119,11 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], list[str]
     if plan.root_readonly:
         rootfs.readonly_root()
 
-    if not opts.no_new_keyring:
-        try:
-            libc.join_session_keyring(f"_ses.{opts.container_id}")
-        except SysError as e:
-            if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM, errno.EDQUOT):
-                raise
-    if proc.oom_score_adj is not None:
-        _write_proc_self("oom_score_adj", str(proc.oom_score_adj))
-    # rlimits before the user switch: raising a hard limit needs CAP_SYS_RESOURCE.
-    for rl in proc.rlimits:
-        try:
-            resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
-        except (OSError, ValueError) as e:
-            raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
-    os.umask(proc.umask if proc.umask is not None else 0o022)
-
-    _close_fds(opts, sock)
-    # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
-    user.switch(proc)
-    try:
-        os.chdir(proc.cwd)
-    except OSError as e:
-        raise PyruncError(f"chdir to cwd ({proc.cwd!r}) set in config.json failed: "
-                          f"{(e.strerror or '').lower()}") from None
-    env = _environment(proc)
-    path = lookup(proc.args[0], env)
-    if proc.no_new_privileges:
-        # After the capability changes; before execve. (Seccomp, later, goes right here.)
-        libc.prctl(38, 1, what="set no_new_privs")
+    # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
+    path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,
+                                      opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
     sync.send(sock, "ready")
-    return path, list(proc.args), env
+    return path, argv, env
 
 
 def wait_for_start(opts: InitOptions) -> None:
@@ -184,18 +146,6 @@ def wait_for_start(opts: InitOptions) -> None:
         nfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         os.dup2(nfd, fd, inheritable=False)
         os.close(nfd)
-
-
-def _env_dict(env: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for e in env:
-        k, _, v = e.partition("=")
-        out[k] = v
-    return out
-
-
-def _rlim(v: int) -> int:
-    return resource.RLIM_INFINITY if v >= 2**64 - 1 else v
 
 
 def _exists(rootfd: int, path: str) -> bool:
@@ -260,73 +210,4 @@ def _write_sysctls(rootfd: int, sysctl: dict[str, str]) -> None:
             os.close(fd)
 
 
-def _write_proc_self(name: str, value: str) -> None:
-    try:
-        fd = os.open(f"/proc/self/{name}", os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, value.encode())
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise SysError(f"write /proc/self/{name}", e.errno or 0) from None
-
-
-def _close_fds(opts: InitOptions, sock: sync.Sock) -> None:
-    """Only stdio, the preserved fds and our own close-on-exec handles survive."""
-    keep_hi = 3 + opts.preserve_fds
-    for fd in range(3, keep_hi):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
-    # Ours, all close-on-exec: the sync socket, the exec FIFO, the pinned log file.
-    own = sorted({sock.fileno(), opts.fifo_fd, log.pinned_fd()} - {-1})
-    lo = keep_hi
-    for fd in own:
-        if fd >= lo:
-            os.closerange(lo, fd)
-            lo = fd + 1
-    os.closerange(lo, 1 << 20)
-
-
-def _environment(proc) -> list[str]:
-    env = list(proc.env)
-    if not any(e.startswith("HOME=") for e in env):
-        env.append("HOME=" + _home(proc.uid))
-    return env
-
-
-def _home(uid: int) -> str:
-    try:
-        with open("/etc/passwd") as f:
-            for line in f:
-                parts = line.rstrip("\n").split(":")
-                if len(parts) >= 6 and parts[2] == str(uid):
-                    return parts[5] or "/"
-    except OSError:
-        pass
-    return "/"
-
-
-def lookup(name: str, env: list[str]) -> str:
-    """Resolve argv[0] as execvp would, with the container's PATH (runc's texts)."""
-    if "/" in name:
-        try:
-            st = os.stat(name)
-        except OSError as e:
-            raise PyruncError(f'exec: "{name}": stat {name}: {(e.strerror or "").lower()}') from None
-        if stat.S_ISDIR(st.st_mode) or not os.access(name, os.X_OK):
-            raise PyruncError(f'exec: "{name}": permission denied')
-        return name
-    path = DEFAULT_PATH
-    for e in env:
-        if e.startswith("PATH="):
-            path = e[5:]
-    for d in path.split(":"):
-        cand = os.path.join(d or ".", name)
-        if os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
-
-
-__all__ = ["main", "lookup"]
+__all__ = ["main"]

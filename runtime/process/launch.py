@@ -6,11 +6,10 @@ the setup child exits, the init is re-parented to us, so an init that fails is r
 here and ``run`` can wait for its exit status.
 """
 
-import _signal  # the C module: signal.py imports enum
 import os
 
 from pyrunc.runtime.errors import PyruncError
-from pyrunc.runtime.process import sync
+from pyrunc.runtime.process import forked, sync
 from pyrunc.runtime.process.options import InitOptions
 
 
@@ -49,7 +48,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             elif kind == "pid":
                 init_pid = int(payload)
                 on_pid(init_pid)
-                _reap(setup_pid)
+                forked.reap(setup_pid)
                 setup_pid = 0
             elif kind == "tty":
                 master = fds[0]
@@ -65,13 +64,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             else:
                 raise PyruncError(f"sync: unexpected message {kind!r}")
     except BaseException:
-        for pid in (setup_pid, init_pid):
-            if pid:
-                try:
-                    os.kill(pid, 9)  # SIGKILL
-                except ProcessLookupError:
-                    pass
-                _reap(pid)
+        forked.kill_and_reap(setup_pid, init_pid)
         if master >= 0:
             os.close(master)
         raise
@@ -80,40 +73,12 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
     return Launched(init_pid, master)
 
 
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
 def _child_main(opts: InitOptions, sock) -> None:
     """The setup child: never returns."""
-    # Default signal dispositions: Python ignores SIGPIPE and SIGXFSZ and the runtime has
-    # handlers; none of that may reach the container's process.
-    for s in range(1, _signal.SIGRTMIN):
-        if s in (_signal.SIGKILL, _signal.SIGSTOP):
-            continue
-        try:
-            _signal.signal(s, _signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
     try:
-        from pyrunc.runtime.linux import libc as _libc
-
-        # ... and at the kernel, for every signal, including those Python cannot name.
-        _libc.reset_signal_dispositions()
-    except BaseException:
-        pass
-    try:
-        # Until execve this process is the host's interpreter: not dumpable, so nothing in
-        # the container can open /proc/PID/exe (CVE-2019-5736), its fds or its memory.
-        # execve of the user's program resets the flag.
-        from pyrunc.runtime.linux import libc
-
-        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+        forked.prepare()
     except BaseException as e:
-        _report(sock, f"prctl: {e}")
+        forked.report(sock, f"prepare the container's process: {e}")
         os._exit(1)
     try:
         # Import the whole init now: it overlaps with the parent placing us in the
@@ -123,14 +88,7 @@ def _child_main(opts: InitOptions, sock) -> None:
         setup.run(opts, sock)
         os._exit(0)
     except PyruncError as e:
-        _report(sock, str(e))
+        forked.report(sock, str(e))
     except BaseException as e:
-        _report(sock, f"internal error in container setup: {type(e).__name__}: {e}")
+        forked.report(sock, f"internal error in container setup: {type(e).__name__}: {e}")
     os._exit(1)
-
-
-def _report(sock, msg: str) -> None:
-    try:
-        sync.send(sock, "error", msg)
-    except OSError:
-        pass

@@ -1,0 +1,54 @@
+"""What every process the runtime forks toward a container needs, and how the parent ends
+one that fails: shared by create (launch) and exec (execproc)."""
+
+import _signal  # the C module: signal.py imports enum
+import os
+
+from pyrunc.runtime.process import sync
+
+
+def prepare() -> None:
+    """Default signal dispositions (Python ignores SIGPIPE and SIGXFSZ, the runtime has
+    handlers, a caller may have left any signal ignored: none of it reaches the
+    container), then not dumpable: until execve this process is the host's interpreter,
+    and nothing in the container may open /proc/PID/exe (CVE-2019-5736), its fds or its
+    memory.  execve of the user's program resets the flag."""
+    from pyrunc.runtime.linux import libc
+
+    for s in range(1, _signal.SIGRTMIN):
+        if s in (_signal.SIGKILL, _signal.SIGSTOP):
+            continue
+        try:
+            _signal.signal(s, _signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    libc.reset_signal_dispositions()  # every signal, including those Python cannot name
+    libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+
+
+def report(sock, msg: str) -> None:
+    """Send an error to the parent; a child that cannot tell it says it on stderr."""
+    try:
+        sync.send(sock, "error", msg)
+    except OSError:
+        try:
+            os.write(2, f"pyrunc: {msg}\n".encode())
+        except OSError:
+            pass
+
+
+def reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def kill_and_reap(*pids: int) -> None:
+    for pid in pids:
+        if pid:
+            try:
+                os.kill(pid, 9)  # SIGKILL
+            except ProcessLookupError:
+                pass
+            reap(pid)
