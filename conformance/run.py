@@ -153,8 +153,13 @@ def main() -> int:
             t = time.monotonic()
             timed_out = False
             try:
-                p = subprocess.run([os.path.join(tree, exe)], cwd=tree, env=env, capture_output=True, text=True,
-                                   timeout=a.timeout, stdin=subprocess.DEVNULL)
+                # Each executable runs in a private mount namespace of its own: whatever a
+                # runtime mounts outside its containers' namespaces (Debian's runc 1.1.5
+                # does, for linux_ns_itype's config without a mount namespace) goes away
+                # with it instead of staying in the host's mount table.
+                p = subprocess.run(["unshare", "--mount", "--propagation", "private", os.path.join(tree, exe)],
+                                   cwd=tree, env=env, capture_output=True, text=True, timeout=a.timeout,
+                                   stdin=subprocess.DEVNULL)
                 out, err, code = p.stdout, p.stderr, p.returncode
             except subprocess.TimeoutExpired as e:
                 out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")

@@ -85,3 +85,17 @@ def test_expectations_files_are_well_formed():
             assert e["expect"] in ("pass", "fail"), name
             if e["expect"] == "fail":
                 assert e.get("reason"), f"{f}: {name} needs its measured reason"
+
+
+def test_runner_keeps_an_executables_mounts_off_the_host(tmp_path):
+    """A runtime that mounts outside its containers' namespaces (runc 1.1.5 does, for a
+    config without a mount namespace) must not leave those mounts in the host's table."""
+    exe = tmp_path / "tree" / "validation" / "leaky" / "leaky.t"
+    exe.parent.mkdir(parents=True)
+    exe.write_text('#!/bin/sh\nmkdir -p "$TMPDIR/leak" && mount -t tmpfs pyrunc-leak-probe "$TMPDIR/leak" '
+                   '&& echo "ok 1 - mounted"\necho "1..1"\n')
+    exe.chmod(0o755)
+    p = subprocess.run([sys.executable, os.path.join(HERE, "..", "conformance", "run.py"), "--tree",
+                        str(tmp_path / "tree")], capture_output=True, text=True, timeout=60)
+    assert "leaky" in p.stdout and " pass " in p.stdout, p.stdout + p.stderr
+    assert "pyrunc-leak-probe" not in open("/proc/self/mountinfo").read()
