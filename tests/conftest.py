@@ -199,3 +199,28 @@ def pytest_sessionfinish(session, exitstatus):
     if left:
         print(f"\nleak: cgroup directories left by the suite: {left}")
         session.exitstatus = 1
+
+
+def run_in_pty(argv: list[str]) -> tuple[int, bytes]:
+    """Run ``argv`` with a pseudo-terminal as its stdio, as a user at a shell would;
+    returns (exit code, everything it wrote)."""
+    import pty
+
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    return os.waitstatus_to_exitcode(status), out

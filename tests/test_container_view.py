@@ -4,6 +4,7 @@ import os
 import subprocess
 
 import pytest
+from conftest import run_in_pty
 
 
 def run_out(pyrunc, b, cid="v"):
@@ -238,26 +239,11 @@ def test_no_pivot(pyrunc, make_bundle):
 
 def test_terminal_foreground_run(pyrunc, make_bundle):
     """process.terminal with a foreground run: the user gets a tty, and the exit status."""
-    import pty
-
     b = make_bundle(["sh", "-c", "tty; stty size; exit 5"], terminal=True)
     b.config["process"]["consoleSize"] = {"height": 30, "width": 100}
     b.write()
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execv(pyrunc.cmd()[0], pyrunc.cmd("run", "-b", b.path, "tty"))
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
-    assert os.waitstatus_to_exitcode(status) == 5, out
+    code, out = run_in_pty(pyrunc.cmd("run", "-b", b.path, "tty"))
+    assert code == 5, out
     assert b"/dev/pts/0" in out
 
 

@@ -14,7 +14,7 @@ import uuid
 
 import ociimage
 import pytest
-from conftest import CGROUP_PARENT, PYRUNC, RUN_TOKEN
+from conftest import CGROUP_PARENT, PYRUNC, RUN_TOKEN, run_in_pty
 
 REF = "docker.io/library/pyrunc-busybox:latest"
 
@@ -103,51 +103,21 @@ def test_ctr_task_lifecycle(ctd):
 
 
 def test_ctr_run_with_terminal(ctd):
-    import pty
-
     cid = "c" + uuid.uuid4().hex[:6]
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execvp("ctr", ["ctr", "-a", ctd.sock, *ctd.run_args(cid), "--rm", "-t", REF, cid, "sh", "-c",
+    code, out = run_in_pty(["ctr", "-a", ctd.sock, *ctd.run_args(cid), "--rm", "-t", REF, cid, "sh", "-c",
                           "tty; exit 4"])
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
     assert b"/dev/pts/0" in out, out
-    assert os.waitstatus_to_exitcode(status) == 4
+    assert code == 4
 
 
 def test_ctr_exec_with_terminal(ctd):
-    import pty
-
     cid = "c" + uuid.uuid4().hex[:6]
     assert ctd(*ctd.run_args(cid), "-d", REF, cid, "sleep", "1000").returncode == 0
     try:
-        pid, master = pty.fork()
-        if pid == 0:
-            os.execvp("ctr", ["ctr", "-a", ctd.sock, "task", "exec", "--fifo-dir", ctd.fifo, "-t", "--exec-id",
+        code, out = run_in_pty(["ctr", "-a", ctd.sock, "task", "exec", "--fifo-dir", ctd.fifo, "-t", "--exec-id",
                               "t1", cid, "sh", "-c", "tty; exit 6"])
-        out = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        _, status = os.waitpid(pid, 0)
-        os.close(master)
         assert b"/dev/pts/" in out, out
-        assert os.waitstatus_to_exitcode(status) == 6
+        assert code == 6
     finally:
         ctd("task", "kill", "-s", "KILL", cid)
         time.sleep(0.3)

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import time
 
+from conftest import run_in_pty
+
 
 def running(pyrunc, make_bundle, cid="ex"):
     b = make_bundle(["sleep", "1000"])
@@ -85,24 +87,9 @@ def test_exec_paused_needs_ignore_paused(pyrunc, make_bundle):
 
 
 def test_exec_tty_foreground(pyrunc, make_bundle):
-    import pty
-
     running(pyrunc, make_bundle)
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execv(pyrunc.cmd()[0], pyrunc.cmd("exec", "-t", "ex", "sh", "-c", "tty; exit 3"))
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
-    assert os.waitstatus_to_exitcode(status) == 3, out
+    code, out = run_in_pty(pyrunc.cmd("exec", "-t", "ex", "sh", "-c", "tty; exit 3"))
+    assert code == 3, out
     assert b"/dev/pts/" in out
     pyrunc("delete", "--force", "ex", check=True)
 

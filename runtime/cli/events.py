@@ -43,14 +43,11 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("events", pos, exact=1)
     from pyrunc.runtime.container.container import STOPPED, load
     from pyrunc.runtime.jsonout import dumps
-    from pyrunc.runtime.linux import cgroup_stats, cgroups
 
     interval = _duration(opts["interval"])
     c = load(g["root"], pos[0])
     if c.status() == STOPPED:
         raise PyruncError("container with id " + pos[0] + " is not running")
-    assert c.state is not None
-    ctl = cgroups.by_controller(c.state.cgroups)
 
     def emit(kind: str, data: dict | None) -> None:
         ev: dict = {"type": kind, "id": c.id}
@@ -59,17 +56,17 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         os.write(1, (dumps(ev) + "\n").encode())
 
     if opts["stats"]:
-        emit("stats", cgroup_stats.stats(ctl))
+        emit("stats", c.stats())
         return 0
-    ooms = cgroup_stats.oom_count(ctl)
+    ooms = c.oom_count()
     next_stats = time.monotonic()
     while c.status() != STOPPED:
-        n = cgroup_stats.oom_count(ctl)
+        n = c.oom_count()
         if n > ooms:
             emit("oom", None)
             ooms = n
         if time.monotonic() >= next_stats:
-            emit("stats", cgroup_stats.stats(ctl))
+            emit("stats", c.stats())
             next_stats += interval
         time.sleep(min(0.1, interval))
     return 0

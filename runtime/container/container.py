@@ -259,6 +259,18 @@ class Container:
             found = [st.pid]
         return found
 
+    def stats(self) -> dict:
+        """Usage statistics of the container's cgroups, in runc's events shape."""
+        from pyrunc.runtime.linux import cgroup_stats, cgroups
+
+        return cgroup_stats.stats(cgroups.by_controller(self.state.cgroups if self.state else []))
+
+    def oom_count(self) -> int:
+        """OOM kills its memory cgroup has seen."""
+        from pyrunc.runtime.linux import cgroup_stats, cgroups
+
+        return cgroup_stats.oom_count(cgroups.by_controller(self.state.cgroups if self.state else []))
+
     def update(self, resources: dict) -> None:
         """Change linux.resources of a live container (runc update)."""
         from pyrunc.runtime.linux import cgroups
