@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from pyrunc.runtime.linux import cgroup_resources as cr
+from pyrunc.spec import resources as cr
 
 
 def wait_status(pyrunc, cid, status, timeout=10):
@@ -284,7 +284,7 @@ def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
                            capture_output=True, text=True, preexec_fn=join, timeout=30)
         assert p.stdout.split() == ["null-ok", "zero-denied"], p.stdout + p.stderr
         # With the defaults appended, /dev/zero is allowed again (runc's allow list).
-        assert len(devicefilter.build(devicefilter.rules_with_defaults(rules))) > len(devicefilter.build(rules))
+        assert len(devicefilter.build(cr.device_rules_with_defaults(rules))) > len(devicefilter.build(rules))
     finally:
         os.rmdir(cg)
         try:

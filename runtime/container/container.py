@@ -273,16 +273,15 @@ class Container:
 
     def update(self, resources: dict) -> None:
         """Change linux.resources of a live container (runc update)."""
-        from pyrunc.runtime.linux import cgroups
 
         with store.Lock(self.dir):
             self.state = store.read_state(self.dir)
             if self.status() in (STOPPED, CREATING):
                 raise NotRunning()
             assert self.state is not None
-            from pyrunc.runtime.linux.cgroup_resources import drop_unset
+            from pyrunc.spec.resources import drop_unset
 
-            cgroups.set_resources(self.state.cgroups, drop_unset(resources), update=True)
+            set_resources(self.state.cgroups, drop_unset(resources), update=True)
 
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is
@@ -410,3 +409,27 @@ def load_existing(root: str, cid: str) -> Container:
     if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
         raise NotExist()
     return c
+
+
+def set_resources(dirs: list[str], resources: dict, part: str = "all", update: bool = False) -> None:
+    """linux.resources into the container's cgroups: v1 controllers on a v1 or hybrid
+    host (runc's rule), the unified tree and an eBPF device filter on a pure v2 host."""
+    if not resources:
+        return
+    from pyrunc.runtime.errors import ConfigError
+    from pyrunc.runtime.linux import cgroups
+    from pyrunc.spec import resources as spec_resources
+
+    v2 = cgroups.is_pure_v2()
+    writes = spec_resources.writes_for(resources, v2, part, update)
+    if v2 and part in ("all", "devices") and not update and resources.get("devices") is not None:
+        cgroups.attach_device_filter(dirs, spec_resources.device_rules_with_defaults(resources["devices"]))
+    mem = resources.get("memory") or {}
+    if update and v2 and mem.get("checkBeforeUpdate") and (mem.get("limit") or 0) > 0:
+        # config-linux.md: refuse a memory limit below the current usage (v2 only; v1's
+        # kernel refuses by itself).
+        current = cgroups.memory_current(dirs)
+        if mem["limit"] < current:
+            raise ConfigError("linux.resources.memory.limit",
+                              f"{mem['limit']} is below the current usage {current} (checkBeforeUpdate)")
+    cgroups.write_all(dirs, writes)

@@ -5,7 +5,7 @@ import os
 
 from pyrunc.runtime import log
 from pyrunc.runtime.container import store
-from pyrunc.runtime.container.container import Container, now_rfc3339nano
+from pyrunc.runtime.container.container import Container, now_rfc3339nano, set_resources
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux import procfs
 from pyrunc.spec.plan import Plan
@@ -72,7 +72,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
         # Limits are in place before any process of the container exists; the device
         # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
-        cgroups.set_resources(dirs, plan.resources, part="limits")
+        set_resources(dirs, plan.resources, part="limits")
 
         def place(pid: int) -> None:
             try:
@@ -126,7 +126,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         launched = launch.launch(opts, place, run_hooks, on_pid)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         # The init waits on the FIFO now: nothing of the user's runs before these rules.
-        cgroups.set_resources(dirs, plan.resources, part="devices")
+        set_resources(dirs, plan.resources, part="devices")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

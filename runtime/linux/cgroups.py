@@ -182,41 +182,29 @@ def is_pure_v2() -> bool:
     return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
 
 
-def set_resources(dirs: list[str], resources: dict, update: bool = False, part: str = "all") -> None:
-    """Write linux.resources into the container's cgroups (v1 controllers on a v1 or
-    hybrid host, the unified tree on a pure v2 host); errors name the JSON path.
-    ``part``: "limits" (all but devices), "devices", or "all"."""
-    if not resources:
-        return
+def attach_device_filter(dirs: list[str], rules: list[dict]) -> None:
+    """cgroup v2 has no devices files: an eBPF program attached to the cgroup does it."""
+    from pyrunc.runtime.linux import devicefilter
+
+    prog = devicefilter.load(devicefilter.build(rules))
+    try:
+        devicefilter.attach(by_controller(dirs)[""], prog)
+    finally:
+        os.close(prog)
+
+
+def memory_current(dirs: list[str]) -> int:
+    """The unified tree's memory.current (0 where there is none)."""
+    from pyrunc.runtime.linux import cgroup_stats
+
+    return cgroup_stats._int(os.path.join(by_controller(dirs).get("", ""), "memory.current"))
+
+
+def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
+    """Write ``(controller, file, value, json path)`` into the container's cgroups, in
+    order, with the kernel's ordering rules; an error names the JSON path."""
     from pyrunc.runtime.errors import ConfigError
-    from pyrunc.runtime.linux import cgroup_resources as cr
 
-    v2 = is_pure_v2()
-    if v2 and part in ("all", "devices") and not update and resources.get("devices") is not None:
-        # cgroup v2 has no devices files: an eBPF program attached to the cgroup does it.
-        from pyrunc.runtime.linux import devicefilter
-
-        ctl2 = by_controller(dirs)
-        prog = devicefilter.load(devicefilter.build(devicefilter.rules_with_defaults(resources["devices"])))
-        try:
-            devicefilter.attach(ctl2[""], prog)
-        finally:
-            os.close(prog)
-    writes = cr.v2_writes(resources) if v2 else cr.v1_writes(resources)
-    mem = resources.get("memory") or {}
-    if update and v2 and mem.get("checkBeforeUpdate") and mem.get("limit") is not None and mem["limit"] > 0:
-        # config-linux.md: refuse a memory limit below the current usage (v2 only; v1's
-        # kernel refuses by itself).
-        from pyrunc.runtime.linux import cgroup_stats
-
-        current = cgroup_stats._int(os.path.join(by_controller(dirs).get("", ""), "memory.current"))
-        if mem["limit"] < current:
-            raise ConfigError("linux.resources.memory.limit",
-                              f"{mem['limit']} is below the current usage {current} (checkBeforeUpdate)")
-    if update or part == "limits":
-        writes = [w for w in writes if w[0] != "devices"]  # runc's update leaves devices alone
-    elif part == "devices":
-        writes = [w for w in writes if w[0] == "devices"]
     ctl = by_controller(dirs)
     pending = list(writes)
     retry: list = []

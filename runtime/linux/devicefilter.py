@@ -1,5 +1,5 @@
 """The cgroup v2 device controller: an eBPF program of type BPF_PROG_TYPE_CGROUP_DEVICE
-built from linux.resources.devices (plus runc's default allow list), loaded through the
+built from device rules (spec/resources.py adds runc's default allow list), loaded through the
 bpf(2) syscall and attached to the container's cgroup (BPF_CGROUP_DEVICE).
 
 The program reads ``struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }``
@@ -144,14 +144,3 @@ def attach(cgroup_dir: str, prog_fd: int) -> None:
     finally:
         os.close(dfd)
 
-
-def rules_with_defaults(devices: list[dict]) -> list[dict]:
-    from pyrunc.runtime.linux.cgroup_resources import DEFAULT_ALLOWED, DEFAULT_MKNOD
-
-    out = list(devices)
-    for typ, _major, _minor in DEFAULT_MKNOD:
-        out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
-    for typ, major, minor in DEFAULT_ALLOWED:
-        out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
-                    "access": "rwm"})
-    return out

@@ -1,9 +1,11 @@
 """linux.resources -> the files a cgroup manager writes (config-linux.md "Control groups").
 
-Pure functions: the Plan's ``resources`` object (already JSON-decoded) becomes a list of
-writes ``(controller, file, value, json path)`` for cgroup v1 or for v2, with runc's
-conversions between the two (shares -> cpu.weight, blkio weight -> io.weight, swap as
-memory+swap on v1 and as swap alone on v2).  The manager then writes them in order.
+Pure functions, in the spec layer with the rest of what reads config.json: the
+``resources`` object (config.json's, or ``update``'s) becomes a list of writes
+``(controller, file, value, json path)`` for cgroup v1 or for v2, with runc's conversions
+between the two (shares -> cpu.weight, blkio weight -> io.weight, swap as memory+swap on
+v1 and as swap alone on v2), every wrong value named by its JSON path.  The linux layer's
+cgroup manager only writes them.
 """
 
 from pyrunc.runtime import log
@@ -259,3 +261,25 @@ def v2_writes(res: dict, path: str = "linux.resources") -> list[Write]:
             raise ConfigError(f"{path}.unified.{key}", "not a cgroup file name")
         out.append(("", key, str(val), f"{path}.unified.{key}"))
     return out
+
+
+def device_rules_with_defaults(devices: list[dict]) -> list[dict]:
+    """The rules of the v2 eBPF device filter: the config's, then runc's defaults."""
+    out = list(devices)
+    for typ, _major, _minor in DEFAULT_MKNOD:
+        out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
+    for typ, major, minor in DEFAULT_ALLOWED:
+        out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
+                    "access": "rwm"})
+    return out
+
+
+def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[Write]:
+    """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
+    the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
+    writes = v2_writes(res) if v2 else v1_writes(res)
+    if update or part == "limits":
+        return [w for w in writes if w[0] != "devices"]
+    if part == "devices":
+        return [w for w in writes if w[0] == "devices"]
+    return writes
