@@ -254,43 +254,51 @@ def test_events_stats_and_oom(pyrunc, make_bundle):
     assert "stats" in kinds and "oom" in kinds
 
 
-def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
-    """The pure-v2 device filter: checked by the kernel's verifier at load, and (since this
-    hybrid host has a cgroup2 tree every process also belongs to) attached to a test
-    cgroup there, where it decides what a process may open."""
+def under_device_filter(name: str, rules: list[dict], script: str) -> str:
+    """Run ``script`` in a test cgroup of this host's unified tree with the v2 device
+    filter built from ``rules`` attached to it; returns its stdout."""
     from conftest import CGROUP_PARENT
     from pyrunc.runtime.linux import devicefilter
 
     base = "/sys/fs/cgroup/unified"
     if not os.path.isdir(base):
         pytest.skip("no cgroup2 hierarchy on this host")
-    cg = f"{base}{CGROUP_PARENT}/bpf-devices"
-    os.makedirs(cg)
+    node = f"{base}{CGROUP_PARENT}/{name}"
+    os.makedirs(node)
     try:
-        rules = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3,
-                                                     "access": "rw"}]
         prog = devicefilter.load(devicefilter.build(rules))
         try:
-            devicefilter.attach(cg, prog)
+            devicefilter.attach(node, prog)
         finally:
             os.close(prog)
 
         def join():
-            with open(f"{cg}/cgroup.procs", "w") as f:
+            with open(f"{node}/cgroup.procs", "w") as f:
                 f.write("0")
 
-        p = subprocess.run(["sh", "-c", "cat /dev/null && echo null-ok; "
-                            "head -c 1 /dev/zero > /dev/null 2>&1 && echo zero-ok || echo zero-denied"],
-                           capture_output=True, text=True, preexec_fn=join, timeout=30)
-        assert p.stdout.split() == ["null-ok", "zero-denied"], p.stdout + p.stderr
-        # With the defaults appended, /dev/zero is allowed again (runc's allow list).
-        assert len(devicefilter.build(cr.device_rules_with_defaults(rules))) > len(devicefilter.build(rules))
+        p = subprocess.run(["sh", "-c", script], capture_output=True, text=True, preexec_fn=join, timeout=30)
+        return p.stdout
     finally:
-        os.rmdir(cg)
+        os.rmdir(node)
         try:
             os.rmdir(f"{base}{CGROUP_PARENT}")
         except OSError:
             pass
+
+
+def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
+    """The pure-v2 device filter: checked by the kernel's verifier at load, and (since this
+    hybrid host has a cgroup2 tree every process also belongs to) attached to a test
+    cgroup there, where it decides what a process may open."""
+    from pyrunc.runtime.linux import devicefilter
+
+    rules = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3,
+                                                 "access": "rw"}]
+    out = under_device_filter("bpf-devices", rules, "cat /dev/null && echo null-ok; "
+                              "head -c 1 /dev/zero > /dev/null 2>&1 && echo zero-ok || echo zero-denied")
+    assert out.split() == ["null-ok", "zero-denied"], out
+    # With the defaults appended, /dev/zero is allowed again (runc's allow list).
+    assert len(devicefilter.build(cr.device_rules_with_defaults(rules))) > len(devicefilter.build(rules))
 
 
 def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
@@ -317,39 +325,13 @@ def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
 
 def test_v2_device_program_deny_refuses_any_overlapping_access():
     """v1's semantics: a deny rule refuses a request asking for any of its access bits."""
-    from conftest import CGROUP_PARENT
-    from pyrunc.runtime.linux import devicefilter
-
-    base = "/sys/fs/cgroup/unified"
-    if not os.path.isdir(base):
-        pytest.skip("no cgroup2 hierarchy on this host")
-    cg_dir = f"{base}{CGROUP_PARENT}/bpf-deny"
-    os.makedirs(cg_dir)
-    try:
-        rules = [{"allow": False, "access": "rwm"},
-                 {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-                 {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}]
-        prog = devicefilter.load(devicefilter.build(rules))
-        try:
-            devicefilter.attach(cg_dir, prog)
-        finally:
-            os.close(prog)
-
-        def join():
-            with open(f"{cg_dir}/cgroup.procs", "w") as f:
-                f.write("0")
-
-        p = subprocess.run(["sh", "-c", "cat /dev/null && echo r-ok || echo r-denied; "
-                            "(: <> /dev/null) 2>/dev/null && echo rw-ok || echo rw-denied; "
-                            "(: > /dev/null) 2>/dev/null && echo w-ok || echo w-denied"],
-                           capture_output=True, text=True, preexec_fn=join, timeout=30)
-        assert p.stdout.split() == ["r-ok", "rw-denied", "w-denied"], p.stdout + p.stderr
-    finally:
-        os.rmdir(cg_dir)
-        try:
-            os.rmdir(f"{base}{CGROUP_PARENT}")
-        except OSError:
-            pass
+    rules = [{"allow": False, "access": "rwm"},
+             {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+             {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}]
+    out = under_device_filter("bpf-deny", rules, "cat /dev/null && echo r-ok || echo r-denied; "
+                              "(: <> /dev/null) 2>/dev/null && echo rw-ok || echo rw-denied; "
+                              "(: > /dev/null) 2>/dev/null && echo w-ok || echo w-denied")
+    assert out.split() == ["r-ok", "rw-denied", "w-denied"], out
 
 
 def test_update_zero_means_unchanged_and_memory_minus_one(pyrunc, make_bundle):
