@@ -1,6 +1,7 @@
 """/dev inside the container: the default devices of config-linux.md "Default Devices",
 ``linux.devices``, and the standard links (runtime-linux.md "Dev symbolic links")."""
 
+import errno
 import os
 import stat
 
@@ -31,27 +32,19 @@ _MODE = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IF
 
 def create_device(rootfd: int, path: str, type_: str, major: int, minor: int, mode: int, uid: int,
                   gid: int, bind: bool) -> None:
-    """mknod the device inside the rootfs, or bind the host's node where mknod is not allowed."""
+    """mknod the device inside the rootfs, or bind the host's node where mknod is not allowed.
+
+    Whatever the image has at the device's path (a symlink to a procfs file, a regular
+    file: CVE-2025-31133, CVE-2026-41579) is removed first and never followed: the node,
+    or the file a bind goes onto, is created in the parent directory held as an fd."""
     rel = paths.clean(path)
     parent, _, name = rel.rpartition("/")
     pfd = paths.mkdir_all(rootfd, parent)
     try:
+        _clear(pfd, name, path)
         if bind:
-            os.close(paths.create_file(rootfd, rel))
-            fd = paths.open_in_root(rootfd, rel)
-            try:
-                libc.mount(path, paths.fd_path(fd), None, c.MS_BIND, None, what=path)
-            finally:
-                os.close(fd)
+            _bind_host_node(pfd, name, path, type_, major, minor)
             return
-        try:
-            os.unlink(name, dir_fd=pfd)
-        except FileNotFoundError:
-            pass
-        except IsADirectoryError:
-            raise PyruncError(f"device {path}: a directory is in the way") from None
-        except OSError:
-            pass
         try:
             os.mknod(name, _MODE[type_] | (mode & 0o7777), os.makedev(major, minor), dir_fd=pfd)
             os.chown(name, uid, gid, dir_fd=pfd, follow_symlinks=False)
@@ -59,9 +52,85 @@ def create_device(rootfd: int, path: str, type_: str, major: int, minor: int, mo
             # mknod not allowed here (a nested or restricted runtime): bind the host's node.
             if type_ == "p" or not os.path.exists(path):
                 raise SysError("mknod", 1, path) from None
-            create_device(rootfd, path, type_, major, minor, mode, uid, gid, bind=True)
+            _bind_host_node(pfd, name, path, type_, major, minor)
         except OSError as e:
             raise SysError("mknod", e.errno or 0, path) from None
+    finally:
+        os.close(pfd)
+
+
+def _clear(pfd: int, name: str, path: str) -> None:
+    try:
+        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise SysError("stat", e.errno or 0, path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PyruncError(f"device {path}: a directory is in the way")
+    try:
+        os.unlink(name, dir_fd=pfd)
+    except OSError as e:
+        # A mount point (the user bound something there): leave it to the mount below.
+        if e.errno != errno.EBUSY:
+            raise SysError("unlink", e.errno or 0, path) from None
+
+
+def verified_host_node(path: str, type_: str, major: int, minor: int) -> int:
+    """An O_PATH fd of the host's device node ``path``, checked to be that very device."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        raise SysError("open host device", e.errno or 0, path) from None
+    st = os.fstat(fd)
+    want = stat.S_IFBLK if type_ == "b" else stat.S_IFCHR
+    if stat.S_IFMT(st.st_mode) != want or st.st_rdev != os.makedev(major, minor):
+        os.close(fd)
+        raise PyruncError(f"device {path}: the host's node is not {type_} {major}:{minor}")
+    return fd
+
+
+def _bind_host_node(pfd: int, name: str, path: str, type_: str, major: int, minor: int) -> None:
+    src = verified_host_node(path, type_, major, minor)
+    try:
+        dst = _file_in(pfd, name, path)
+        try:
+            libc.mount(paths.fd_path(src), paths.fd_path(dst), None, c.MS_BIND, None, what=path)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _file_in(pfd: int, name: str, path: str) -> int:
+    """An O_PATH fd of a regular file ``name`` in the directory ``pfd``, made if missing,
+    never a symlink: the target of a bind mount the image cannot redirect."""
+    try:
+        os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=pfd))
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise SysError("create", e.errno or 0, path) from None
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+    except OSError as e:
+        raise SysError("open", e.errno or 0, path) from None
+    if stat.S_ISLNK(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SysError("open", errno.ELOOP, path)
+    return fd
+
+
+def bind_target(rootfd: int, path: str) -> int:
+    """A fresh regular file at ``path`` in the rootfs for a bind mount (what was there,
+    a symlink say, is removed, never followed): /dev/console (CVE-2025-52565)."""
+    rel = paths.clean(path)
+    parent, _, name = rel.rpartition("/")
+    pfd = paths.mkdir_all(rootfd, parent)
+    try:
+        _clear(pfd, name, path)
+        return _file_in(pfd, name, path)
     finally:
         os.close(pfd)
 

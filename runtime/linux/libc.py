@@ -161,3 +161,63 @@ def reset_signal_dispositions() -> None:
         if sig in (9, 19):  # SIGKILL, SIGSTOP
             continue
         _libc.syscall(SYS_RT_SIGACTION, sig, ctypes.byref(act), None, 8)
+
+
+# The new mount API (mount_setattr(2), open_tree(2), fsopen(2)): one number on every arch.
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
+SYS_FSOPEN = 430
+SYS_FSCONFIG = 431
+SYS_FSMOUNT = 432
+SYS_MOUNT_SETATTR = 442
+OPEN_TREE_CLONE = 1
+AT_RECURSIVE = 0x8000
+AT_EMPTY_PATH = 0x1000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+FSCONFIG_CMD_CREATE = 6
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR_IDMAP = 0x100000
+
+
+def fs_instance(fstype: str, attrs: int) -> int:
+    """A new, detached instance of ``fstype`` (fsopen, fsconfig create, fsmount): an fd
+    of its root that no path leads to, so nothing mounted anywhere can shadow it."""
+    fsfd = _check(int(_libc.syscall(SYS_FSOPEN, _b(fstype), 1)), "fsopen", fstype)  # FSOPEN_CLOEXEC
+    try:
+        _check(int(_libc.syscall(SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE, None, None, 0)), "fsconfig", fstype)
+        return _check(int(_libc.syscall(SYS_FSMOUNT, fsfd, 1, attrs)), "fsmount", fstype)  # FSMOUNT_CLOEXEC
+    finally:
+        os.close(fsfd)
+
+
+def open_tree(dirfd: int, path: str, flags: int) -> int:
+    return _check(int(_libc.syscall(SYS_OPEN_TREE, dirfd, _b(path), flags | os.O_CLOEXEC)), "open_tree", path)
+
+
+def move_mount_fd(from_fd: int, to_fd: int, what: str) -> None:
+    """Attach the detached tree ``from_fd`` on the directory ``to_fd`` (both fds)."""
+    flags = MOVE_MOUNT_F_EMPTY_PATH | 0x40  # MOVE_MOUNT_T_EMPTY_PATH
+    _check(int(_libc.syscall(SYS_MOVE_MOUNT, from_fd, b"", to_fd, b"", flags)), "move_mount", what)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr(fd: int, attr_set: int, attr_clr: int, recursive: bool, userns_fd: int = 0,
+                  what: str = "") -> None:
+    attr = _MountAttr(attr_set, attr_clr, 0, userns_fd)
+    flags = AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
+    _check(int(_libc.syscall(SYS_MOUNT_SETATTR, fd, b"", flags, ctypes.byref(attr), ctypes.sizeof(attr))),
+           "mount_setattr", what)
+
+
+def fstatfs_type(fd: int) -> int:
+    """f_type of fstatfs(2): which filesystem an fd is on (first field of struct statfs)."""
+    buf = ctypes.create_string_buffer(128)
+    _check(_libc.fstatfs(fd, buf), "fstatfs")
+    return ctypes.c_long.from_buffer(buf).value

@@ -54,14 +54,12 @@ def new_flags(namespaces: list, exclude: int = 0) -> int:
 def write_time_offsets(offsets: dict[str, tuple[int, int]]) -> None:
     """After unshare(CLONE_NEWTIME), before the first child (time_namespaces(7))."""
     lines = "".join(f"{clock} {s} {ns}\n" for clock, (s, ns) in offsets.items())
+    from pyrunc.runtime.linux import procwrite
+
     try:
-        fd = os.open("/proc/self/timens_offsets", os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, lines.encode())
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise SysError("write timens_offsets", e.errno or 0) from None
+        procwrite.write("self/timens_offsets", lines)
+    except SysError as e:
+        raise PyruncError(f"linux.timeOffsets: {e.msg}") from None
 
 
 def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
@@ -72,16 +70,11 @@ def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
     def fmt(maps: list) -> bytes:
         return "".join(f"{m.container_id} {m.host_id} {m.size}\n" for m in maps).encode()
 
+    from pyrunc.runtime.linux import procwrite
+
     for name, data in (("uid_map", fmt(uid_maps)), ("gid_map", fmt(gid_maps))):
-        path = f"/proc/{pid}/{name}"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise SysError(f"write {name}", e.errno or 0) from None
+        # Through a procfs handle nothing can have shadowed (CVE-2025-52881).
+        procwrite.write(f"{pid}/{name}", data)
 
 
 ALL_FLAGS = (c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWNET | c.CLONE_NEWCGROUP

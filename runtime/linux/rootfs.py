@@ -90,23 +90,30 @@ def move_root(rootfs: str) -> None:
 
 
 def mask_paths(rootfd: int, masked: list[str]) -> None:
-    """A masked directory gets a read-only empty tmpfs; a file gets /dev/null bound over it.
-    The container's own /dev/null is used when it is the real device (the host's may sit
-    on an unbindable mount, e.g. with rootfsPropagation runbindable)."""
-    null_src = "/dev/null"
+    """A masked directory gets a read-only empty tmpfs; a file gets the null device bound
+    over it.  The source is an fd checked to be the null device (1:3), never a path:
+    the container's /dev/null when it is the real device (the host's may sit on an
+    unbindable mount, e.g. with rootfsPropagation runbindable), else the host's
+    (CVE-2025-31133: an image's /dev/null may be a symlink to a procfs file)."""
+    if not masked:
+        return
     null_fd = -1
     try:
         null_fd = paths.open_in_root(rootfd, "/dev/null")
         st = os.fstat(null_fd)
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3):
-            null_src = paths.fd_path(null_fd)
-    except SysError:
-        pass
-    try:
-        _mask(rootfd, masked, null_src)
-    finally:
-        if null_fd >= 0:
+        if not (stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)):
             os.close(null_fd)
+            null_fd = -1
+    except SysError:
+        null_fd = -1
+    if null_fd < 0:
+        from pyrunc.runtime.linux.devices import verified_host_node
+
+        null_fd = verified_host_node("/dev/null", "c", 1, 3)
+    try:
+        _mask(rootfd, masked, paths.fd_path(null_fd))
+    finally:
+        os.close(null_fd)
 
 
 def _open_existing(rootfd: int, path: str) -> int:

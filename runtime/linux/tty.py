@@ -1,5 +1,6 @@
 """Pseudo-terminals: the container's pty pair, its controlling terminal and window size."""
 
+import errno
 import fcntl
 import os
 import struct
@@ -9,18 +10,32 @@ from pyrunc.runtime.errors import SysError
 
 TIOCSPTLCK = 0x40045431
 TIOCGPTPEER = 0x5441
+DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
 def open_pty(ptmx_fd_opener) -> tuple[int, int]:
     """(master, slave) from the container's devpts: ``ptmx_fd_opener()`` opens its ptmx."""
     master = ptmx_fd_opener()
     try:
+        check_ptmx(master)
         fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
         slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as e:
         os.close(master)
         raise SysError("open pty slave", e.errno or 0) from None
     return master, slave
+
+
+def check_ptmx(fd: int) -> None:
+    """The multiplexer must be a devpts ptmx (5:2 on a devpts filesystem), not whatever
+    the container put at /dev/pts/ptmx (CVE-2025-52565)."""
+    import stat
+
+    from pyrunc.runtime.linux import libc
+
+    st = os.fstat(fd)
+    if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(5, 2) or libc.fstatfs_type(fd) != DEVPTS_SUPER_MAGIC:
+        raise OSError(errno.EXDEV, "not a devpts ptmx")
 
 
 def set_winsize(fd: int, rows: int, cols: int) -> None:

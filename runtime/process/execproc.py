@@ -81,6 +81,9 @@ def _middle(opts: ExecOptions, sock) -> None:
         forked.prepare()
         sync.expect(sock, "go")
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
+        if opts.proc.oom_score_adj is not None:
+            # Before the user namespace: see identity.write_oom_score_adj.
+            identity.write_oom_score_adj(opts.proc.oom_score_adj)
         fds = []
         for name, flag in _NS:
             path = f"/proc/{opts.init_pid}/ns/{name}"

@@ -15,7 +15,7 @@ import stat
 
 from pyrunc.runtime import log
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import libc
+from pyrunc.runtime.linux import libc, procwrite
 from pyrunc.runtime.process import user
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch, after the mount ns changes)
 
@@ -31,27 +31,36 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         except SysError as e:
             if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM, errno.EDQUOT):
                 raise
-    if proc.oom_score_adj is not None:
-        write_proc_self("oom_score_adj", str(proc.oom_score_adj))
     for rl in proc.rlimits:
         try:
             resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
         except (OSError, ValueError) as e:
             raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
     os.umask(proc.umask if proc.umask is not None else 0o022)
-    close_fds(preserve_fds, own_fds | {log.pinned_fd()})
+    close_fds(preserve_fds, own_fds | {log.pinned_fd(), procwrite.handle_fd()})
     # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
     user.switch(proc)
-    try:
-        os.chdir(proc.cwd)
-    except OSError as e:
-        raise PyruncError(f"chdir to cwd ({proc.cwd!r}) set in config.json failed: "
-                          f"{(e.strerror or '').lower()}") from None
+    chdir_inside(proc.cwd)
     env = environment(proc)
     path = lookup(proc.args[0], env)
     if proc.no_new_privileges:
         libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1, what="set no_new_privs")
     return path, list(proc.args), env_dict(env)
+
+
+def chdir_inside(cwd: str) -> None:
+    """chdir to the process's cwd, and check it is inside the container's root: a cwd
+    such as /proc/self/fd/N naming an fd the runtime still holds would otherwise leave
+    the process outside it (CVE-2024-21626); getcwd(2) then reports "(unreachable)"."""
+    try:
+        os.chdir(cwd)
+        where = os.getcwd()
+    except OSError as e:
+        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+                          f"{(e.strerror or '').lower()}") from None
+    if not where.startswith("/"):
+        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+                          "it is outside the container's root")
 
 
 def close_fds(preserve_fds: int, own_fds: set[int]) -> None:
@@ -70,15 +79,14 @@ def close_fds(preserve_fds: int, own_fds: set[int]) -> None:
     os.closerange(lo, 1 << 20)
 
 
-def write_proc_self(name: str, value: str) -> None:
+def write_oom_score_adj(value: int) -> None:
+    """process.oomScoreAdj, written by the runtime's child before it enters a user
+    namespace (the container's processes inherit it), through a procfs handle the
+    container cannot have shadowed."""
     try:
-        fd = os.open(f"/proc/self/{name}", os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, value.encode())
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise SysError(f"write /proc/self/{name}", e.errno or 0) from None
+        procwrite.write_proc_file("oom_score_adj", str(value))
+    except SysError as e:
+        raise PyruncError(f"process.oomScoreAdj: {e.msg}") from None
 
 
 def env_dict(env: list[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import select
 # everything the init may need is imported here, before it starts.
 from pyrunc.runtime import jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, rootfs, tty
+from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, procwrite, rootfs, tty
 from pyrunc.runtime.process import console, forked, hooks, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
@@ -82,9 +82,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     os.close(paths.mkdir_all(rootfd, proc.cwd))
 
     if plan.sysctl:
-        # Before readonlyPaths makes /proc/sys read-only; through the container's own
-        # procfs (resolved inside the rootfs), in the container's namespaces.
-        _write_sysctls(rootfd, plan.sysctl)
+        # In the container's namespaces, through a procfs handle it cannot shadow.
+        _write_sysctls(plan.sysctl)
 
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
     # before pivot_root, so nothing the container mounted can stand in for them.
@@ -169,7 +168,9 @@ def _open_terminal(rootfd: int, proc) -> int:
     master, slave = tty.open_pty(opener)
     if proc.console_size:
         tty.set_winsize(master, proc.console_size[0], proc.console_size[1])
-    cfd = paths.create_file(rootfd, "/dev/console", 0o600)
+    # Bound from the pty fd itself onto a file made here, never through a path the
+    # image or the container could have swapped (CVE-2025-52565).
+    cfd = devices.bind_target(rootfd, "/dev/console")
     try:
         libc.mount(paths.fd_path(slave), paths.fd_path(cfd), None, consts.MS_BIND, None, what="/dev/console")
     finally:
@@ -195,19 +196,16 @@ def _state_for_hooks(opts: InitOptions, status: str) -> str:
     return hooks.state_json(opts.container_id, status, opts.host_pid, opts.plan)
 
 
-def _write_sysctls(rootfd: int, sysctl: dict[str, str]) -> None:
+def _write_sysctls(sysctl: dict[str, str]) -> None:
+    """Through the private procfs handle (procwrite), never the container's /proc: a
+    mount over /proc/sys cannot turn the write into a write elsewhere (CVE-2025-52881).
+    Each file resolves in this process's namespaces (net, ipc, uts), the container's."""
     for key, val in sysctl.items():
-        path = "/proc/sys/" + key.replace(".", "/")
+        rel = "sys/" + key.replace(".", "/")
         try:
-            fd = paths.open_in_root(rootfd, path, os.O_WRONLY)
+            procwrite.write(rel, val)
         except SysError as e:
-            raise PyruncError(f"linux.sysctl.{key}: open {path}: {e.msg.split(': ')[-1]}") from None
-        try:
-            os.write(fd, val.encode())
-        except OSError as e:
-            raise PyruncError(f"linux.sysctl.{key}: write {path}: {(e.strerror or '').lower()}") from None
-        finally:
-            os.close(fd)
+            raise PyruncError(f"linux.sysctl.{key}: {e.msg}") from None
 
 
 __all__ = ["main"]

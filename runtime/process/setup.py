@@ -9,7 +9,7 @@ import os
 
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
-from pyrunc.runtime.process import sync
+from pyrunc.runtime.process import identity, sync
 from pyrunc.runtime.process.options import InitOptions
 
 
@@ -17,6 +17,10 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
     plan = opts.plan
     sync.expect(sock, "go")
+    if plan.process is not None and plan.process.oom_score_adj is not None:
+        # Before any user namespace: in one, this non-dumpable process's /proc files
+        # belong to the host's root and the write would be refused.  The init inherits it.
+        identity.write_oom_score_adj(plan.process.oom_score_adj)
     # Every path is opened before any setns: a /proc/PID/ns path may vanish meanwhile.
     opened = namespaces.open_paths(plan.namespaces)
     try:
