@@ -44,3 +44,33 @@ def default_config() -> dict:
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
         },
     }
+
+
+def to_rootless(cfg: dict, euid: int, egid: int) -> dict:
+    """``spec --rootless``: runc's rewrite of the default config for a container that an
+    unprivileged user runs (config-linux.md "User namespace mappings": the caller's own
+    euid and egid become 0 inside, size 1, the only mapping it may write itself).
+
+    A new user namespace, no network namespace (an unprivileged user could not give it
+    any device); /sys bound from the host (a sysfs mount needs the network namespace's
+    owner to be ours); no ``uid=``/``gid=`` mount options (gid 5 is not mapped); no
+    ``linux.resources`` (no cgroup is writable without delegation)."""
+    out = dict(cfg)
+    linux = {"uidMappings": [{"containerID": 0, "hostID": euid, "size": 1}],
+             "gidMappings": [{"containerID": 0, "hostID": egid, "size": 1}]}
+    linux.update((k, v) for k, v in cfg["linux"].items() if k != "resources")
+    linux["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] not in ("network", "user")]
+    linux["namespaces"].append({"type": "user"})
+    out["linux"] = linux
+    mounts = []
+    for m in cfg["mounts"]:
+        if m["destination"].rstrip("/") == "/sys":
+            mounts.append({"destination": "/sys", "type": "none", "source": "/sys",
+                           "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+            continue
+        m = dict(m)
+        if "options" in m:
+            m["options"] = [o for o in m["options"] if not o.startswith(("uid=", "gid="))]
+        mounts.append(m)
+    out["mounts"] = mounts
+    return out

@@ -52,9 +52,11 @@ def load_plan(opts: dict, cid: str):
     return load(bundle)
 
 
-def create_options(opts: dict, detach: bool):
+def create_options(opts: dict, detach: bool, rootless: str = "auto"):
+    """``rootless``: the global --rootless value (auto, true or false)."""
     import os
 
+    from pyrunc.runtime.cli.rootless import rootless_cgroups
     from pyrunc.runtime.container.create import CreateOptions
     from pyrunc.runtime.errors import PyruncError
 
@@ -69,7 +71,8 @@ def create_options(opts: dict, detach: bool):
             raise PyruncError(f"LISTEN_FDS={listen!r} is not a number") from None
     return CreateOptions(pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"], preserve_fds=extra,
-                         console_socket=opts["console_socket"], detach=detach)
+                         console_socket=opts["console_socket"], detach=detach,
+                         rootless_cgroups=rootless_cgroups(rootless))
 
 
 def check_systemd(g: dict) -> None:
@@ -88,5 +91,5 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     plan = load_plan(opts, pos[0])
     from pyrunc.runtime.container.create import create
 
-    create(g["root"], pos[0], plan, create_options(opts, detach=True))
+    create(g["root"], pos[0], plan, create_options(opts, detach=True, rootless=g["rootless"]))
     return 0

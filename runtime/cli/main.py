@@ -9,7 +9,7 @@ from pyrunc.runtime.cli.flags import Flag, parse
 from pyrunc.runtime.errors import PyruncError, UsageError
 
 GLOBAL_FLAGS = [
-    Flag("root", "str", "/run/pyrunc"),
+    Flag("root", "str"),  # "" until parsed: the default depends on who runs (cli/rootless.py)
     Flag("log", "str"),
     Flag("log-format", "str", "text"),
     Flag("debug"),
@@ -61,7 +61,8 @@ GLOBAL OPTIONS:
    --debug             enable debug logging
    --log value         set the log file to write pyrunc logs to (default is '/dev/stderr')
    --log-format value  set the log format ('text' (default), or 'json') (default: "text")
-   --root value        root directory for storage of container state (default: "/run/pyrunc")
+   --root value        root directory for storage of container state (default: "/run/pyrunc",
+                       or "$XDG_RUNTIME_DIR/pyrunc" for a non-root user)
    --systemd-cgroup    enable systemd cgroup support
    --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: "auto")
    --help, -h          show help
@@ -83,6 +84,14 @@ def main(argv: list[str]) -> int:
         log.error(f"invalid log-format: {g['log_format']}")
         return 1
     log.configure(g["log"], g["log_format"], g["debug"])
+    if not g["root"]:
+        from pyrunc.runtime.cli.rootless import default_root
+
+        try:
+            g["root"] = default_root()
+        except PyruncError as e:
+            log.error(str(e))
+            return 1
     if g["version"]:
         sys.stdout.write(version_text())
         return 0

@@ -22,10 +22,11 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     import json
     import os
 
-    from pyrunc.spec.defaults import default_config
+    from pyrunc.spec.defaults import default_config, to_rootless
 
+    cfg = default_config()
     if opts["rootless"]:
-        raise PyruncError("spec --rootless is not implemented yet")
+        cfg = to_rootless(cfg, os.geteuid(), os.getegid())
     bundle = opts["bundle"] or "."
     path = os.path.join(bundle, "config.json")
     if os.path.lexists(path):
@@ -35,5 +36,5 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     except OSError as e:
         raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
     with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(default_config(), indent="\t"))
+        f.write(json.dumps(cfg, indent="\t"))
     return 0

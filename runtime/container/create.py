@@ -4,7 +4,7 @@ program waiting, record the state.  Everything made on the way is removed on fai
 import os
 
 from pyrunc.runtime import log
-from pyrunc.runtime.container import store
+from pyrunc.runtime.container import rootless, store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano, set_resources
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux import procfs
@@ -12,16 +12,19 @@ from pyrunc.spec.plan import Plan
 
 
 class CreateOptions:
-    __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach")
+    __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
+                 "rootless_cgroups")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
-                 preserve_fds: int = 0, console_socket: str = "", detach: bool = True) -> None:
+                 preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
+                 rootless_cgroups: bool = False) -> None:
         self.pid_file = pid_file
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
         self.console_socket = console_socket
         self.detach = detach
+        self.rootless_cgroups = rootless_cgroups  # --rootless: cgroup permission errors ignored
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -63,22 +66,39 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         # Opened for reading before the fork: the init inherits it and blocks on it.
         fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         created = now_rfc3339nano()
+        pidns = plan.namespace("pid")
         dirs = cgroups.resolve(plan.cgroups_path, cid)
         if any(".." in part for part in plan.cgroups_path.split("/")):
             raise PyruncError("linux.cgroupsPath: must not contain '..'")
+        # runc's rootless rule: without an explicit cgroupsPath, a hierarchy that refuses
+        # us (no delegation) is left out; with one, it is an error like any other.
+        lenient = co.rootless_cgroups and not plan.cgroups_path
+        refused: list[str] = []
         try:
-            made = cgroups.create(dirs)
+            if lenient:
+                dirs, made, refused = cgroups.create_permitted(dirs)
+            else:
+                made = cgroups.create(dirs)
         except OSError as e:
             raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
+        if refused:
+            rootless.check_limits(plan.resources, dirs)
         # Limits are in place before any process of the container exists; the device
         # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
         set_resources(dirs, plan.resources, part="limits")
 
         def place(pid: int) -> None:
             try:
-                cgroups.join(dirs, pid)
+                if lenient:
+                    refused.extend(cgroups.join_permitted(dirs, pid))
+                    dirs[:] = [d for d in dirs if d not in refused]
+                    rootless.check_limits(plan.resources, dirs)
+                else:
+                    cgroups.join(dirs, pid)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
+            if refused:
+                rootless.warn_skipped(refused, pidns is not None and not pidns.path)
 
         def run_hooks(pid: int) -> None:
             from pyrunc.runtime.process import hooks
@@ -100,7 +120,6 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         st.made_cgroups = made
         st.config_version = plan.oci_version
         st.tty = bool(plan.process.terminal)
-        pidns = plan.namespace("pid")
         st.own_pidns = pidns is not None and not pidns.path
         if plan.annotations:
             from pyrunc.runtime.jsonout import dumps
@@ -126,7 +145,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         launched = launch.launch(opts, place, run_hooks, on_pid)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         # The init waits on the FIFO now: nothing of the user's runs before these rules.
-        set_resources(dirs, plan.resources, part="devices")
+        if co.rootless_cgroups:
+            # runc: device rules are not expected to work rootless; their errors are ignored.
+            rootless.set_devices(dirs, plan.resources)
+        else:
+            set_resources(dirs, plan.resources, part="devices")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

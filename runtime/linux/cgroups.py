@@ -9,8 +9,13 @@ Resource limits come with the resources issue behind this same interface.
 Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
 """
 
+import errno
 import os
 import time
+
+#: What an unprivileged user meets on cgroups it was not delegated (runc's "ignorable"
+#: errors under --rootless: EPERM, EACCES, and EROFS for a read-only cgroupfs).
+PERMISSION_ERRNOS = (errno.EPERM, errno.EACCES, errno.EROFS)
 
 _HIERARCHIES: list[tuple[str, str, str, str]] | None = None
 
@@ -75,21 +80,26 @@ def resolve(cgroups_path: str, cid: str) -> list[str]:
 
 
 def create(dirs: list[str]) -> list[str]:
-    """Create each directory; returns those we created (to remove on failure)."""
-    made = []
-    for d in dirs:
-        parts = []
-        p = d
-        while not os.path.isdir(p):
-            parts.append(p)
-            p = os.path.dirname(p)
-        for q in reversed(parts):
-            try:
-                os.mkdir(q, 0o755)
-                made.append(q)
-            except FileExistsError:
-                continue
-            _inherit_cpuset(q)
+    """Create each directory; returns those we created (to remove on failure).  On an
+    error, what was made so far is removed before it is raised."""
+    made: list[str] = []
+    try:
+        for d in dirs:
+            parts = []
+            p = d
+            while not os.path.isdir(p):
+                parts.append(p)
+                p = os.path.dirname(p)
+            for q in reversed(parts):
+                try:
+                    os.mkdir(q, 0o755)
+                    made.append(q)
+                except FileExistsError:
+                    continue
+                _inherit_cpuset(q)
+    except OSError:
+        remove(made, [])
+        raise
     return made
 
 
@@ -107,6 +117,38 @@ def _inherit_cpuset(d: str) -> None:
                 fh.write(val)
         except OSError:
             return
+
+
+def create_permitted(dirs: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Rootless: create each directory where we may.  Returns (usable, made, refused):
+    a hierarchy that refuses us for lack of permission is left out, not an error."""
+    usable: list[str] = []
+    made: list[str] = []
+    refused: list[str] = []
+    for d in dirs:
+        try:
+            made += create([d])
+        except OSError as e:
+            if e.errno not in PERMISSION_ERRNOS:
+                remove(made, [])
+                raise
+            refused.append(d)
+            continue
+        usable.append(d)
+    return usable, made, refused
+
+
+def join_permitted(dirs: list[str], pid: int) -> list[str]:
+    """Rootless: join each directory where we may; returns those that refused us."""
+    refused = []
+    for d in dirs:
+        try:
+            join([d], pid)
+        except OSError as e:
+            if e.errno not in PERMISSION_ERRNOS:
+                raise
+            refused.append(d)
+    return refused
 
 
 def join(dirs: list[str], pid: int) -> None:

@@ -132,7 +132,9 @@ def _hierarchies() -> list[tuple[str, str, str]]:
             left, _, right = line.partition(" - ")
             fields = left.split()
             rf = right.split()
-            if rf and rf[0] in ("cgroup", "cgroup2"):
+            # Each hierarchy once: a /sys bound into the rootfs (rootless) repeats them all.
+            if rf and rf[0] in ("cgroup", "cgroup2") and all(h[1:] != (rf[0], rf[2] if len(rf) > 2 else "")
+                                                             for h in out):
                 out.append((fields[4], rf[0], rf[2] if len(rf) > 2 else ""))
     return out
 

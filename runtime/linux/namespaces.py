@@ -72,6 +72,10 @@ def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
 
     from pyrunc.runtime.linux import procwrite
 
+    if os.geteuid() != 0:
+        # Rootless: without CAP_SETGID over the parent namespace the kernel takes a
+        # gid_map only once setgroups is denied (user_namespaces(7), as runc does).
+        procwrite.write(f"{pid}/setgroups", b"deny")
     for name, data in (("uid_map", fmt(uid_maps)), ("gid_map", fmt(gid_maps))):
         # Through a procfs handle nothing can have shadowed (CVE-2025-52881).
         procwrite.write(f"{pid}/{name}", data)

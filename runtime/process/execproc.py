@@ -95,6 +95,10 @@ def _middle(opts: ExecOptions, sock) -> None:
                 continue
             except OSError as e:
                 raise PyruncError(f"open {path}: {(e.strerror or '').lower()}") from None
+        if os.geteuid() != 0:
+            # Rootless: no capability over the container's namespaces until we are in
+            # the user namespace that owns them, so it goes first.
+            fds.sort(key=lambda f: f[0] != "user")
         for name, flag, fd in fds:
             try:
                 libc.setns(fd, flag, f"{name} namespace of the container")
