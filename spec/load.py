@@ -13,7 +13,7 @@ from pyrunc.runtime.linux import consts as c
 from pyrunc.spec import caps as capnames
 from pyrunc.spec import mountopts, version
 from pyrunc.spec.check import Obj, integer, join, string, strings
-from pyrunc.spec.plan import Capabilities, Device, Hook, IDMap, Mount, Namespace, Plan, Process, Rlimit
+from pyrunc.spec.plan import Capabilities, Device, Hook, IDMap, Mount, Namespace, Plan, Process, Rlimit, Scheduler
 
 #: config-linux.md "Namespaces": the types and their clone(2) flags.
 NAMESPACES = {
@@ -151,8 +151,73 @@ def _process(p: Obj) -> Process:
     proc.no_new_privileges = p.bool("noNewPrivileges")
     proc.oom_score_adj = p.int("oomScoreAdj", None, -1000, 1000)
     proc.apparmor_profile = p.str("apparmorProfile")
+    if proc.apparmor_profile:
+        check_lsm(p.at("apparmorProfile"), "apparmor")
     proc.selinux_label = p.str("selinuxLabel")
+    if proc.selinux_label:
+        check_lsm(p.at("selinuxLabel"), "selinux")
+    if p.has("scheduler"):
+        proc.scheduler = _scheduler(p.obj("scheduler"))
+    if p.has("ioPriority"):
+        proc.io_priority = _io_priority(p.obj("ioPriority"))
     return proc
+
+
+#: config.md "process": scheduler policies and flags, as sched_setattr(2) numbers them.
+SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4,
+                  "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
+SCHED_FLAGS = {"SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02, "SCHED_FLAG_DL_OVERRUN": 0x04,
+               "SCHED_FLAG_KEEP_POLICY": 0x08, "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20,
+               "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40}
+#: config.md "process", ioPriority.class: ioprio.h's classes.
+IOPRIO_CLASSES = {"IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3}
+#: config-linux.md "Personality": domain -> personality(2) persona.
+PERSONALITY_DOMAINS = {"LINUX": 0x0000, "LINUX32": 0x0008}
+
+_LSM_DIRS = {"apparmor": ("AppArmor", "/sys/kernel/security/apparmor"), "selinux": ("SELinux", "/sys/fs/selinux")}
+
+
+def check_lsm(path: str, lsm: str) -> None:
+    """A label for an LSM this host does not run is an error naming the field (runc's
+    validator does so for SELinux; a profile that cannot apply must not be ignored)."""
+    name, d = _LSM_DIRS[lsm]
+    if not os.path.isdir(d):
+        raise ConfigError(path, f"{name} is not enabled on this host ({d} is absent)")
+
+
+def _scheduler(so: Obj) -> Scheduler:
+    """config.md "process" scheduler, with runc's validation of what sched_setattr(2) takes."""
+    name = string(so.require("policy"), so.at("policy"))
+    if name not in SCHED_POLICIES:
+        raise ConfigError(so.at("policy"), f"unknown scheduler policy {name!r}")
+    if name == "SCHED_ISO":
+        raise ConfigError(so.at("policy"), "SCHED_ISO is not implemented by Linux")
+    nice = so.int("nice", 0, -(2**31), 2**31 - 1) or 0
+    if name in ("SCHED_OTHER", "SCHED_BATCH") and not -20 <= nice <= 19:
+        raise ConfigError(so.at("nice"), f"{nice} is out of range for {name} (-20..19)")
+    priority = so.int("priority", 0, -(2**31), 2**31 - 1) or 0
+    if name in ("SCHED_FIFO", "SCHED_RR"):
+        if not 1 <= priority <= 99:
+            raise ConfigError(so.at("priority"), f"{name} needs a priority in 1..99, got {priority}")
+    elif priority:
+        raise ConfigError(so.at("priority"), "can only be set for SCHED_FIFO or SCHED_RR")
+    flags = 0
+    for i, f in enumerate(so.strings("flags")):
+        if f not in SCHED_FLAGS:
+            raise ConfigError(join(so.at("flags"), i), f"unknown scheduler flag {f!r}")
+        flags |= SCHED_FLAGS[f]
+    times = [so.int(k, 0, 0, 2**64 - 1) or 0 for k in ("runtime", "deadline", "period")]
+    if name != "SCHED_DEADLINE" and any(times):
+        raise ConfigError(so.path, "runtime, deadline and period can only be set for SCHED_DEADLINE")
+    return Scheduler(name, SCHED_POLICIES[name], nice, priority, flags, *times)
+
+
+def _io_priority(io: Obj) -> int:
+    cls = string(io.require("class"), io.at("class"))
+    if cls not in IOPRIO_CLASSES:
+        raise ConfigError(io.at("class"), f"unknown I/O priority class {cls!r}")
+    prio = integer(io.require("priority"), io.at("priority"), 0, 7)
+    return IOPRIO_CLASSES[cls] << 13 | prio
 
 
 def _capabilities(cp: Obj) -> Capabilities:
@@ -265,6 +330,28 @@ def _linux(lo: Obj, plan: Plan) -> None:
     for k, v in sc.data.items():
         plan.sysctl[k] = string(v, sc.at(k))
     plan.mount_label = lo.str("mountLabel")
+    if lo.has("personality"):
+        plan.personality = _personality(lo.obj("personality"))
+    if lo.has("seccomp"):
+        from pyrunc.spec import seccomp
+
+        plan.seccomp = seccomp.parse(lo.obj("seccomp"))
+    if plan.process is not None:
+        # Container-wide, but applied by the process steps (the init's and exec's).
+        plan.process.personality = plan.personality
+        plan.process.seccomp = plan.seccomp
+
+
+def _personality(po: Obj) -> int:
+    domain = string(po.require("domain"), po.at("domain"))
+    if domain not in PERSONALITY_DOMAINS:
+        raise ConfigError(po.at("domain"), f"unknown personality domain {domain!r}")
+    if po.strings("flags"):
+        # config-linux.md: "Currently no flag values are supported"; runc ignores them with a warning.
+        from pyrunc.runtime import log
+
+        log.warn(f"{po.at('flags')}: ignored (no personality flag is supported)")
+    return PERSONALITY_DOMAINS[domain]
 
 
 def _cross_checks(plan: Plan) -> None:

@@ -97,10 +97,27 @@ class Hook:
         self.where = where
 
 
+class Scheduler:
+    """``process.scheduler`` as sched_setattr(2) takes it (config.md "process")."""
+
+    __slots__ = ("policy_name", "policy", "nice", "priority", "flags", "runtime", "deadline", "period")
+
+    def __init__(self, policy_name: str, policy: int, nice: int, priority: int, flags: int, runtime: int,
+                 deadline: int, period: int) -> None:
+        self.policy_name = policy_name
+        self.policy = policy
+        self.nice = nice
+        self.priority = priority
+        self.flags = flags
+        self.runtime = runtime
+        self.deadline = deadline
+        self.period = period
+
+
 class Process:
     __slots__ = ("terminal", "console_size", "uid", "gid", "umask", "additional_gids", "args", "env",
                  "cwd", "capabilities", "rlimits", "no_new_privileges", "oom_score_adj",
-                 "apparmor_profile", "selinux_label")
+                 "apparmor_profile", "selinux_label", "scheduler", "io_priority", "personality", "seccomp")
 
     def __init__(self) -> None:
         self.terminal = False
@@ -118,6 +135,12 @@ class Process:
         self.oom_score_adj: int | None = None
         self.apparmor_profile = ""
         self.selinux_label = ""
+        self.scheduler: Scheduler | None = None
+        #: ioprio_set(2)'s value: class << 13 | priority.
+        self.io_priority: int | None = None
+        # Container-wide (linux.personality, linux.seccomp), copied here for the init and exec.
+        self.personality: int | None = None
+        self.seccomp = None  # pyrunc.spec.seccomp.Seccomp | None
 
 
 class Plan:
@@ -146,6 +169,8 @@ class Plan:
         self.annotations: dict[str, str] = {}
         self.hooks: dict[str, list[Hook]] = {}
         self.mount_label = ""
+        self.personality: int | None = None  # linux.personality: personality(2)'s persona
+        self.seccomp = None  # linux.seccomp: pyrunc.spec.seccomp.Seccomp | None
 
     def namespace(self, type_: str) -> Namespace | None:
         for ns in self.namespaces:

@@ -31,6 +31,8 @@ OPTIONS:
    --detach, -d                   detach from the container's process
    --pid-file value               specify the file to write the process id to
    --no-new-privs                 set the no new privileges value for the process
+   --apparmor value               set the apparmor profile for the process
+   --process-label value          set the SELinux label for the process
    --cap value, -c value          add a capability to the bounding set for the process
    --preserve-fds value           pass N additional file descriptors to the container
    --ignore-paused                allow exec in a paused container
@@ -38,13 +40,63 @@ OPTIONS:
 
 
 def _process(g: dict, opts: dict, cid: str, args: list[str]):
+    from pyrunc.runtime.container.container import load
+
+    c = load(g["root"], cid)
+    proc = _process_only(c, opts, args)
+    _container_wide(c, proc, opts)
+    _lsm_flags(proc, opts)
+    return c, proc
+
+
+def _lsm_flags(proc, opts: dict) -> None:
+    """--apparmor and --process-label: the process's labels, refused as config.json's are
+    where the host has no such LSM."""
+    from pyrunc.spec.load import check_lsm
+
+    if opts["apparmor"]:
+        check_lsm("--apparmor", "apparmor")
+        proc.apparmor_profile = opts["apparmor"]
+    if opts["process_label"]:
+        check_lsm("--process-label", "selinux")
+        proc.selinux_label = opts["process_label"]
+
+
+def _container_wide(c, proc, opts: dict) -> None:
+    """The container's linux.seccomp and linux.personality apply to an exec'd process
+    too (runc); a process JSON cannot carry them, so they come from the bundle's config."""
     import os
 
-    from pyrunc.runtime.container.container import load
+    if opts["process"]:
+        from pyrunc.spec.load import build, read_config
+
+        if c.state is not None and os.path.isdir(c.state.bundle):
+            base = build(read_config(c.state.bundle), c.state.bundle)
+            proc.seccomp, proc.personality = base.seccomp, base.personality
+        elif _has_seccomp_filter(c.state.pid if c.state is not None else 0):
+            raise PyruncError("the container's bundle is gone: its seccomp profile cannot be applied to "
+                              "the new process")
+    if proc.seccomp is not None and c.state is not None:
+        from pyrunc.runtime import jsonin
+
+        ann = jsonin.loads(c.state.annotations) if c.state.annotations else {}
+        proc.seccomp.container = {"id": c.id, "bundle": c.state.bundle, "annotations": ann}
+
+
+def _has_seccomp_filter(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
+    except (OSError, IndexError):
+        return False
+
+
+def _process_only(c, opts: dict, args: list[str]):
+    import os
+
     from pyrunc.spec import caps as capnames
     from pyrunc.spec.load import build, load_process_json, read_config
 
-    c = load(g["root"], cid)
     if opts["process"]:
         try:
             with open(opts["process"]) as f:
@@ -66,7 +118,7 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
                 proc.capabilities = base.capabilities
             if "noNewPrivileges" not in raw and base is not None:
                 proc.no_new_privileges = base.no_new_privileges
-        return c, proc
+        return proc
     if not args:
         raise PyruncError("exec args cannot be empty")
     if c.state is None or not os.path.isdir(c.state.bundle):
@@ -107,7 +159,7 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
                 getattr(caps, field).append(n)
             if n in caps.inheritable:  # runc: ambient only where the spec already allows it
                 caps.ambient.append(n)
-    return c, proc
+    return proc
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

@@ -49,6 +49,7 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
         _middle(opts, child)
     child.close()
     pid, master = 0, -1
+    listener: list[int] = []  # a seccomp listener that came before the pid
     try:
         place_in_cgroups(mid)
         sync.send(parent, "go")
@@ -58,6 +59,12 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
                 pid = int(payload)
                 forked.reap(mid)
                 mid = 0
+                if listener:
+                    _hand_over_listener(opts, pid, listener)
+            elif kind == "seccomp":
+                listener = fds
+                if pid:
+                    _hand_over_listener(opts, pid, listener)
             elif kind == "tty":
                 master = fds[0]
             elif kind == "error":
@@ -73,12 +80,33 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
         raise
     finally:
         parent.close()
+        for fd in listener:
+            os.close(fd)
     return pid, master
+
+
+def _hand_over_listener(opts: ExecOptions, pid: int, fds: list[int]) -> None:
+    """The exec'd process's notify listener -> listenerPath (config-linux.md): ``pid`` is
+    that process, the state the running container's (runc)."""
+    sc = opts.proc.seccomp
+    if sc is None or not fds:
+        raise PyruncError("sync: unexpected seccomp listener")
+    from pyrunc.runtime.linux import seccomp
+
+    container = dict(sc.container) or {"id": opts.container_id, "bundle": "", "annotations": {}}
+    state = seccomp.process_state(sc, pid, "running", opts.init_pid, container)
+    seccomp.hand_over_listener(sc.listener_path, fds[0], state)
 
 
 def _middle(opts: ExecOptions, sock) -> None:
     try:
         forked.prepare()
+        if opts.proc.seccomp is not None:
+            # Compiled here, overlapping the parent's cgroup work, and before the mount
+            # namespace changes: after it the host's libseccomp.so is out of reach.
+            from pyrunc.runtime.process.launch import prepare_seccomp
+
+            prepare_seccomp(opts.proc.seccomp, sock)
         sync.expect(sock, "go")
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:

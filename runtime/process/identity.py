@@ -3,9 +3,16 @@ keyring, oomScoreAdj, rlimits, umask, fd hygiene, user and capabilities, cwd, th
 environment, argv[0] and no_new_privs.
 
 The order, and why: rlimits and oomScoreAdj before the user switch (raising a hard limit
-or lowering the OOM score needs CAP_SYS_RESOURCE); fds closed before the switch so nothing
-the runtime holds survives; cwd after it, so it is reached as the user; no_new_privs last,
-after the capability changes (seccomp will go right there).
+or lowering the OOM score needs CAP_SYS_RESOURCE); scheduler and I/O priority too
+(CAP_SYS_NICE); personality before seccomp (a profile may restrict personality(2)); fds
+closed before the switch so nothing the runtime holds survives; cwd after it, so it is
+reached as the user; no_new_privs last, after the capability changes.
+
+Seccomp, as runc: without noNewPrivileges the filter is loaded before the user switch
+(loading one then needs CAP_SYS_ADMIN), so setgroups/setuid/capset/chdir/stat/execve run
+under it; with noNewPrivileges it is loaded last, right after no_new_privs, and only
+sendmsg (a notify listener), the exec FIFO (read, poll), startContainer hooks and execve
+follow.  A profile that denies those calls stops the container from starting, as with runc.
 """
 
 import errno
@@ -16,7 +23,7 @@ import stat
 from pyrunc.runtime import log
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import libc, procwrite
-from pyrunc.runtime.process import user
+from pyrunc.runtime.process import sync, user
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch, after the mount ns changes)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -37,7 +44,18 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         except (OSError, ValueError) as e:
             raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
     os.umask(proc.umask if proc.umask is not None else 0o022)
+    # Scheduler and I/O priority while we still hold CAP_SYS_NICE; personality before any
+    # seccomp filter (profiles such as Docker's restrict personality(2)'s argument).
+    apply_scheduling(proc)
+    if proc.personality is not None:
+        set_personality(proc.personality)
+    # The exec labels take effect at execve (attr/exec), written while we may still write them.
+    apply_lsm_labels(proc)
     close_fds(preserve_fds, own_fds | {log.pinned_fd(), procwrite.handle_fd()})
+    if proc.seccomp is not None and not proc.no_new_privileges:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the capabilities
+        # go (runc's order).  Every later step of the runtime runs under the filter.
+        load_seccomp(proc.seccomp)
     # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
     user.switch(proc)
     chdir_inside(proc.cwd)
@@ -45,7 +63,101 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
     path = lookup(proc.args[0], env)
     if proc.no_new_privileges:
         libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1, what="set no_new_privs")
+        if proc.seccomp is not None:
+            # no_new_privs before seccomp (then no privilege is needed); last, so the
+            # filter sees as few of the runtime's own calls as possible.
+            load_seccomp(proc.seccomp)
     return path, list(proc.args), env_dict(env)
+
+
+def load_seccomp(sc) -> None:
+    """Load the filter compiled before the mount namespace changed (spec.seccomp.Seccomp);
+    a notify listener goes back to the runtime at once, which hands it to listenerPath
+    (config-linux.md "Seccomp").  Between the load and that sendmsg(2) no other call of
+    ours may be notified: spec.seccomp refuses SCMP_ACT_NOTIFY for sendmsg."""
+    if sc.program is None:
+        raise PyruncError("internal error: the seccomp filter was not compiled before the mount namespace changed")
+    from pyrunc.runtime.linux import seccomp  # already imported by launch/execproc, before pivot_root
+
+    fd = seccomp.load(sc.program, sc.kernel_flags, sc.notify)
+    if fd < 0:
+        return
+    try:
+        if sc.sync_sock is None:
+            raise PyruncError("internal error: no channel to hand the seccomp listener to the runtime")
+        sync.send(sc.sync_sock, "seccomp", "", [fd])
+    finally:
+        os.close(fd)
+
+
+# --- process attributes: config.md "process" scheduler/ioPriority, config-linux.md "Personality"
+
+_SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
+_SYS_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}
+_IOPRIO_WHO_PROCESS = 1
+
+
+def _syscall(table: dict[str, int], *args: int) -> int:
+    """syscall(2) by this machine's number; returns the errno (0 on success)."""
+    import ctypes
+
+    nr = table.get(os.uname().machine)
+    if nr is None:
+        return errno.ENOSYS
+    libc_ = ctypes.CDLL(None, use_errno=True)
+    libc_.syscall.restype = ctypes.c_long
+    if libc_.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args]) < 0:
+        return ctypes.get_errno()
+    return 0
+
+
+def apply_scheduling(proc) -> None:
+    """sched_setattr(2) for process.scheduler and ioprio_set(2) for process.ioPriority.
+    The I/O priority is set on this process (as runc does, IOPRIO_WHO_PROCESS): every
+    process of the container descends from it and inherits it, and the process group
+    of an exec'd process may still be the caller's."""
+    if proc.scheduler is not None:
+        import ctypes
+        import struct
+
+        s = proc.scheduler
+        attr = ctypes.create_string_buffer(struct.pack("=IIQiIQQQ", 48, s.policy, s.flags, s.nice, s.priority,
+                                                       s.runtime, s.deadline, s.period))
+        err = _syscall(_SYS_SCHED_SETATTR, 0, ctypes.cast(attr, ctypes.c_void_p), 0)
+        if err:
+            raise PyruncError(f"process.scheduler: sched_setattr {s.policy_name}: {os.strerror(err).lower()}")
+    if proc.io_priority is not None:
+        err = _syscall(_SYS_IOPRIO_SET, _IOPRIO_WHO_PROCESS, 0, proc.io_priority)
+        if err:
+            raise PyruncError(f"process.ioPriority: ioprio_set: {os.strerror(err).lower()}")
+
+
+def set_personality(persona: int) -> None:
+    import ctypes
+
+    libc_ = ctypes.CDLL(None, use_errno=True)
+    if libc_.personality(ctypes.c_ulong(persona)) == -1:
+        raise PyruncError(f"linux.personality: personality {persona:#x}: "
+                          f"{os.strerror(ctypes.get_errno()).lower()}")
+
+
+def apply_lsm_labels(proc) -> None:
+    """process.apparmorProfile / selinuxLabel for the program execve starts, through
+    /proc/thread-self/attr (spec.load refuses them where the LSM is absent)."""
+    if proc.apparmor_profile:
+        try:
+            # The AppArmor-specific file first (stacked LSMs), then the shared one.
+            procwrite.write_proc_file("attr/apparmor/exec", "exec " + proc.apparmor_profile)
+        except SysError:
+            try:
+                procwrite.write_proc_file("attr/exec", "exec " + proc.apparmor_profile)
+            except SysError as e:
+                raise PyruncError(f"process.apparmorProfile: apply {proc.apparmor_profile!r}: {e.msg}") from None
+    if proc.selinux_label:
+        try:
+            procwrite.write_proc_file("attr/exec", proc.selinux_label)
+        except SysError as e:
+            raise PyruncError(f"process.selinuxLabel: set {proc.selinux_label!r}: {e.msg}") from None
 
 
 def chdir_inside(cwd: str) -> None:

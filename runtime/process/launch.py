@@ -55,6 +55,8 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             elif kind == "hooks":
                 run_hooks(init_pid)
                 sync.send(parent, "ok")
+            elif kind == "seccomp":
+                _hand_over_listener(opts, init_pid, fds)
             elif kind == "ready":
                 break
             elif kind == "error":
@@ -73,6 +75,38 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
     return Launched(init_pid, master)
 
 
+def prepare_seccomp(sc, sock) -> None:
+    """Compile the filter now, while the host's libseccomp.so is reachable (after
+    pivot_root it is not; identity.finish only hands the program to seccomp(2)), and say
+    where a notify listener goes: back over ``sock`` to the runtime.  Runs before the
+    parent's "go": an error waits for it, so the parent reads the error, not a closed socket."""
+    from pyrunc.runtime.linux import seccomp
+
+    try:
+        sc.program = seccomp.compile_filter(sc)
+    except PyruncError:
+        sync.recv(sock)
+        raise
+    sc.sync_sock = sock
+
+
+def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> None:
+    """The init's notify listener -> listenerPath, with the container process state
+    (config-linux.md); the container's status is still "creating" (runc)."""
+    sc = opts.plan.seccomp
+    try:
+        if sc is None or not fds:
+            raise PyruncError("sync: unexpected seccomp listener")
+        from pyrunc.runtime.linux import seccomp
+
+        container = {"id": opts.container_id, "bundle": opts.plan.bundle, "annotations": opts.plan.annotations}
+        state = seccomp.process_state(sc, init_pid, "creating", init_pid, container)
+        seccomp.hand_over_listener(sc.listener_path, fds[0], state)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _child_main(opts: InitOptions, sock) -> None:
     """The setup child: never returns."""
     try:
@@ -85,6 +119,8 @@ def _child_main(opts: InitOptions, sock) -> None:
         # cgroups (a v1 migration waits for an RCU grace period, ~15 ms here).
         from pyrunc.runtime.process import init, setup  # noqa: F401
 
+        if opts.plan.seccomp is not None:
+            prepare_seccomp(opts.plan.seccomp, sock)
         setup.run(opts, sock)
         os._exit(0)
     except PyruncError as e:
