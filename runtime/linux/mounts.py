@@ -53,6 +53,7 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
             st = os.stat(m.source)
         except OSError as e:
             raise SysError("stat bind source", e.errno or errno.ENOENT, m.source) from None
+        check_proc_destination(rootfd, m)
         make_target(rootfd, dest, stat.S_ISDIR(st.st_mode))
         bind_flags = c.MS_BIND | (m.flags & c.MS_REC)
         _mount_at(rootfd, dest, m.source, None, bind_flags, None, what)
@@ -62,9 +63,11 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
                       c.MS_BIND | c.MS_REMOUNT | (m.flags & _REMOUNT_FLAGS) | _locked_flags(m.source),
                       None, what)
     elif m.type == "cgroup":
+        check_proc_destination(rootfd, m)
         make_target(rootfd, dest, True)
         mount_cgroup(rootfd, dest, m.flags & ~c.MS_REMOUNT, what)
     else:
+        check_proc_destination(rootfd, m)
         make_target(rootfd, dest, True)
         flags = m.flags & ~c.MS_REMOUNT
         copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
@@ -74,6 +77,62 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
             _mount_at(rootfd, dest, m.source or m.type, m.type, flags, m.data or None, what)
     if m.propagation:
         set_propagation(rootfd, dest, m.propagation, what)
+
+
+#: Files under /proc that may be mounted over: those lxcfs emulates (runc's list).
+PROC_MOUNTABLE = ("stat", "meminfo", "cpuinfo", "uptime", "loadavg", "slabinfo", "diskstats", "swaps",
+                  "net/dev", "sys/kernel/ns_last_pid", "sys/crypto/fips_enabled")
+
+
+def check_proc_destination(rootfd: int, m) -> None:
+    """Nothing is mounted inside the container's /proc but procfs itself and the files
+    lxcfs emulates: a mount over /proc/sys or /proc/self/attr would stand between the
+    container and the kernel's knobs (CVE-2019-19921).  Checked on the resolved target,
+    so a symlink in the image cannot lead a mount there unnoticed."""
+    target = _resolved(rootfd, m.destination)
+    proc = os.readlink(paths.fd_path(rootfd)).rstrip("/") + "/proc"
+    if target != proc and not target.startswith(proc + "/"):
+        return
+    rel = target[len(proc) + 1:]
+    if not rel:
+        if m.is_bind and _is_proc_root(m.source):
+            return
+        if not m.is_bind and m.type == "proc":
+            return
+        raise PyruncError(f'{m.path}: "{m.destination}" cannot be mounted because it is not of type proc')
+    if rel in PROC_MOUNTABLE:
+        return
+    raise PyruncError(f'{m.path}: "{m.destination}" cannot be mounted because it is inside /proc')
+
+
+def _resolved(rootfd: int, dest: str) -> str:
+    """The host path ``dest`` resolves to inside the root, as far as it exists (the rest
+    of it is appended as written: it will be created beneath)."""
+    parts = paths.clean(dest).split("/")
+    for i in range(len(parts), -1, -1):
+        try:
+            fd = paths.open_in_root(rootfd, "/".join(parts[:i]) or ".")
+        except SysError:
+            continue
+        try:
+            base = os.readlink(paths.fd_path(fd))
+        finally:
+            os.close(fd)
+        return "/".join([base.rstrip("/")] + parts[i:])
+    return dest
+
+
+def _is_proc_root(source: str) -> bool:
+    from pyrunc.runtime.linux import procwrite
+
+    try:
+        fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return libc.fstatfs_type(fd) == procwrite.PROC_SUPER_MAGIC and os.fstat(fd).st_ino == 1
+    finally:
+        os.close(fd)
 
 
 def _locked_flags(source: str) -> int:

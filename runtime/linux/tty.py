@@ -1,12 +1,11 @@
 """Pseudo-terminals: the container's pty pair, its controlling terminal and window size."""
 
-import errno
 import fcntl
 import os
 import struct
 import termios
 
-from pyrunc.runtime.errors import SysError
+from pyrunc.runtime.errors import PyruncError, SysError
 
 TIOCSPTLCK = 0x40045431
 TIOCGPTPEER = 0x5441
@@ -18,6 +17,10 @@ def open_pty(ptmx_fd_opener) -> tuple[int, int]:
     master = ptmx_fd_opener()
     try:
         check_ptmx(master)
+    except BaseException:
+        os.close(master)
+        raise
+    try:
         fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
         slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as e:
@@ -35,7 +38,7 @@ def check_ptmx(fd: int) -> None:
 
     st = os.fstat(fd)
     if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(5, 2) or libc.fstatfs_type(fd) != DEVPTS_SUPER_MAGIC:
-        raise OSError(errno.EXDEV, "not a devpts ptmx")
+        raise PyruncError("/dev/pts/ptmx is not a devpts pty multiplexer (5:2 on devpts): refused")
 
 
 def set_winsize(fd: int, rows: int, cols: int) -> None:

@@ -79,11 +79,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         master = _open_terminal(rootfd, proc)
 
     # cwd exists before the root may turn read-only (runc creates it too).
-    os.close(paths.mkdir_all(rootfd, proc.cwd))
-
-    if plan.sysctl:
-        # In the container's namespaces, through a procfs handle it cannot shadow.
-        _write_sysctls(plan.sysctl)
+    try:
+        os.close(paths.mkdir_all(rootfd, proc.cwd))
+    except SysError as e:
+        raise PyruncError(f"process.cwd: {e.msg}") from None
 
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
     # before pivot_root, so nothing the container mounted can stand in for them.
@@ -100,6 +99,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
         hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "created"), "createContainer")
+    if plan.sysctl:
+        # After the hooks, in the container's namespaces (runc's order), through a procfs
+        # handle no mount can shadow: one a hook made over /proc/sys cannot redirect it.
+        _write_sysctls(plan.sysctl)
 
     os.close(rootfd)
     if opts.no_pivot:
