@@ -407,6 +407,11 @@ def _check_sysctl(plan: Plan, key: str) -> None:
         if not new("uts"):
             raise ConfigError(path, "sysctl is not in a separate kernel namespace (needs a uts namespace)")
         return
+    if key.startswith("user."):
+        # The user.max_* limits belong to the user namespace (user_namespaces(7)).
+        if not new("user"):
+            raise ConfigError(path, "sysctl is not in a separate kernel namespace (needs a user namespace)")
+        return
     raise ConfigError(path, "sysctl is not in a separate kernel namespace")
 
 

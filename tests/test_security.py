@@ -350,3 +350,41 @@ def test_container_sees_no_host_process_or_state(pyrunc, make_bundle):
     p = pyrunc("run", "-b", b.path, "blind")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["/proc/1", "end"]  # only the container's own shell
+
+
+def test_user_sysctl_inside_a_user_namespace(pyrunc, make_bundle):
+    b = make_bundle(["cat", "/proc/sys/user/max_user_namespaces"])
+    _userns(b)
+    b.config["linux"]["sysctl"] = {"user.max_user_namespaces": "7"}
+    b.write()
+    before = open("/proc/sys/user/max_user_namespaces").read()
+    p = pyrunc("run", "-b", b.path, "usersysctl")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "7\n"
+    assert open("/proc/sys/user/max_user_namespaces").read() == before
+    b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"] if n["type"] != "user"]
+    del b.config["linux"]["uidMappings"], b.config["linux"]["gidMappings"]
+    b.write()
+    p = pyrunc("run", "-b", b.path, "usersysctl2")
+    assert p.returncode == 1
+    assert "linux.sysctl.user.max_user_namespaces" in p.stderr and "user namespace" in p.stderr
+
+
+def test_exec_process_is_not_dumpable_before_execve(pyrunc, make_bundle):
+    """CVE-2019-5736 for exec: the process exec forks into the container's pid namespace
+    is the host's interpreter until execve; the container must not open its exe."""
+    b = make_bundle(["sh", "-c",
+                     "while true; do for p in /proc/[0-9]*; do "
+                     "grep -q py''runc $p/cmdline 2>/dev/null || continue; "
+                     "if cat $p/exe > /dev/null 2>&1; then r=opened; else r=denied; fi; "
+                     "echo $r >> /tmp/seen; done; done"])
+    b.config["root"]["readonly"] = False
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "xwatch", check=True)
+    seen = os.path.join(b.rootfs, "tmp", "seen")
+    deadline = time.time() + 20
+    while not os.path.exists(seen) and time.time() < deadline:
+        pyrunc("exec", "xwatch", "true")
+    pyrunc("delete", "--force", "xwatch", check=True)
+    assert os.path.exists(seen), "the watcher never caught an exec process before execve"
+    assert set(open(seen).read().split()) == {"denied"}
