@@ -44,7 +44,27 @@ DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP
                "CAP_KILL", "CAP_AUDIT_WRITE"]
 
 
-def bundle(base: str, args: list[str], realistic: bool = False) -> str:
+def default_seccomp_profile() -> dict:
+    """A Docker-like default profile, generated here: ERRNO(EPERM) by default, every
+    syscall of the native table (libseccomp's names for numbers 0..460) allowed but a
+    few, which get argument conditions as Docker's do (personality, clone, socket)."""
+    from pyrunc.runtime.linux.seccomp import syscall_names
+
+    conditional = {"personality", "clone", "socket", "kexec_load", "reboot", "bpf", "perf_event_open"}
+    allowed = [n for n in syscall_names(0, 460) if n not in conditional]
+    rules: list[dict] = [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]
+    rules += [{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+               "args": [{"index": 0, "value": v, "op": "SCMP_CMP_EQ"}]} for v in (0x0, 0x8, 0x20000, 0xFFFFFFFF)]
+    # clone without any namespace flag (CLONE_NEW* mask 0x7E020000), socket without AF_VSOCK.
+    rules.append({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                  "args": [{"index": 0, "value": 0x7E020000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]})
+    rules.append({"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                  "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]})
+    return {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": rules}
+
+
+def bundle(base: str, args: list[str], realistic: bool = False, seccomp: bool = False) -> str:
     from pyrunc.spec.defaults import default_config
 
     b = tempfile.mkdtemp(dir=base)
@@ -64,6 +84,8 @@ def bundle(base: str, args: list[str], realistic: bool = False) -> str:
         cfg["linux"]["cgroupsPath"] = "/pyrunc-bench/" + os.path.basename(b)
         true = shutil.which("true") or "/bin/true"
         cfg["hooks"] = {k: [{"path": true, "args": ["true", k]}] for k in ("createRuntime", "poststart", "poststop")}
+    if seccomp:
+        cfg["linux"]["seccomp"] = default_seccomp_profile()
     with open(os.path.join(b, "config.json"), "w") as f:
         json.dump(cfg, f)
     return b
@@ -82,11 +104,13 @@ def main() -> None:
         true_b = bundle(base, ["true"])
         sleep_b = bundle(base, ["sleep", "1000"])
         real_b = bundle(base, ["sleep", "1000"], realistic=True)
+        seccomp_b = bundle(base, ["sleep", "1000"], seccomp=True)
         # State roots on /run (tmpfs), where both runtimes keep them by default.
         roots = tempfile.mkdtemp(prefix="pyrunc-bench-", dir="/run")
         runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(roots, "pyrunc")],
                     "runc": [a.runc, "--root", os.path.join(roots, "runc")]}
-        ops = ["run /bin/true", "create", "state", "start", "kill", "delete", "create (docker+limits)"]
+        ops = ["run /bin/true", "create", "state", "start", "kill", "delete", "create (docker+limits)",
+               "create (seccomp profile)"]
         times: dict[str, dict[str, list[float]]] = {r: {o: [] for o in ops} for r in runtimes}
         rss: dict[str, list[int]] = {r: [] for r in runtimes}
         for i in range(a.rounds):
@@ -106,15 +130,17 @@ def main() -> None:
                 times[name]["delete"].append(timed(rt + ["delete", cid]))
                 times[name]["create (docker+limits)"].append(timed(rt + ["create", "-b", real_b, cid]))
                 subprocess.run(rt + ["delete", "--force", cid], capture_output=True, check=True)
-        print(f"{'operation':<24}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
+                times[name]["create (seccomp profile)"].append(timed(rt + ["create", "-b", seccomp_b, cid]))
+                subprocess.run(rt + ["delete", "--force", cid], capture_output=True, check=True)
+        print(f"{'operation':<26}{'pyrunc ms':>12}{'runc ms':>12}{'ratio':>9}   ({a.rounds} rounds, medians)")
         for o in ops:
             p = statistics.median(times["pyrunc"][o]) * 1000
             r = statistics.median(times["runc"][o]) * 1000
-            print(f"{o:<24}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
+            print(f"{o:<26}{p:>12.1f}{r:>12.1f}{p / r:>9.2f}")
         floor = statistics.median(timed([sys.executable, "-IS", "-c", "pass"]) for _ in range(a.rounds)) * 1000
         print(f"{'(python -IS -c pass: ' + format(floor, '.1f') + ' ms, the floor of every pyrunc command)'}")
         p, r = statistics.median(rss["pyrunc"]), statistics.median(rss["runc"])
-        print(f"{'waiting init RSS':<24}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
+        print(f"{'waiting init RSS':<26}{p:>9.0f} KiB{r:>9.0f} KiB{p / r:>9.2f}")
     finally:
         for name, rt in (("pyrunc", [PYRUNC]), ("runc", [a.runc])):
             root = os.path.join(roots, name)

@@ -51,7 +51,7 @@ ARCH_NAMES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X
               "SCMP_ARCH_RISCV64": "riscv64", "SCMP_ARCH_LOONGARCH64": "loongarch64", "SCMP_ARCH_M68K": "m68k",
               "SCMP_ARCH_SH": "sh", "SCMP_ARCH_SHEB": "sheb"}
 
-#: runc: above this many rules, ask libseccomp for a binary tree of syscall numbers.
+#: runc: above this many syscall rules, ask libseccomp for a binary tree of syscall numbers.
 _OPTIMIZE_ABOVE = 32
 
 
@@ -120,7 +120,7 @@ def compile_filter(sc) -> bytes:
         # We set no_new_privs ourselves (process.noNewPrivileges); error codes come back raw.
         _check(lib.seccomp_attr_set(ctx, _FLTATR_CTL_NNP, 0), "set the no_new_privs attribute")
         _check(lib.seccomp_attr_set(ctx, _FLTATR_API_SYSRAWRC, 1), "set the raw return code attribute")
-        if len(sc.rules) > _OPTIMIZE_ABOVE:
+        if sum(len(r.names) for r in sc.rules) > _OPTIMIZE_ABOVE:
             lib.seccomp_attr_set(ctx, _FLTATR_CTL_OPTIMIZE, 2)  # older libseccomp: not fatal
         _add_architectures(lib, ctx, sc.architectures)
         for rule in sc.rules:
