@@ -312,6 +312,13 @@ def test_lifecycle_as_unprivileged_uid(user, busybox_rootfs):
     e = user("exec", "c1", "sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/1/cmdline", check=True)
     out = [" ".join(x.split()) for x in e.stdout.replace("\0", " ").splitlines()]
     assert out == ["0", f"0 {user.uid} 1", "sleep 1000"], e.stdout
+    # Without cgroups: pause and update are one-line errors (runc's texts), ps still works.
+    p = user("pause", "c1")
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "cgroups not configured" in p.stderr, p.stderr
+    p = user("update", "--pids-limit", "10", "c1")
+    assert p.returncode == 1 and "cannot set pids limit: container could not join or create cgroup" in p.stderr
+    ps = user("ps", "c1", check=True)
+    assert "sleep 1000" in ps.stdout and str(user.uid) in ps.stdout
     user("kill", "c1", "KILL", check=True)
     for _ in range(200):
         if json.loads(user("state", "c1", check=True).stdout)["status"] == "stopped":

@@ -253,6 +253,10 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
     for i, (ctrl, fname, value, jpath) in enumerate(pending):
         d = ctl.get(ctrl)
         if d is None:
+            if any(ctrl in h[3].split(",") or (not ctrl and h[2] == "cgroup2") for h in hierarchies()):
+                # On the host but not the container's: a rootless create left it out.
+                raise ConfigError(jpath, f"cannot set {ctrl or 'unified'} limit: "
+                                         "container could not join or create cgroup")
             raise ConfigError(jpath, f"the {ctrl or 'unified'} controller is not available on this host")
         try:
             _write(os.path.join(d, fname), value)
@@ -305,4 +309,4 @@ def freeze(dirs: list[str], frozen: bool, timeout: float = 5.0) -> None:
     if "" in ctl:
         _write(os.path.join(ctl[""], "cgroup.freeze"), "1" if frozen else "0")
         return
-    raise OSError(95, "no freezer for this container")
+    raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
