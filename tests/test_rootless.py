@@ -292,6 +292,27 @@ def test_run_as_unprivileged_uid(user, busybox_rootfs):
     assert not _no_cgroups_for("r1")
 
 
+def test_terminal_as_unprivileged_uid(user, busybox_rootfs):
+    """A foreground `run` with a terminal, as a user at a shell would: the devpts of the
+    rootless config (no gid=5) gives the container its own pty."""
+    from conftest import run_in_pty
+
+    b = user.bundle(busybox_rootfs, ["sh", "-c", "tty; id -u"])
+    with open(os.path.join(b, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["process"]["terminal"] = True
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    # The pty's child drops to the uid itself, then runs pyrunc with the uid's environment.
+    code = (f"import os; os.setgroups([]); os.setresgid({user.uid}, {user.uid}, {user.uid}); "
+            f"os.setresuid({user.uid}, {user.uid}, {user.uid}); os.chdir({b!r}); "
+            f"os.execve({user.pyrunc!r}, [{user.pyrunc!r}, 'run', 't1'], {user.env()!r})")
+    rc, out = run_in_pty([SYSTEM_PYTHON, "-I", "-c", code])
+    text = out.decode(errors="replace")
+    assert rc == 0, text
+    assert "/dev/pts/0" in text and "\r\n0\r\n" in text, text
+
+
 def test_lifecycle_as_unprivileged_uid(user, busybox_rootfs):
     """create, state, list, start, exec, kill, delete as the uid, against its own root
     ($XDG_RUNTIME_DIR/pyrunc, the default when the euid is not 0)."""

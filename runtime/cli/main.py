@@ -84,7 +84,9 @@ def main(argv: list[str]) -> int:
         log.error(f"invalid log-format: {g['log_format']}")
         return 1
     log.configure(g["log"], g["log_format"], g["debug"])
-    if not g["root"]:
+    if not g["root"] and os.geteuid() == 0 and "XDG_RUNTIME_DIR" not in os.environ:
+        g["root"] = "/run/pyrunc"  # the common case, without an import
+    elif not g["root"]:
         from pyrunc.runtime.cli.rootless import default_root
 
         try:
