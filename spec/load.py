@@ -249,7 +249,26 @@ def _mount(m: Obj) -> Mount:
         raise ConfigError(m.at("source"), "a bind mount needs a source")
     if not (flags & c.MS_BIND) and not type_:
         raise ConfigError(m.at("type"), "is required for a mount that is not a bind mount")
-    return Mount(m.path, dest, type_, source, opts, flags, prop, data, ext)
+    mount = Mount(m.path, dest, type_, source, opts, flags, prop, data, ext)
+    _mount_idmap(m, mount)
+    return mount
+
+
+def _mount_idmap(m: Obj, mount: Mount) -> None:
+    """config.md "Mounts" (1.2+): ``idmap``/``ridmap`` and the mount's own id maps, which
+    MUST come together; without them the container's user namespace maps the mount."""
+    mount.uid_mappings = _idmaps(m, "uidMappings")
+    mount.gid_mappings = _idmaps(m, "gidMappings")
+    if bool(mount.uid_mappings) != bool(mount.gid_mappings):
+        missing = "gidMappings" if mount.uid_mappings else "uidMappings"
+        raise ConfigError(m.at(missing), "uidMappings and gidMappings must be specified together")
+    ext = mount.extensions
+    if "ridmap" in ext:
+        mount.idmap = "ridmap"
+    elif "idmap" in ext or mount.uid_mappings:
+        mount.idmap = "idmap"
+    if mount.idmap and not mount.is_bind:
+        raise ConfigError(m.at("options"), "idmapped mounts are only supported for bind mounts")
 
 
 def _hooks(h: Obj) -> dict[str, list[Hook]]:
@@ -377,6 +396,10 @@ def _cross_checks(plan: Plan) -> None:
                 why = "does not exist" if not os.path.exists(h.path) else "is not an executable file"
                 raise ConfigError(f"{h.where}.path", f"{h.path} {why}")
     user = plan.namespace("user")
+    for m in plan.mounts:
+        if m.idmap and not m.uid_mappings and user is None:
+            raise ConfigError(f"{m.path}.options", f"{m.idmap} without uidMappings and gidMappings needs a "
+                              "user namespace to take the mapping from")
     if (plan.uid_mappings or plan.gid_mappings) and user is None:
         raise ConfigError("linux.uidMappings", "user namespace mappings given without a user namespace")
     if user is not None and not user.path and (not plan.uid_mappings or not plan.gid_mappings):

@@ -47,7 +47,7 @@ PROPAGATION: dict[str, int] = {
     "runbindable": c.MS_UNBINDABLE | c.MS_REC,
 }
 
-EXTENSIONS = {"tmpcopyup"}
+EXTENSIONS = {"tmpcopyup", "idmap", "ridmap"}
 
 
 def parse(options: list[str]) -> tuple[int, list[int], str, set[str]]:

@@ -8,7 +8,7 @@ validated, and carries the JSON path it came from where errors may still arise l
 
 class Mount:
     __slots__ = ("path", "destination", "type", "source", "options", "flags", "propagation",
-                 "data", "extensions")
+                 "data", "extensions", "idmap", "uid_mappings", "gid_mappings")
 
     def __init__(self, path: str, destination: str, type_: str, source: str, options: list[str],
                  flags: int, propagation: list[int], data: str, extensions: set[str]) -> None:
@@ -21,6 +21,10 @@ class Mount:
         self.propagation = propagation
         self.data = data
         self.extensions = extensions
+        #: "" or, for an idmapped bind mount, "idmap" or "ridmap" (config.md 1.2+)
+        self.idmap = ""
+        self.uid_mappings: list[IDMap] = []
+        self.gid_mappings: list[IDMap] = []
 
     @property
     def is_bind(self) -> bool:

@@ -202,7 +202,8 @@ def test_features(pyrunc):
     assert f["hooks"] == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
     assert {"rbind", "ro", "rslave", "tmpcopyup", "nosymfollow"} <= set(f["mountOptions"])
     assert "time" in f["linux"]["namespaces"] and "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
-    assert f["linux"]["cgroup"]["v1"] and not f["linux"]["seccomp"]["enabled"]
+    assert f["linux"]["cgroup"]["v1"] and f["linux"]["seccomp"]["enabled"]
+    assert {"idmap", "ridmap"} <= set(f["mountOptions"])
 
 
 def test_checkpoint_is_a_one_line_error(pyrunc):

@@ -37,15 +37,19 @@ def make_target(rootfd: int, dest: str, source_is_dir: bool) -> None:
     os.close(fd)
 
 
-def mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:  # m: pyrunc.spec.plan.Mount
-    """Mount one config entry; errors name its JSON path and destination."""
+def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1) -> None:  # m: pyrunc.spec.plan.Mount
+    """Mount one config entry; errors name its JSON path and destination.  ``tree_fd``:
+    a detached (idmapped) tree to attach instead of binding the source."""
     try:
-        _mount_entry(rootfd, m, cgroup_ns)
+        _mount_entry(rootfd, m, cgroup_ns, tree_fd)
     except SysError as e:
         raise PyruncError(f"{m.path}: {e.msg}") from None
+    finally:
+        if tree_fd >= 0:
+            os.close(tree_fd)
 
 
-def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
+def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
     dest = m.destination
     what = dest
     if m.is_bind:
@@ -55,8 +59,15 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool) -> None:
             raise SysError("stat bind source", e.errno or errno.ENOENT, m.source) from None
         check_proc_destination(rootfd, m)
         make_target(rootfd, dest, stat.S_ISDIR(st.st_mode))
-        bind_flags = c.MS_BIND | (m.flags & c.MS_REC)
-        _mount_at(rootfd, dest, m.source, None, bind_flags, None, what)
+        if tree_fd >= 0:
+            target = paths.open_in_root(rootfd, dest)
+            try:
+                libc.move_mount_fd(tree_fd, target, what)
+            finally:
+                os.close(target)
+        else:
+            bind_flags = c.MS_BIND | (m.flags & c.MS_REC)
+            _mount_at(rootfd, dest, m.source, None, bind_flags, None, what)
         if m.flags & _REMOUNT_FLAGS:
             # A bind mount takes ro/nosuid/... only through MS_REMOUNT (mount(2)).
             _mount_at(rootfd, dest, None, None,

@@ -61,8 +61,9 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     rootfd = rootfs.prepare_root(plan.rootfs, plan.rootfs_propagation)
     cgroup_ns = plan.namespace("cgroup") is not None
     dev_bound = False
-    for m in plan.mounts:
-        mounts.mount_entry(rootfd, m, cgroup_ns)
+    trees = _idmapped_trees(opts, sock) if any(m.idmap for m in plan.mounts) else {}
+    for i, m in enumerate(plan.mounts):
+        mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1))
         if paths.clean(m.destination) == "dev" and m.is_bind:
             dev_bound = True
     if not dev_bound:
@@ -126,6 +127,21 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
                                       opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
     sync.send(sock, "ready")
     return path, argv, env
+
+
+def _idmapped_trees(opts: InitOptions, sock: sync.Sock) -> dict[int, int]:
+    """The runtime builds idmapped mounts (it has the privilege over the source's
+    filesystem that we lost with the user namespace): mount index -> detached tree fd."""
+    sync.send(sock, "idmap", str(opts.host_pid))
+    trees: dict[int, int] = {}
+    while True:
+        kind, payload, fds = sync.recv(sock)
+        if kind == "mountfd" and fds:
+            trees[int(payload)] = fds[0]
+        elif kind == "ok":
+            return trees
+        else:
+            raise PyruncError(f"sync: unexpected message {kind!r} while waiting for idmapped mounts")
 
 
 def wait_for_start(opts: InitOptions) -> None:

@@ -55,6 +55,8 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             elif kind == "hooks":
                 run_hooks(init_pid)
                 sync.send(parent, "ok")
+            elif kind == "idmap":
+                _send_idmapped_trees(parent, opts, int(payload))
             elif kind == "seccomp":
                 _hand_over_listener(opts, init_pid, fds)
             elif kind == "ready":
@@ -105,6 +107,18 @@ def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> Non
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _send_idmapped_trees(sock, opts: InitOptions, init_pid: int) -> None:
+    """The init asks for its idmapped mounts: built here, with the host's privilege."""
+    from pyrunc.runtime.linux import idmap
+
+    for index, fd in idmap.trees_for(opts.plan, init_pid):
+        try:
+            sync.send(sock, "mountfd", str(index), [fd])
+        finally:
+            os.close(fd)
+    sync.send(sock, "ok")
 
 
 def _child_main(opts: InitOptions, sock) -> None:
