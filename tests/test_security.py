@@ -376,7 +376,9 @@ def test_exec_process_is_not_dumpable_before_execve(pyrunc, make_bundle):
     b = make_bundle(["sh", "-c",
                      "while true; do for p in /proc/[0-9]*; do "
                      "grep -q py''runc $p/cmdline 2>/dev/null || continue; "
-                     "if cat $p/exe > /dev/null 2>&1; then r=opened; else r=denied; fi; "
+                     # Opened, and still the interpreter after the open: a real breach.
+                     "if (exec 3< $p/exe && grep -q py''runc $p/cmdline) 2>/dev/null; "
+                     "then r=opened; else r=denied; fi; "
                      "echo $r >> /tmp/seen; done; done"])
     b.config["root"]["readonly"] = False
     b.write()
