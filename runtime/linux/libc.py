@@ -221,3 +221,36 @@ def fstatfs_type(fd: int) -> int:
     buf = ctypes.create_string_buffer(128)
     _check(_libc.fstatfs(fd, buf), "fstatfs")
     return ctypes.c_long.from_buffer(buf).value
+
+
+# Process attributes: sched_setattr(2), ioprio_set(2), personality(2).
+_SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
+_SYS_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}
+IOPRIO_WHO_PROCESS = 1
+
+
+def _nr(table: dict[str, int], name: str) -> int:
+    nr = table.get(_ARCH)
+    if nr is None:
+        raise SysError(name, 38)  # ENOSYS
+    return nr
+
+
+def sched_setattr(policy: int, flags: int, nice: int, priority: int, runtime: int, deadline: int,
+                  period: int) -> None:
+    """sched_setattr(2) on the calling thread (struct sched_attr, 48 bytes)."""
+    import struct
+
+    attr = ctypes.create_string_buffer(struct.pack("=IIQiIQQQ", 48, policy, flags, nice, priority,
+                                                   runtime, deadline, period))
+    _check(int(_libc.syscall(ctypes.c_long(_nr(_SYS_SCHED_SETATTR, "sched_setattr")), ctypes.c_long(0),
+                             attr, ctypes.c_long(0))), "sched_setattr")
+
+
+def ioprio_set(which: int, who: int, prio: int) -> None:
+    _check(int(_libc.syscall(ctypes.c_long(_nr(_SYS_IOPRIO_SET, "ioprio_set")), ctypes.c_long(which),
+                             ctypes.c_long(who), ctypes.c_long(prio))), "ioprio_set")
+
+
+def personality(persona: int) -> None:
+    _check(_libc.personality(ctypes.c_ulong(persona)), "personality")

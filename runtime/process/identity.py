@@ -92,53 +92,33 @@ def load_seccomp(sc) -> None:
 
 # --- process attributes: config.md "process" scheduler/ioPriority, config-linux.md "Personality"
 
-_SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
-_SYS_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}
-_IOPRIO_WHO_PROCESS = 1
-
-
-def _syscall(table: dict[str, int], *args: int) -> int:
-    """syscall(2) by this machine's number; returns the errno (0 on success)."""
-    import ctypes
-
-    nr = table.get(os.uname().machine)
-    if nr is None:
-        return errno.ENOSYS
-    libc_ = ctypes.CDLL(None, use_errno=True)
-    libc_.syscall.restype = ctypes.c_long
-    if libc_.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args]) < 0:
-        return ctypes.get_errno()
-    return 0
-
-
 def apply_scheduling(proc) -> None:
     """sched_setattr(2) for process.scheduler and ioprio_set(2) for process.ioPriority.
     The I/O priority is set on this process (as runc does, IOPRIO_WHO_PROCESS): every
     process of the container descends from it and inherits it, and the process group
     of an exec'd process may still be the caller's."""
     if proc.scheduler is not None:
-        import ctypes
-        import struct
-
         s = proc.scheduler
-        attr = ctypes.create_string_buffer(struct.pack("=IIQiIQQQ", 48, s.policy, s.flags, s.nice, s.priority,
-                                                       s.runtime, s.deadline, s.period))
-        err = _syscall(_SYS_SCHED_SETATTR, 0, ctypes.cast(attr, ctypes.c_void_p), 0)
-        if err:
-            raise PyruncError(f"process.scheduler: sched_setattr {s.policy_name}: {os.strerror(err).lower()}")
+        try:
+            libc.sched_setattr(s.policy, s.flags, s.nice, s.priority, s.runtime, s.deadline, s.period)
+        except SysError as e:
+            raise PyruncError(f"process.scheduler: sched_setattr {s.policy_name}: {_reason(e)}") from None
     if proc.io_priority is not None:
-        err = _syscall(_SYS_IOPRIO_SET, _IOPRIO_WHO_PROCESS, 0, proc.io_priority)
-        if err:
-            raise PyruncError(f"process.ioPriority: ioprio_set: {os.strerror(err).lower()}")
+        try:
+            libc.ioprio_set(libc.IOPRIO_WHO_PROCESS, 0, proc.io_priority)
+        except SysError as e:
+            raise PyruncError(f"process.ioPriority: ioprio_set: {_reason(e)}") from None
 
 
 def set_personality(persona: int) -> None:
-    import ctypes
+    try:
+        libc.personality(persona)
+    except SysError as e:
+        raise PyruncError(f"linux.personality: personality {persona:#x}: {_reason(e)}") from None
 
-    libc_ = ctypes.CDLL(None, use_errno=True)
-    if libc_.personality(ctypes.c_ulong(persona)) == -1:
-        raise PyruncError(f"linux.personality: personality {persona:#x}: "
-                          f"{os.strerror(ctypes.get_errno()).lower()}")
+
+def _reason(e: SysError) -> str:
+    return os.strerror(e.errno).lower() if e.errno else e.msg
 
 
 def apply_lsm_labels(proc) -> None:
