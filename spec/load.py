@@ -292,11 +292,25 @@ def _hooks(h: Obj) -> dict[str, list[Hook]]:
 
 
 def _idmaps(lo: Obj, key: str) -> list[IDMap]:
-    out = []
-    for m in lo.objs(key):
-        out.append(IDMap(integer(m.require("containerID"), m.at("containerID"), 0, _U32),
-                         integer(m.require("hostID"), m.at("hostID"), 0, _U32),
-                         integer(m.require("size"), m.at("size"), 1, _U32)))
+    """User namespace mappings (config-linux.md): each range must fit in 32 bits and, as
+    user_namespaces(7) requires, overlap no other range on either side."""
+    out: list[IDMap] = []
+    for i, m in enumerate(lo.objs(key)):
+        idm = IDMap(integer(m.require("containerID"), m.at("containerID"), 0, _U32),
+                    integer(m.require("hostID"), m.at("hostID"), 0, _U32),
+                    integer(m.require("size"), m.at("size"), 1, _U32))
+        where = join(lo.at(key), i)
+        if idm.container_id + idm.size > 2**32 or idm.host_id + idm.size > 2**32:
+            raise ConfigError(where, "the range runs past the largest 32-bit id")
+        for j, other in enumerate(out):
+            for side in ("container_id", "host_id"):
+                a, b = getattr(idm, side), getattr(other, side)
+                if a < b + other.size and b < a + idm.size:
+                    name = "containerID" if side == "container_id" else "hostID"
+                    raise ConfigError(where, f"{name} range overlaps {join(lo.at(key), j)}")
+        out.append(idm)
+    if len(out) > 340:
+        raise ConfigError(lo.at(key), f"{len(out)} ranges: the kernel takes at most 340")
     return out
 
 

@@ -390,3 +390,33 @@ def test_exec_process_is_not_dumpable_before_execve(pyrunc, make_bundle):
     pyrunc("delete", "--force", "xwatch", check=True)
     assert os.path.exists(seen), "the watcher never caught an exec process before execve"
     assert set(open(seen).read().split()) == {"denied"}
+
+
+@pytest.mark.parametrize("maps,needle", [
+    ([{"containerID": 0, "hostID": 100000, "size": 10}, {"containerID": 5, "hostID": 200000, "size": 10}],
+     "linux.uidMappings[1]: containerID range overlaps linux.uidMappings[0]"),
+    ([{"containerID": 0, "hostID": 100000, "size": 10}, {"containerID": 100, "hostID": 100005, "size": 10}],
+     "linux.uidMappings[1]: hostID range overlaps linux.uidMappings[0]"),
+    ([{"containerID": 0, "hostID": 4294967290, "size": 100}],
+     "linux.uidMappings[0]: the range runs past the largest 32-bit id"),
+])
+def test_impossible_mappings_are_refused(pyrunc, make_bundle, maps, needle):
+    b = make_bundle(["true"])
+    _userns(b)
+    b.config["linux"]["uidMappings"] = maps
+    b.write()
+    p = pyrunc("run", "-b", b.path, "maps")
+    assert p.returncode == 1
+    assert p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
+
+
+def test_mapping_the_kernel_refuses_names_the_field(pyrunc, make_bundle):
+    """Host id 4294967295 is (gid_t)-1, which the kernel never maps: its refusal names
+    the field."""
+    b = make_bundle(["true"])
+    _userns(b)
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 4294967295, "size": 1}]
+    b.write()
+    p = pyrunc("run", "-b", b.path, "kmaps")
+    assert p.returncode == 1
+    assert p.stderr.count("\n") == 1 and "linux.gidMappings" in p.stderr, p.stderr

@@ -35,7 +35,7 @@ def detached_tree(m, userns_fd: int) -> int:
     return fd
 
 
-def throwaway_userns(uid_maps: list, gid_maps: list) -> int:
+def throwaway_userns(uid_maps: list, gid_maps: list, where: str) -> int:
     """An fd of a new user namespace carrying these maps, held by no process: a child
     unshares it, the runtime writes its maps and opens it, the child exits."""
     ready_r, ready_w = os.pipe()
@@ -55,7 +55,7 @@ def throwaway_userns(uid_maps: list, gid_maps: list) -> int:
     try:
         if os.read(ready_r, 1) != b"1":
             raise PyruncError("idmapped mount: could not create a user namespace for the mapping")
-        namespaces.write_id_maps(pid, uid_maps, gid_maps)
+        namespaces.write_id_maps(pid, uid_maps, gid_maps, where)
         try:
             return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as e:
@@ -76,7 +76,7 @@ def trees_for(plan, init_pid: int) -> list[tuple[int, int]]:
             if not m.idmap:
                 continue
             if m.uid_mappings:
-                ns = throwaway_userns(m.uid_mappings, m.gid_mappings)
+                ns = throwaway_userns(m.uid_mappings, m.gid_mappings, m.path)
             else:
                 if own < 0:
                     own = os.open(f"/proc/{init_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)

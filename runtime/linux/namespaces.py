@@ -62,7 +62,7 @@ def write_time_offsets(offsets: dict[str, tuple[int, int]]) -> None:
         raise PyruncError(f"linux.timeOffsets: {e.msg}") from None
 
 
-def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
+def write_id_maps(pid: int, uid_maps: list, gid_maps: list, where: str = "linux") -> None:
     """Written by the parent: a process cannot map itself (user_namespaces(7)).
     setgroups is denied first unless the mapping covers it, as required before a gid_map
     written without CAP_SETGID in the parent namespace."""
@@ -76,9 +76,13 @@ def write_id_maps(pid: int, uid_maps: list, gid_maps: list) -> None:
         # Rootless: without CAP_SETGID over the parent namespace the kernel takes a
         # gid_map only once setgroups is denied (user_namespaces(7), as runc does).
         procwrite.write(f"{pid}/setgroups", b"deny")
-    for name, data in (("uid_map", fmt(uid_maps)), ("gid_map", fmt(gid_maps))):
+    for name, field, data in (("uid_map", "uidMappings", fmt(uid_maps)), ("gid_map", "gidMappings", fmt(gid_maps))):
         # Through a procfs handle nothing can have shadowed (CVE-2025-52881).
-        procwrite.write(f"{pid}/{name}", data)
+        try:
+            procwrite.write(f"{pid}/{name}", data)
+        except SysError as e:
+            # The kernel's refusal (a host id the runtime may not map, say) names the field.
+            raise PyruncError(f"{where}.{field}: {e.msg}") from None
 
 
 ALL_FLAGS = (c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWNET | c.CLONE_NEWCGROUP
