@@ -3,7 +3,7 @@ program waiting, record the state.  Everything made on the way is removed on fai
 
 import os
 
-from pyrunc.runtime import log
+from pyrunc.runtime import fault, log
 from pyrunc.runtime.container import rootless, store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano, set_resources
 from pyrunc.runtime.errors import PyruncError
@@ -52,11 +52,13 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     fifo_fd = -1
     launched = None
     try:
+        fault.point("state-dir")
         me = os.getpid()
         # A hint, not state: no fsync.  It tells a live create from a crashed one.
         with open(os.path.join(cdir, store.CREATOR), "w") as f:
             f.write(f"{me} {procfs.start_time(me)}\n")
         lock = store.Lock(cdir)
+        fault.point("lock")
         from pyrunc.runtime.container import notify
 
         if notify.host_socket():
@@ -70,54 +72,16 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         dirs = cgroups.resolve(plan.cgroups_path, cid)
         if any(".." in part for part in plan.cgroups_path.split("/")):
             raise PyruncError("linux.cgroupsPath: must not contain '..'")
-        # runc's rootless rule: without an explicit cgroupsPath, a hierarchy that refuses
-        # us (no delegation) is left out; with one, it is an error like any other.
-        lenient = co.rootless_cgroups and not plan.cgroups_path
-        refused: list[str] = []
-        try:
-            if lenient:
-                dirs, made, refused = cgroups.create_permitted(dirs)
-            else:
-                made = cgroups.create(dirs)
-        except OSError as e:
-            raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
-        if refused:
-            rootless.check_limits(plan.resources, dirs)
-        # Limits are in place before any process of the container exists; the device
-        # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
-        set_resources(dirs, plan.resources, part="limits")
-
-        def place(pid: int) -> None:
-            try:
-                if lenient:
-                    refused.extend(cgroups.join_permitted(dirs, pid))
-                    dirs[:] = [d for d in dirs if d not in refused]
-                    rootless.check_limits(plan.resources, dirs)
-                else:
-                    cgroups.join(dirs, pid)
-            except OSError as e:
-                raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
-            if refused:
-                rootless.warn_skipped(refused, pidns is not None and not pidns.path)
-
-        def run_hooks(pid: int) -> None:
-            from pyrunc.runtime.process import hooks
-
-            # runc (and the runtime-tools suite) hand these hooks status "created".
-            state = hooks.state_json(cid, "created", pid, plan)
-            # prestart (deprecated) runs with createRuntime, before it (runtime.md).
-            hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
-            hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
-
-        # The state is written before anything is started and again as soon as the init's
-        # pid is known: a create killed at any point leaves what delete --force needs.
+        # The state is written before anything is made (the cgroups it is about to create
+        # are recorded as made) and again once they exist and once the init's pid is
+        # known: a create killed at any point leaves what delete --force needs.
         st = store.State()
         st.id = cid
         st.bundle = plan.bundle
         st.rootfs = plan.rootfs
         st.created = created
         st.cgroups = dirs
-        st.made_cgroups = made
+        st.made_cgroups = cgroups.to_create(dirs)
         st.config_version = plan.oci_version
         st.tty = bool(plan.process.terminal)
         st.own_pidns = pidns is not None and not pidns.path
@@ -133,6 +97,52 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             st.hooks = dumps(kept)
         state_path = os.path.join(cdir, store.STATE)
         store.write_atomic(state_path, store.encode(st))
+        fault.point("state-write")
+        # runc's rootless rule: without an explicit cgroupsPath, a hierarchy that refuses
+        # us (no delegation) is left out; with one, it is an error like any other.
+        lenient = co.rootless_cgroups and not plan.cgroups_path
+        refused: list[str] = []
+        try:
+            if lenient:
+                dirs, made, refused = cgroups.create_permitted(dirs)
+            else:
+                made = cgroups.create(dirs)
+        except OSError as e:
+            raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
+        fault.point("cgroup-create")
+        if made != st.made_cgroups or dirs != st.cgroups:
+            st.cgroups, st.made_cgroups = dirs, made
+            store.write_atomic(state_path, store.encode(st))
+        if refused:
+            rootless.check_limits(plan.resources, dirs)
+        # Limits are in place before any process of the container exists; the device
+        # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
+        set_resources(dirs, plan.resources, part="limits")
+        fault.point("cgroup-limits")
+
+        def place(pid: int) -> None:
+            try:
+                if lenient:
+                    refused.extend(cgroups.join_permitted(dirs, pid))
+                    dirs[:] = [d for d in dirs if d not in refused]
+                    rootless.check_limits(plan.resources, dirs)
+                else:
+                    cgroups.join(dirs, pid)
+            except OSError as e:
+                raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
+            if refused:
+                rootless.warn_skipped(refused, pidns is not None and not pidns.path)
+            fault.point("cgroup-join")
+
+        def run_hooks(pid: int) -> None:
+            from pyrunc.runtime.process import hooks
+
+            # runc (and the runtime-tools suite) hand these hooks status "created".
+            state = hooks.state_json(cid, "created", pid, plan)
+            # prestart (deprecated) runs with createRuntime, before it (runtime.md).
+            hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
+            hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
+
 
         def on_pid(pid: int) -> None:
             st.pid = pid
@@ -150,6 +160,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             rootless.set_devices(dirs, plan.resources)
         else:
             set_resources(dirs, plan.resources, part="devices")
+        fault.point("device-rules")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

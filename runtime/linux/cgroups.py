@@ -79,6 +79,19 @@ def resolve(cgroups_path: str, cid: str) -> list[str]:
     return out
 
 
+def to_create(dirs: list[str]) -> list[str]:
+    """The directories ``create(dirs)`` would make now, parents first."""
+    out: list[str] = []
+    for d in dirs:
+        parts = []
+        p = d
+        while p not in out and not os.path.isdir(p) and p != "/":
+            parts.append(p)
+            p = os.path.dirname(p)
+        out += reversed(parts)
+    return out
+
+
 def create(dirs: list[str]) -> list[str]:
     """Create each directory; returns those we created (to remove on failure).  On an
     error, what was made so far is removed before it is raised."""

@@ -20,7 +20,7 @@ import os
 import resource
 import stat
 
-from pyrunc.runtime import log
+from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import libc, procwrite
 from pyrunc.runtime.process import sync, user
@@ -56,6 +56,7 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the capabilities
         # go (runc's order).  Every later step of the runtime runs under the filter.
         load_seccomp(proc.seccomp)
+        fault.point("seccomp")
     # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
     user.switch(proc)
     chdir_inside(proc.cwd)
@@ -67,6 +68,8 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
             # no_new_privs before seccomp (then no privilege is needed); last, so the
             # filter sees as few of the runtime's own calls as possible.
             load_seccomp(proc.seccomp)
+            fault.point("seccomp")
+    fault.point("exec")
     return path, list(proc.args), env_dict(env)
 
 

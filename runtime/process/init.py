@@ -11,7 +11,7 @@ import select
 
 # After pivot_root the host's filesystem, and with it Python's library, is out of reach:
 # everything the init may need is imported here, before it starts.
-from pyrunc.runtime import jsonout, log  # noqa: F401  (log lines may format JSON)
+from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, procwrite, rootfs, tty
 from pyrunc.runtime.process import console, forked, hooks, identity, sync
@@ -64,6 +64,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     trees = _idmapped_trees(opts, sock) if any(m.idmap for m in plan.mounts) else {}
     for i, m in enumerate(plan.mounts):
         mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1))
+        fault.point(f"mounts[{i}]")
         if paths.clean(m.destination) == "dev" and m.is_bind:
             dev_bound = True
     if not dev_bound:
@@ -75,6 +76,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         if _exists(rootfd, "/dev/pts/ptmx"):
             devices.setup_ptmx(rootfd)
 
+    fault.point("devices")
     master = -1
     if proc.terminal:
         master = _open_terminal(rootfd, proc)
@@ -88,7 +90,9 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
     # before pivot_root, so nothing the container mounted can stand in for them.
     rootfs.mask_paths(rootfd, plan.masked_paths)
+    fault.point("masked-paths")
     rootfs.readonly_paths(rootfd, plan.readonly_paths)
+    fault.point("readonly-paths")
 
     if master >= 0:
         _send_terminal(opts, sock, master)
@@ -104,6 +108,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         # After the hooks, in the container's namespaces (runc's order), through a procfs
         # handle no mount can shadow: one a hook made over /proc/sys cannot redirect it.
         _write_sysctls(plan.sysctl)
+        fault.point("sysctl")
 
     os.close(rootfd)
     if opts.no_pivot:
@@ -111,6 +116,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     else:
         rootfs.pivot(plan.rootfs)
 
+    fault.point("pivot_root")
     rootfs.apply_root_propagation(plan.rootfs_propagation)
     if plan.hostname is not None:
         try:
@@ -119,8 +125,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
             raise SysError("sethostname", e.errno or 0, plan.hostname) from None
     if plan.domainname is not None:
         libc.setdomainname(plan.domainname)
+    fault.point("hostname")
     if plan.root_readonly:
         rootfs.readonly_root()
+        fault.point("rootfs-readonly")
 
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
     path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,

@@ -8,6 +8,7 @@ here and ``run`` can wait for its exit status.
 
 import os
 
+from pyrunc.runtime import fault
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import forked, sync
 from pyrunc.runtime.process.options import InitOptions
@@ -44,6 +45,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
                 from pyrunc.runtime.linux import namespaces
 
                 namespaces.write_id_maps(setup_pid, opts.plan.uid_mappings, opts.plan.gid_mappings)
+                fault.point("id-maps")
                 sync.send(parent, "ok")
             elif kind == "pid":
                 init_pid = int(payload)

@@ -7,6 +7,7 @@ CLONE_NEWPID and CLONE_NEWTIME only apply to children: hence the fork of the ini
 
 import os
 
+from pyrunc.runtime import fault
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
 from pyrunc.runtime.process import identity, sync
@@ -57,10 +58,13 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         from pyrunc.runtime.linux import net as netmod
 
         netmod.loopback_up()
+    for ns in plan.namespaces:
+        fault.point(f"namespace-{ns.type}")
     pid = os.fork()
     if pid == 0:
         from pyrunc.runtime.process import init
 
         init.main(opts, sock)  # never returns
     sync.send(sock, "pid", str(pid))
+    fault.point("init-fork")
     return pid

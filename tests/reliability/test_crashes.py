@@ -1,0 +1,72 @@
+"""The runtime SIGKILLed at many points of create, start, run and delete.  Afterwards
+`list` and `state` answer with a status that is true, and `delete --force` removes every
+trace; after each kill the leak check of the whole host (state, mounts, processes,
+cgroups) must come back clean."""
+
+import json
+import time
+
+import pytest
+from common import FULL, no_traceback, popen, run
+from conftest import leaks
+
+#: Milliseconds after the command starts; CI takes a spread, the full run every 3 ms.
+DELAYS = list(range(0, 150, 3)) if FULL else [0, 8, 16, 24, 32, 40, 50, 60, 75, 90, 110, 140]
+
+
+def _kill_after(root: str, delay_ms: int, *args: str) -> None:
+    p = popen(root, *args)
+    time.sleep(delay_ms / 1000)
+    p.kill()
+    p.wait()
+
+
+def _check_and_clean(root: str, base: str, cid: str, allowed: set[str]) -> str:
+    ls = run(root, "list", "--format", "json")
+    no_traceback(ls)
+    assert ls.returncode == 0, ls.stderr
+    json.loads(ls.stdout or "null")
+    st = run(root, "state", cid)
+    no_traceback(st)
+    if st.returncode == 0:
+        status = json.loads(st.stdout)["status"]
+        assert status in allowed, status
+    else:
+        assert "does not exist" in st.stderr, st.stderr
+        status = "gone"
+    d = run(root, "delete", "--force", cid)
+    no_traceback(d)
+    assert d.returncode == 0 or "does not exist" in d.stderr, d.stderr
+    problems = leaks(root, base)
+    assert not problems, problems
+    return status
+
+
+@pytest.mark.parametrize("command", ["create", "run"])
+def test_killed_while_creating(pyrunc, make_bundle, base_dir, command):
+    b = make_bundle(["sleep", "1000"])
+    seen = set()
+    for i, delay in enumerate(DELAYS):
+        cid = f"{command}{i}"
+        args = ("create", "-b", b.path, cid) if command == "create" else ("run", "-b", b.path, cid)
+        _kill_after(pyrunc.root, delay, *args)
+        seen.add(_check_and_clean(pyrunc.root, base_dir, cid, {"creating", "created", "running", "stopped"}))
+    assert "gone" in seen or "creating" in seen  # the early kills did land mid-create
+
+
+def test_killed_while_starting(pyrunc, make_bundle, base_dir):
+    b = make_bundle(["sleep", "1000"])
+    for i, delay in enumerate(DELAYS):
+        cid = f"start{i}"
+        assert run(pyrunc.root, "create", "-b", b.path, cid).returncode == 0
+        _kill_after(pyrunc.root, delay, "start", cid)
+        _check_and_clean(pyrunc.root, base_dir, cid, {"created", "running"})
+
+
+def test_killed_while_deleting(pyrunc, make_bundle, base_dir):
+    b = make_bundle(["sleep", "1000"])
+    for i, delay in enumerate(DELAYS):
+        cid = f"del{i}"
+        assert run(pyrunc.root, "run", "-d", "-b", b.path, cid).returncode == 0
+        _kill_after(pyrunc.root, delay, "delete", "--force", cid)
+        _check_and_clean(pyrunc.root, base_dir, cid, {"running", "stopped"})
