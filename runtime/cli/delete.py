@@ -26,5 +26,10 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         if opts["force"]:
             return 0  # containerd deletes twice; a missing id under --force is success
         raise
-    c.delete(opts["force"])
+    try:
+        c.delete(opts["force"])
+    except NotExist:
+        if opts["force"]:
+            return 0  # deleted by a concurrent delete while this one waited for the lock
+        raise
     return 0

@@ -6,7 +6,7 @@ import os
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.container import rootless, store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano, set_resources
-from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.errors import Exists, NotExist, PyruncError
 from pyrunc.runtime.linux import procfs
 from pyrunc.spec.plan import Plan
 
@@ -51,13 +51,28 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     dirs: list[str] = []
     fifo_fd = -1
     launched = None
+    ours = True  # False once a concurrent delete took the directory: not ours to remove
     try:
         fault.point("state-dir")
         me = os.getpid()
-        # A hint, not state: no fsync.  It tells a live create from a crashed one.
-        with open(os.path.join(cdir, store.CREATOR), "w") as f:
-            f.write(f"{me} {procfs.start_time(me)}\n")
-        lock = store.Lock(cdir)
+        # A hint, not state: no fsync.  It tells a live create from a crashed one.  Until
+        # the lock is held, a concurrent delete --force may remove the directory (and
+        # another create make it again): the creator file, made exclusively, tells.
+        try:
+            with open(os.path.join(cdir, store.CREATOR), "x") as f:
+                f.write(f"{me} {procfs.start_time(me)}\n")
+        except (FileExistsError, FileNotFoundError) as e:
+            ours = False
+            raise (Exists() if isinstance(e, FileExistsError) else NotExist()) from None
+        try:
+            lock = store.Lock(cdir)
+        except NotExist:
+            ours = False
+            raise
+        if store.creator(cdir)[0] != me:
+            lock.release()
+            ours = False
+            raise Exists()
         fault.point("lock")
         from pyrunc.runtime.container import notify
 
@@ -171,7 +186,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     except BaseException:
         if fifo_fd >= 0:
             os.close(fifo_fd)
-        _cleanup(cdir, made, dirs, launched)
+        _cleanup(cdir if ours else "", made, dirs, launched)
         raise
 
 
@@ -191,7 +206,8 @@ def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
             cgroups.remove(made, leaves)
         except OSError:
             pass
-    store.remove_dir(cdir)
+    if cdir:
+        store.remove_dir(cdir)
 
 
 def reserve_fds(n: int) -> None:

@@ -172,6 +172,15 @@ class Lock:
         except FileNotFoundError:
             raise NotExist() from None
         fcntl.flock(self.fd, fcntl.LOCK_EX)
+        # A concurrent delete may have removed the directory while we waited (and a
+        # create made another at its path): the lock is only good on the one there now.
+        try:
+            same = os.path.samestat(os.fstat(self.fd), os.stat(cdir))
+        except (FileNotFoundError, NotADirectoryError):
+            same = False
+        if not same:
+            self.release()
+            raise NotExist()
 
     def release(self) -> None:
         if self.fd >= 0:
@@ -202,23 +211,28 @@ def make_dir(root: str, cid: str) -> str:
 
 
 def remove_dir(cdir: str) -> None:
-    """Remove the container's directory (it holds only flat files)."""
-    try:
-        names = os.listdir(cdir)
-    except FileNotFoundError:
-        return
-    for n in names:
+    """Remove the container's directory (it holds only flat files).  A create that has
+    not taken the lock yet may still write its creator file into it: listed again."""
+    for attempt in range(5):
         try:
-            os.unlink(os.path.join(cdir, n))
+            names = os.listdir(cdir)
         except FileNotFoundError:
-            pass
-        except IsADirectoryError:
-            remove_dir(os.path.join(cdir, n))
-    try:
-        os.rmdir(cdir)
-    except OSError as e:
-        if e.errno != errno.ENOENT:
-            raise
+            return
+        for n in names:
+            try:
+                os.unlink(os.path.join(cdir, n))
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:
+                remove_dir(os.path.join(cdir, n))
+        try:
+            os.rmdir(cdir)
+            return
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                return
+            if e.errno != errno.ENOTEMPTY or attempt == 4:
+                raise
 
 
 def list_ids(root: str) -> list[str]:
