@@ -6,10 +6,16 @@ prints the chain once, as one line.
 """
 
 
+_MAX_MSG = 1000
+
+
 class PyruncError(Exception):
     """An error the user sees as one line on stderr, exit status 1."""
 
     def __init__(self, msg: str) -> None:
+        if len(msg) > _MAX_MSG:
+            # A hostile value (a path of 300 000 characters) must not become the message.
+            msg = msg[:_MAX_MSG] + f"... ({len(msg) - _MAX_MSG} more characters)"
         super().__init__(msg)
         self.msg = msg
 

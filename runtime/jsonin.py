@@ -51,6 +51,8 @@ def loads(text: str | bytes) -> object:
         i += 1
     try:
         obj, end = scan(text, i)
+    except RecursionError:
+        raise _error("nested too deeply", text, i) from None
     except StopIteration as e:
         raise _error("Expecting value", text, e.value) from None
     except (SystemError, ValueError):

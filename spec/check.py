@@ -101,3 +101,30 @@ class Obj:
         if v is None:
             raise ConfigError(self.at(key), "is required")
         return v
+
+
+def text_is_sane(node: object, path: str = "") -> None:
+    """No string of the config (key or value) holds a NUL byte or a lone surrogate (JSON
+    can spell both, ``\\u0000`` and ``\\ud800``): neither can reach the kernel as a path,
+    an argument or a file's content, and the error names the first one's JSON path."""
+    stack = [(node, path)]
+    while stack:
+        v, p = stack.pop()
+        if isinstance(v, str):
+            _sane(v, p)
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                kp = join(p, k)
+                _sane(k, kp)
+                stack.append((item, kp))
+        elif isinstance(v, list):
+            stack.extend((item, join(p, i)) for i, item in enumerate(v))
+
+
+def _sane(s: str, path: str) -> None:
+    if "\x00" in s:
+        raise ConfigError(path or "config.json", "contains a NUL character")
+    try:
+        s.encode()
+    except UnicodeEncodeError:
+        raise ConfigError(path or "config.json", "contains a lone UTF-16 surrogate, not valid UTF-8") from None

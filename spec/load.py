@@ -12,7 +12,7 @@ from pyrunc.runtime.errors import ConfigError, PyruncError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.spec import caps as capnames
 from pyrunc.spec import mountopts, version
-from pyrunc.spec.check import Obj, integer, join, string, strings
+from pyrunc.spec.check import Obj, integer, join, string, strings, text_is_sane
 from pyrunc.spec.plan import Capabilities, Device, Hook, IDMap, Mount, Namespace, Plan, Process, Rlimit, Scheduler
 
 #: config-linux.md "Namespaces": the types and their clone(2) flags.
@@ -58,6 +58,8 @@ def read_config(bundle: str) -> dict:
         data = jsonin.loads(raw)
     except UnicodeDecodeError:
         raise PyruncError("config.json: not valid UTF-8") from None
+    except RecursionError:
+        raise PyruncError("config.json: nested too deeply") from None
     except ValueError as e:  # json.JSONDecodeError
         raise PyruncError(f"config.json: invalid JSON at line {getattr(e, 'lineno', '?')} "
                           f"column {getattr(e, 'colno', '?')}: {getattr(e, 'msg', e)}") from None
@@ -73,6 +75,7 @@ def load(bundle: str) -> Plan:
 
 
 def build(data: dict, bundle: str) -> Plan:
+    text_is_sane(data)
     cfg = Obj(data, "")
     plan = Plan()
     plan.bundle = bundle
@@ -285,6 +288,8 @@ def _hooks(h: Obj) -> dict[str, list[Hook]]:
             timeout = ho.int("timeout", None)
             if timeout is not None and timeout <= 0:
                 raise ConfigError(ho.at("timeout"), f"{timeout} must be greater than zero")
+            if timeout is not None and timeout > 2**31 - 1:
+                raise ConfigError(ho.at("timeout"), f"{timeout} seconds is out of range")
             hooks.append(Hook(path, ho.strings("args"), ho.strings("env"), timeout, ho.path))
         if hooks:
             out[kind] = hooks
@@ -351,14 +356,16 @@ def _linux(lo: Obj, plan: Plan) -> None:
             raise ConfigError(d.path, f"device {path}: major and minor are required for type {t!r}")
         plan.devices.append(Device(path, t, major, minor, d.int("fileMode", 0o666, 0, 0o7777) or 0o666,
                                    d.int("uid", 0, 0, _U32) or 0, d.int("gid", 0, 0, _U32) or 0))
-    plan.masked_paths = lo.strings("maskedPaths")
-    plan.readonly_paths = lo.strings("readonlyPaths")
+    plan.masked_paths = _container_paths(lo, "maskedPaths")
+    plan.readonly_paths = _container_paths(lo, "readonlyPaths")
     plan.rootfs_propagation = lo.str("rootfsPropagation")
     if plan.rootfs_propagation and plan.rootfs_propagation not in ROOTFS_PROPAGATION:
         raise ConfigError(lo.at("rootfsPropagation"), f"unknown propagation {plan.rootfs_propagation!r}")
     plan.cgroups_path = lo.str("cgroupsPath")
     if lo.has("resources"):
-        plan.resources = lo.obj("resources").data
+        from pyrunc.spec import resources
+
+        plan.resources = resources.check(lo.obj("resources").data)
     sc = lo.obj("sysctl")
     for k, v in sc.data.items():
         plan.sysctl[k] = string(v, sc.at(k))
@@ -385,6 +392,18 @@ def _personality(po: Obj) -> int:
 
         log.warn(f"{po.at('flags')}: ignored (no personality flag is supported)")
     return PERSONALITY_DOMAINS[domain]
+
+
+def _container_paths(lo: Obj, key: str) -> list[str]:
+    """config-linux.md: masked and readonly paths MUST be absolute; the root itself is
+    refused too (masking it would hide the whole image)."""
+    out = lo.strings(key)
+    for i, p in enumerate(out):
+        if not p.startswith("/"):
+            raise ConfigError(join(lo.at(key), i), f"{p!r} must be an absolute path")
+        if not [c for c in p.split("/") if c not in ("", ".", "..")]:
+            raise ConfigError(join(lo.at(key), i), f"{p!r} names the container's root")
+    return out
 
 
 def _cross_checks(plan: Plan) -> None:
@@ -456,6 +475,8 @@ def load_process_json(text: str, path: str = "process") -> Process:
     """A process JSON (``exec --process``), checked like config.json's ``process``."""
     try:
         data = jsonin.loads(text)
+    except RecursionError:
+        raise PyruncError(f"{path}: nested too deeply") from None
     except ValueError as e:
         raise PyruncError(f"{path}: invalid JSON: {getattr(e, 'msg', e)}") from None
     return _process(Obj(data, "process"))

@@ -283,3 +283,75 @@ def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> 
     if part == "devices":
         return [w for w in writes if w[0] == "devices"]
     return writes
+
+
+# --- the shape of linux.resources (config-linux.md "Control groups"), checked at load --
+
+_I, _S, _B = "int", "str", "bool"
+_THROTTLE = [{"major": _I, "minor": _I, "rate": _I}]
+SHAPE: dict = {
+    "devices": [{"allow": _B, "type": _S, "major": _I, "minor": _I, "access": _S}],
+    "memory": {"limit": _I, "reservation": _I, "swap": _I, "kernel": _I, "kernelTCP": _I, "swappiness": _I,
+               "disableOOMKiller": _B, "useHierarchy": _B, "checkBeforeUpdate": _B},
+    "cpu": {"shares": _I, "quota": _I, "burst": _I, "period": _I, "realtimeRuntime": _I, "realtimePeriod": _I,
+            "cpus": _S, "mems": _S, "idle": _I},
+    "pids": {"limit": _I},
+    "blockIO": {"weight": _I, "leafWeight": _I,
+                "weightDevice": [{"major": _I, "minor": _I, "weight": _I, "leafWeight": _I}],
+                "throttleReadBpsDevice": _THROTTLE, "throttleWriteBpsDevice": _THROTTLE,
+                "throttleReadIOPSDevice": _THROTTLE, "throttleWriteIOPSDevice": _THROTTLE},
+    "hugepageLimits": [{"pageSize": _S, "limit": _I}],
+    "network": {"classID": _I, "priorities": [{"name": _S, "priority": _I}]},
+    "rdma": {"*": {"hcaHandles": _I, "hcaObjects": _I}},
+    "unified": {"*": _S},
+}
+
+
+def check(res: object, path: str = "linux.resources") -> dict:
+    """Every field of ``res`` has the type config-linux.md gives it (integers within 64
+    bits, device rules with a known type and access), so that no later step meets a
+    value it cannot use; unknown fields are left alone."""
+    _check_shape(res, SHAPE, path)
+    for i, d in enumerate(res.get("devices") or []):  # type: ignore[union-attr]
+        if (d.get("type") or "a") not in ("a", "b", "c"):
+            raise ConfigError(f"{path}.devices[{i}].type", f"unknown device type {d.get('type')!r}")
+        if not set(d.get("access") or "rwm") <= set("rwm"):
+            raise ConfigError(f"{path}.devices[{i}].access", f"{d.get('access')!r} is not a subset of \"rwm\"")
+    return res  # type: ignore[return-value]
+
+
+def _check_shape(v: object, shape: object, path: str) -> None:
+    if v is None:
+        return
+    if shape == _I:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(path, f"expected an integer, got {_kind(v)}")
+        if not -(2**63) <= v <= 2**64 - 1:
+            raise ConfigError(path, f"{v} does not fit in 64 bits")
+    elif shape == _S:
+        if not isinstance(v, str):
+            raise ConfigError(path, f"expected a string, got {_kind(v)}")
+    elif shape == _B:
+        if not isinstance(v, bool):
+            raise ConfigError(path, f"expected a boolean, got {_kind(v)}")
+    elif isinstance(shape, list):
+        if not isinstance(v, list):
+            raise ConfigError(path, f"expected an array, got {_kind(v)}")
+        for i, item in enumerate(v):
+            if item is None:
+                raise ConfigError(f"{path}[{i}]", "expected a value, got null")
+            _check_shape(item, shape[0], f"{path}[{i}]")
+    elif isinstance(shape, dict):
+        if not isinstance(v, dict):
+            raise ConfigError(path, f"expected an object, got {_kind(v)}")
+        for k, item in v.items():
+            sub = shape.get(k, shape.get("*"))
+            if sub is not None:
+                _check_shape(item, sub, f"{path}.{k}")
+            if isinstance(shape.get("*"), dict) and item is None:
+                raise ConfigError(f"{path}.{k}", "expected an object, got null")
+
+
+def _kind(v: object) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
+            type(None): "null"}.get(type(v), type(v).__name__)

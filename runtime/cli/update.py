@@ -109,6 +109,9 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
             raise PyruncError(f"--resources: invalid JSON: {getattr(e, 'msg', e)}") from None
         if not isinstance(res, dict):
             raise PyruncError("--resources: expected a linux.resources object")
+        from pyrunc.spec import resources
+
+        resources.check(res, "--resources")
     else:
         res = from_flags(opts)  # runc: with --resources, the single-value flags are ignored
     load(g["root"], pos[0]).update(res)

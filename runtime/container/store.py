@@ -140,8 +140,11 @@ def write_atomic(path: str, data: str, mode: int = 0o600) -> None:
 def read_state(cdir: str) -> State | None:
     """The state, or None while the container is being created. NotExist if no such dir."""
     try:
-        with open(os.path.join(cdir, STATE)) as f:
-            text = f.read()
+        with open(os.path.join(cdir, STATE), "rb") as f:
+            raw = f.read()
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise PyruncError(f"state of {os.path.basename(cdir)}: corrupt state file (not UTF-8)") from None
     except FileNotFoundError:
         if os.path.isdir(cdir):
             return None

@@ -116,7 +116,7 @@ def mask_paths(rootfd: int, masked: list[str]) -> None:
         os.close(null_fd)
 
 
-def _open_existing(rootfd: int, path: str) -> int:
+def _open_existing(rootfd: int, path: str, where: str) -> int:
     """An O_PATH fd of ``path`` in the rootfs, or -1 if it does not exist (the spec's masked
     and readonly paths are skipped when absent)."""
     try:
@@ -124,12 +124,12 @@ def _open_existing(rootfd: int, path: str) -> int:
     except SysError as e:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             return -1
-        raise
+        raise PyruncError(f"{where}: {e.msg}") from None
 
 
 def _mask(rootfd: int, masked: list[str], null_src: str) -> None:
     for i, p in enumerate(masked):
-        fd = _open_existing(rootfd, p)
+        fd = _open_existing(rootfd, p, f"linux.maskedPaths[{i}]")
         if fd < 0:
             continue
         try:
@@ -145,7 +145,7 @@ def _mask(rootfd: int, masked: list[str], null_src: str) -> None:
 
 def readonly_paths(rootfd: int, ro: list[str]) -> None:
     for i, p in enumerate(ro):
-        fd = _open_existing(rootfd, p)
+        fd = _open_existing(rootfd, p, f"linux.readonlyPaths[{i}]")
         if fd < 0:
             continue
         try:
