@@ -60,11 +60,24 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         netmod.loopback_up()
     for ns in plan.namespaces:
         fault.point(f"namespace-{ns.type}")
+    # The init and this process share the socket: the init says nothing on it until the
+    # parent has its pid (else a slow "pid" comes after the init's "ready", and the
+    # parent would record pid 0 and lose the init).
+    told_r, told_w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(told_w)
+        if os.read(told_r, 1) != b"1":
+            os._exit(1)  # the setup process died before telling the parent
+        os.close(told_r)
         from pyrunc.runtime.process import init
 
         init.main(opts, sock)  # never returns
-    sync.send(sock, "pid", str(pid))
+    os.close(told_r)
+    try:
+        sync.send(sock, "pid", str(pid))
+        os.write(told_w, b"1")
+    finally:
+        os.close(told_w)
     fault.point("init-fork")
     return pid
