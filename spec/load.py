@@ -163,7 +163,19 @@ def _process(p: Obj) -> Process:
         proc.scheduler = _scheduler(p.obj("scheduler"))
     if p.has("ioPriority"):
         proc.io_priority = _io_priority(p.obj("ioPriority"))
+    if p.has("execCPUAffinity"):
+        proc.exec_cpu_affinity = _exec_cpu_affinity(p.obj("execCPUAffinity"))
     return proc
+
+
+def _exec_cpu_affinity(a: Obj) -> tuple[list[int], list[int]] | None:
+    """config.md "process" execCPUAffinity (exec's processes only): ``initial`` before
+    the process joins the container's cgroup, ``final`` after it; both empty is unset."""
+    from pyrunc.spec import cpulist
+
+    initial = cpulist.parse(a.str("initial"), a.at("initial"))
+    final = cpulist.parse(a.str("final"), a.at("final"))
+    return (initial, final) if initial or final else None
 
 
 #: config.md "process": scheduler policies and flags, as sched_setattr(2) numbers them.
@@ -376,10 +388,15 @@ def _linux(lo: Obj, plan: Plan) -> None:
         from pyrunc.spec import seccomp
 
         plan.seccomp = seccomp.parse(lo.obj("seccomp"))
+    if lo.has("memoryPolicy"):
+        from pyrunc.spec import numa
+
+        plan.memory_policy = numa.parse(lo.obj("memoryPolicy"))
     if plan.process is not None:
         # Container-wide, but applied by the process steps (the init's and exec's).
         plan.process.personality = plan.personality
         plan.process.seccomp = plan.seccomp
+        plan.process.memory_policy = plan.memory_policy
 
 
 def _personality(po: Obj) -> int:

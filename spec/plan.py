@@ -121,7 +121,8 @@ class Scheduler:
 class Process:
     __slots__ = ("terminal", "console_size", "uid", "gid", "umask", "additional_gids", "args", "env",
                  "cwd", "capabilities", "rlimits", "no_new_privileges", "oom_score_adj",
-                 "apparmor_profile", "selinux_label", "scheduler", "io_priority", "personality", "seccomp")
+                 "apparmor_profile", "selinux_label", "scheduler", "io_priority", "personality", "seccomp",
+                 "memory_policy", "exec_cpu_affinity")
 
     def __init__(self) -> None:
         self.terminal = False
@@ -145,6 +146,9 @@ class Process:
         # Container-wide (linux.personality, linux.seccomp), copied here for the init and exec.
         self.personality: int | None = None
         self.seccomp = None  # pyrunc.spec.seccomp.Seccomp | None
+        self.memory_policy = None  # linux.memoryPolicy: pyrunc.spec.numa.MemoryPolicy | None
+        #: process.execCPUAffinity (exec only): (initial, final) CPU lists, [] where unset.
+        self.exec_cpu_affinity: tuple[list[int], list[int]] | None = None
 
 
 class Plan:
@@ -175,6 +179,8 @@ class Plan:
         self.mount_label = ""
         self.personality: int | None = None  # linux.personality: personality(2)'s persona
         self.seccomp = None  # linux.seccomp: pyrunc.spec.seccomp.Seccomp | None
+        self.memory_policy = None  # linux.memoryPolicy: pyrunc.spec.numa.MemoryPolicy | None
+        self.intel_rdt = None  # linux.intelRdt: pyrunc.spec.resctrl.IntelRdt | None
 
     def namespace(self, type_: str) -> Namespace | None:
         for ns in self.namespaces:

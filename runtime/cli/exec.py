@@ -73,6 +73,7 @@ def _container_wide(c, proc, opts: dict) -> None:
         if c.state is not None and os.path.isdir(c.state.bundle):
             base = build(read_config(c.state.bundle), c.state.bundle)
             proc.seccomp, proc.personality = base.seccomp, base.personality
+            proc.memory_policy = base.memory_policy
         elif _has_seccomp_filter(c.state.pid if c.state is not None else 0):
             raise PyruncError("the container's bundle is gone: its seccomp profile cannot be applied to "
                               "the new process")
@@ -107,7 +108,8 @@ def _process_only(c, opts: dict, args: list[str]):
         from pyrunc.runtime import jsonin
 
         raw = jsonin.loads(text)
-        if isinstance(raw, dict) and ("capabilities" not in raw or "noNewPrivileges" not in raw):
+        if isinstance(raw, dict) and ("capabilities" not in raw or "noNewPrivileges" not in raw
+                                      or "execCPUAffinity" not in raw):
             # runc: what the process JSON leaves out comes from the container's config.
             base = None
             if c.state is not None and os.path.isdir(c.state.bundle):
@@ -118,6 +120,9 @@ def _process_only(c, opts: dict, args: list[str]):
                 proc.capabilities = base.capabilities
             if "noNewPrivileges" not in raw and base is not None:
                 proc.no_new_privileges = base.no_new_privileges
+            if "execCPUAffinity" not in raw and base is not None:
+                # runc: the container's execCPUAffinity unless the process JSON has its own.
+                proc.exec_cpu_affinity = base.exec_cpu_affinity
         return proc
     if not args:
         raise PyruncError("exec args cannot be empty")

@@ -147,6 +147,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
             if refused:
                 rootless.warn_skipped(refused, pidns is not None and not pidns.path)
+            # runc: the init gets every CPU its cpuset allows, not the caller's affinity.
+            from pyrunc.runtime.linux import affinity
+
+            affinity.reset(pid)
             fault.point("cgroup-join")
 
         def run_hooks(pid: int) -> None:

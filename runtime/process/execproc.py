@@ -14,8 +14,8 @@ import os
 
 from pyrunc.runtime import jsonout, log  # noqa: F401  (imported before the mount namespace changes)
 from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.linux import affinity, libc, tty
 from pyrunc.runtime.linux import consts as c
-from pyrunc.runtime.linux import libc, tty
 from pyrunc.runtime.process import forked, identity, sync
 
 #: The order namespaces are joined in: the others while we still hold the host's
@@ -42,16 +42,32 @@ class ExecOptions:
 def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
     """(pid of the new process, pty master for a relayed terminal or -1)."""
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
+    aff = opts.proc.exec_cpu_affinity
+    ours = None
+    if aff is not None and aff[0]:
+        # execCPUAffinity.initial: the child runs there from its first instruction until
+        # it joins the container's cgroup, so it inherits it from us for the fork.
+        ours = affinity.own()
+        affinity.set_cpus(0, aff[0], "process.execCPUAffinity.initial")
     parent, child = sync.pair()
     mid = os.fork()
     if mid == 0:
         parent.close()
         _middle(opts, child)
+    if ours is not None:
+        affinity.set_cpus(0, sorted(ours), "restore the runtime's CPU affinity")
     child.close()
     pid, master = 0, -1
     listener: list[int] = []  # a seccomp listener that came before the pid
     try:
         place_in_cgroups(mid)
+        # runc's order: the final affinity right after the cgroup join (a cpuset cgroup
+        # sets it on join), before the process is forked from ``mid`` and inherits it;
+        # without any execCPUAffinity, every CPU, not the caller's (taskset) affinity.
+        if aff is None:
+            affinity.reset(mid)
+        elif aff[1]:
+            affinity.set_cpus(mid, aff[1], "process.execCPUAffinity.final")
         sync.send(parent, "go")
         while True:
             kind, payload, fds = sync.recv(parent)

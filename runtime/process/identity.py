@@ -22,7 +22,7 @@ import stat
 
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import libc, procwrite
+from pyrunc.runtime.linux import libc, numa, procwrite
 from pyrunc.runtime.process import sync, user
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch, after the mount ns changes)
 
@@ -49,6 +49,10 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
     apply_scheduling(proc)
     if proc.personality is not None:
         set_personality(proc.personality)
+    if proc.memory_policy is not None:
+        # linux.memoryPolicy: this thread's policy, kept across execve; before any seccomp
+        # filter (a profile may deny set_mempolicy(2)), as runc sets it.
+        numa.apply(proc.memory_policy)
     # The exec labels take effect at execve (attr/exec), written while we may still write them.
     apply_lsm_labels(proc)
     close_fds(preserve_fds, own_fds | {log.pinned_fd(), procwrite.handle_fd()})
