@@ -24,7 +24,8 @@ def seccomp_features() -> dict:
 
 
 def features() -> dict:
-    options = sorted(set(mountopts.FLAGS) | set(mountopts.PROPAGATION) | mountopts.EXTENSIONS)
+    options = sorted(set(mountopts.FLAGS) | set(mountopts.PROPAGATION) | mountopts.EXTENSIONS
+                     | set(mountopts.RECURSIVE))
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,

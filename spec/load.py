@@ -107,10 +107,45 @@ def build(data: dict, bundle: str) -> Plan:
     plan.hooks = _hooks(cfg.obj("hooks"))
     ann = cfg.obj("annotations")
     for k, v in ann.data.items():
+        if not k:
+            raise ConfigError("annotations", "keys must not be empty")
         plan.annotations[k] = string(v, join("annotations", k))
+    _image_annotations(plan.annotations)
     _linux(cfg.obj("linux"), plan)
     _cross_checks(plan)
     return plan
+
+
+#: OCI image-spec GOARCH names of this machine (config.md "Annotations": image.architecture).
+_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
+           "riscv64": "riscv64", "i686": "386"}
+
+
+def _image_annotations(ann: dict[str, str]) -> None:
+    """config.md "Annotations" (1.2): the ``org.opencontainers.image.*`` keys carry the
+    image's own properties.  An image for another operating system cannot run here (an
+    error); another architecture may, through binfmt (a warning); stopSignal must name a
+    signal, since ``kill`` without a signal sends it."""
+    os_ = ann.get("org.opencontainers.image.os")
+    if os_ is not None and os_ != "linux":
+        raise ConfigError("annotations.org.opencontainers.image.os",
+                          f"the image is for {os_!r}, this runtime runs linux")
+    arch = ann.get("org.opencontainers.image.architecture")
+    if arch is not None:
+        mine = _GOARCH.get(os.uname().machine, os.uname().machine)
+        if arch != mine:
+            from pyrunc.runtime import log
+
+            log.warn(f"annotations.org.opencontainers.image.architecture: the image is for {arch!r}, "
+                     f"this machine is {mine!r}")
+    sig = ann.get("org.opencontainers.image.stopSignal")
+    if sig is not None:
+        from pyrunc.spec.signals import parse_signal
+
+        try:
+            parse_signal(sig)
+        except PyruncError as e:
+            raise ConfigError("annotations.org.opencontainers.image.stopSignal", e.msg) from None
 
 
 def _process(p: Obj) -> Process:
@@ -265,6 +300,7 @@ def _mount(m: Obj) -> Mount:
     if not (flags & c.MS_BIND) and not type_:
         raise ConfigError(m.at("type"), "is required for a mount that is not a bind mount")
     mount = Mount(m.path, dest, type_, source, opts, flags, prop, data, ext)
+    mount.rec_set, mount.rec_clr = mountopts.recursive(opts)
     _mount_idmap(m, mount)
     return mount
 

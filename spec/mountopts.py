@@ -49,6 +49,52 @@ PROPAGATION: dict[str, int] = {
 
 EXTENSIONS = {"tmpcopyup", "idmap", "ridmap"}
 
+# mount_setattr(2) attributes, for the recursive options (config.md "Mounts", [^3]).
+ATTR_RDONLY = 0x1
+ATTR_NOSUID = 0x2
+ATTR_NODEV = 0x4
+ATTR_NOEXEC = 0x8
+ATTR__ATIME = 0x70
+ATTR_RELATIME = 0x0
+ATTR_NOATIME = 0x10
+ATTR_STRICTATIME = 0x20
+ATTR_NODIRATIME = 0x80
+ATTR_NOSYMFOLLOW = 0x200000
+
+#: option -> (clear?, attribute), applied with AT_RECURSIVE to the mount and every
+#: submount under it (runc's table).  An atime mode also clears the atime field.
+RECURSIVE: dict[str, tuple[bool, int]] = {
+    "rro": (False, ATTR_RDONLY), "rrw": (True, ATTR_RDONLY),
+    "rnosuid": (False, ATTR_NOSUID), "rsuid": (True, ATTR_NOSUID),
+    "rnodev": (False, ATTR_NODEV), "rdev": (True, ATTR_NODEV),
+    "rnoexec": (False, ATTR_NOEXEC), "rexec": (True, ATTR_NOEXEC),
+    "rnodiratime": (False, ATTR_NODIRATIME), "rdiratime": (True, ATTR_NODIRATIME),
+    "rrelatime": (False, ATTR_RELATIME), "rnorelatime": (True, ATTR_RELATIME),
+    "rnoatime": (False, ATTR_NOATIME), "ratime": (True, ATTR_NOATIME),
+    "rstrictatime": (False, ATTR_STRICTATIME), "rnostrictatime": (True, ATTR_STRICTATIME),
+    "rnosymfollow": (False, ATTR_NOSYMFOLLOW), "rsymfollow": (True, ATTR_NOSYMFOLLOW),
+}
+_ATIME_OPTS = {"rrelatime", "rnorelatime", "rnoatime", "ratime", "rstrictatime", "rnostrictatime"}
+
+
+def recursive(options: list[str]) -> tuple[int, int]:
+    """(attr_set, attr_clr) for mount_setattr(AT_RECURSIVE) from a mount's options."""
+    aset = aclr = 0
+    for o in options:
+        r = RECURSIVE.get(o)
+        if r is None:
+            continue
+        clear, attr = r
+        if clear:
+            aset &= ~attr
+            aclr |= attr
+        else:
+            aclr &= ~attr
+            aset |= attr
+        if o in _ATIME_OPTS and not clear:
+            aclr |= ATTR__ATIME  # the kernel takes an atime mode only with the field cleared
+    return aset, aclr
+
 
 def parse(options: list[str]) -> tuple[int, list[int], str, set[str]]:
     """(flags, propagation flags in order, data, extensions) of a mount's options."""
@@ -65,6 +111,8 @@ def parse(options: list[str]) -> tuple[int, list[int], str, set[str]]:
             prop.append(PROPAGATION[o])
         elif o in EXTENSIONS:
             ext.add(o)
+        elif o in RECURSIVE:
+            continue  # mount_setattr, after the mount: see recursive()
         else:
             data.append(o)
     return flags, prop, ",".join(data), ext

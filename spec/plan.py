@@ -8,7 +8,7 @@ validated, and carries the JSON path it came from where errors may still arise l
 
 class Mount:
     __slots__ = ("path", "destination", "type", "source", "options", "flags", "propagation",
-                 "data", "extensions", "idmap", "uid_mappings", "gid_mappings")
+                 "data", "extensions", "idmap", "uid_mappings", "gid_mappings", "rec_set", "rec_clr")
 
     def __init__(self, path: str, destination: str, type_: str, source: str, options: list[str],
                  flags: int, propagation: list[int], data: str, extensions: set[str]) -> None:
@@ -25,6 +25,9 @@ class Mount:
         self.idmap = ""
         self.uid_mappings: list[IDMap] = []
         self.gid_mappings: list[IDMap] = []
+        #: mount_setattr(2) attributes for the recursive options (rro, rnosuid...)
+        self.rec_set = 0
+        self.rec_clr = 0
 
     @property
     def is_bind(self) -> bool:

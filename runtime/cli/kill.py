@@ -1,7 +1,7 @@
 """pyrunc kill [--all] <container-id> [signal]"""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
-from pyrunc.runtime.errors import PyruncError
+from pyrunc.spec.signals import parse_signal
 
 FLAGS = [Flag("all,a")]
 
@@ -15,43 +15,15 @@ OPTIONS:
    --all, -a  send the specified signal to all processes inside the container
 """
 
-#: Linux signal numbers (signal(7)); a table here avoids importing ``signal`` (and enum).
-SIGNALS = {
-    "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "IOT": 6, "BUS": 7, "FPE": 8,
-    "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16,
-    "CHLD": 17, "CLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23,
-    "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29, "POLL": 29, "PWR": 30,
-    "SYS": 31,
-}
-
-
-def parse_signal(raw: str) -> int:
-    """A number, or a name with or without SIG, any case (runc's parseSignal)."""
-    if raw.isdigit():
-        n = int(raw)
-        if 0 <= n <= 64:
-            return n
-        raise PyruncError(f'unknown signal "{raw}"')
-    name = raw.upper()
-    if name.startswith("SIG"):
-        name = name[3:]
-    if name.startswith("RTMIN") or name.startswith("RTMAX"):
-        base, off = (34, name[5:]) if name.startswith("RTMIN") else (64, name[5:])
-        try:
-            n = base + int(off) if off else base
-        except ValueError:
-            n = 0
-        if 34 <= n <= 64:
-            return n
-    if name in SIGNALS:
-        return SIGNALS[name]
-    raise PyruncError(f'unknown signal "{raw}"')
-
-
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("kill", pos, lo=1, hi=2)
-    sig = parse_signal(pos[1] if len(pos) > 1 else "SIGTERM")
     from pyrunc.runtime.container.container import load
 
-    load(g["root"], pos[0]).kill(sig, opts["all"])
+    c = load(g["root"], pos[0])
+    if len(pos) > 1:
+        sig = parse_signal(pos[1])
+    else:
+        # config.md "Annotations": the image's stopSignal SHOULD be the signal that kills it.
+        sig = parse_signal(c.annotation("org.opencontainers.image.stopSignal") or "SIGTERM")
+    c.kill(sig, opts["all"])
     return 0

@@ -75,9 +75,8 @@ class Container:
                      "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
                      "created": st.created if st else ""}
         if st and st.annotations:
-            from pyrunc.runtime import jsonin
 
-            out["annotations"] = jsonin.loads(st.annotations)
+            out["annotations"] = self._state_json(st.annotations, dict)
         out["owner"] = ""
         return out
 
@@ -124,6 +123,27 @@ class Container:
                 # runtime.md: a poststart failure fails start; the container is stopped.
                 self._kill_everything()
                 raise e from None
+
+    def _state_json(self, text: str, want: type):
+        """A JSON field of the state file; a corrupt one is the state's error, one line."""
+        from pyrunc.runtime import jsonin
+
+        try:
+            v = jsonin.loads(text)
+        except (ValueError, RecursionError):
+            v = None
+        if not isinstance(v, want):
+            raise PyruncError(f"state of {self.id}: corrupt state file")
+        return v
+
+    def annotation(self, key: str) -> str | None:
+        """One annotation of the config the container was created from (None if absent)."""
+        st = self.state
+        if not st or not st.annotations or key not in st.annotations:
+            return None  # no JSON decoding on kill's hot path
+
+        v = self._state_json(st.annotations, dict).get(key)
+        return v if isinstance(v, str) else None
 
     def kill(self, sig: int, all_: bool = False) -> None:
         """runtime.md "Kill": signal a created or running container's process."""
@@ -365,11 +385,10 @@ class Container:
         st = self.state
         if not st or not st.hooks:
             return []
-        from pyrunc.runtime import jsonin
         from pyrunc.spec.plan import Hook
 
         return [Hook(h["path"], h["args"], h["env"], h["timeout"], h["where"])
-                for h in jsonin.loads(st.hooks).get(kind, [])]
+                for h in self._state_json(st.hooks, dict).get(kind, [])]
 
     def _hook_state(self, status: str) -> str:
         from pyrunc.runtime.jsonout import dumps
@@ -381,9 +400,8 @@ class Container:
             out["pid"] = st.pid
         out["bundle"] = st.bundle
         if st.annotations:
-            from pyrunc.runtime import jsonin
 
-            out["annotations"] = jsonin.loads(st.annotations)
+            out["annotations"] = self._state_json(st.annotations, dict)
         return dumps(out)
 
 

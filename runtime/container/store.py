@@ -93,6 +93,8 @@ def decode(text: str, where: str) -> State:
     lines = text.split("\n")
     if not lines or lines[0] != _MAGIC:
         raise PyruncError(f"{where}: not a pyrunc state file")
+    if "\x00" in text:
+        raise PyruncError(f"{where}: corrupt state file")
     st = State()
     try:
         for line in lines[1:]:

@@ -86,6 +86,14 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
             _tmpcopyup(rootfd, dest, m.source, flags, m.data, what)
         else:
             _mount_at(rootfd, dest, m.source or m.type, m.type, flags, m.data or None, what)
+    if m.rec_set or m.rec_clr:
+        # config.md "Mounts": the recursive options reach every submount (mount_setattr
+        # with AT_RECURSIVE, on the mount just made).
+        fd = paths.open_in_root(rootfd, dest)
+        try:
+            libc.mount_setattr(fd, m.rec_set, m.rec_clr, True, what=what)
+        finally:
+            os.close(fd)
     if m.propagation:
         set_propagation(rootfd, dest, m.propagation, what)
 
