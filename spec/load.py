@@ -418,12 +418,18 @@ def _linux(lo: Obj, plan: Plan) -> None:
     for k, v in sc.data.items():
         plan.sysctl[k] = string(v, sc.at(k))
     plan.mount_label = lo.str("mountLabel")
+    if lo.has("netDevices"):
+        plan.net_devices = _net_devices(lo.obj("netDevices"), plan)
     if lo.has("personality"):
         plan.personality = _personality(lo.obj("personality"))
     if lo.has("seccomp"):
         from pyrunc.spec import seccomp
 
         plan.seccomp = seccomp.parse(lo.obj("seccomp"))
+    if lo.has("intelRdt"):
+        from pyrunc.spec import resctrl
+
+        plan.intel_rdt = resctrl.parse(lo.obj("intelRdt"))
     if lo.has("memoryPolicy"):
         from pyrunc.spec import numa
 

@@ -213,6 +213,10 @@ class Container:
                 cgroups.join(targets, pid)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
+            if os.path.exists(os.path.join(self.dir, "resctrl")):
+                from pyrunc.runtime.linux import resctrl
+
+                resctrl.add_task(self.dir, pid)  # linux.intelRdt: the container's CLOS, as runc
 
         opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach,
                                     self.id)
@@ -329,6 +333,10 @@ class Container:
                     from pyrunc.runtime import log
 
                     log.warn(f"remove cgroup: {(e.strerror or '').lower()}")
+            if os.path.exists(os.path.join(self.dir, "resctrl")):
+                from pyrunc.runtime.linux import resctrl
+
+                resctrl.release(self.dir)  # linux.intelRdt: the groups create made
             hooks = self._hooks("poststop")
             if hooks:
                 from pyrunc.runtime import log

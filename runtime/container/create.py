@@ -151,6 +151,13 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             from pyrunc.runtime.linux import affinity
 
             affinity.reset(pid)
+            if plan.intel_rdt is not None:
+                # After the cgroups, as runc; the init and its children inherit the group.
+                from pyrunc.runtime.linux import resctrl
+
+                rdt = plan.intel_rdt
+                remove = resctrl.apply(rdt.root, rdt, cid, pid)
+                resctrl.record(cdir, rdt.root, resctrl.group_dir(rdt.root, rdt, cid), remove)
             fault.point("cgroup-join")
 
         def run_hooks(pid: int) -> None:
@@ -190,6 +197,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     except BaseException:
         if fifo_fd >= 0:
             os.close(fifo_fd)
+        if ours and plan.intel_rdt is not None:
+            from pyrunc.runtime.linux import resctrl
+
+            resctrl.release(cdir)
         _cleanup(cdir if ours else "", made, dirs, launched)
         raise
 
