@@ -11,6 +11,7 @@ FLAGS = [
     Flag("no-pivot"),
     Flag("no-new-keyring"),
     Flag("preserve-fds", "int"),
+    Flag("pidfd-socket", "str"),
 ]
 
 USAGE = """NAME:
@@ -24,6 +25,8 @@ OPTIONS:
    --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing
                              the master end of the console's pseudoterminal
    --pid-file value          specify the file to write the process id to
+   --pidfd-socket value      path to an AF_UNIX socket which will receive a file descriptor referencing
+                             the init process
    --no-pivot                do not use pivot root to jail process inside rootfs
    --no-new-keyring          do not create a new session keyring for the container
    --preserve-fds value      Pass N additional file descriptors to the container
@@ -72,7 +75,7 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto"):
     return CreateOptions(pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"], preserve_fds=extra,
                          console_socket=opts["console_socket"], detach=detach,
-                         rootless_cgroups=rootless_cgroups(rootless))
+                         rootless_cgroups=rootless_cgroups(rootless), pidfd_socket=opts["pidfd_socket"])
 
 
 def check_systemd(g: dict) -> None:

@@ -12,6 +12,7 @@ FLAGS = [
     Flag("user,u", "str"), Flag("additional-gids,g", "list"), Flag("process,p", "str"), Flag("detach,d"),
     Flag("pid-file", "str"), Flag("process-label", "str"), Flag("apparmor", "str"), Flag("no-new-privs"),
     Flag("cap,c", "list"), Flag("preserve-fds", "int"), Flag("cgroup", "list"), Flag("ignore-paused"),
+    Flag("pidfd-socket", "str"),
 ]
 
 USAGE = """NAME:
@@ -30,6 +31,8 @@ OPTIONS:
    --process value, -p value      path to the process.json
    --detach, -d                   detach from the container's process
    --pid-file value               specify the file to write the process id to
+   --pidfd-socket value           path to an AF_UNIX socket which will receive a file descriptor referencing
+                                  the exec process
    --no-new-privs                 set the no new privileges value for the process
    --apparmor value               set the apparmor profile for the process
    --process-label value          set the SELinux label for the process
@@ -171,4 +174,4 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("exec", pos, lo=1)
     c, proc = _process(g, opts, pos[0], pos[1:])
     return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"], opts["preserve_fds"],
-                          opts["ignore_paused"], opts["cgroup"])
+                          opts["ignore_paused"], opts["cgroup"], opts["pidfd_socket"])

@@ -20,6 +20,8 @@ OPTIONS:
    --detach, -d              detach from the container's process
    --keep                    do not delete the container after it exits
    --pid-file value          specify the file to write the process id to
+   --pidfd-socket value      path to an AF_UNIX socket which will receive a file descriptor referencing
+                             the init process
    --no-subreaper            disable the use of the subreaper used to reap reparented processes
    --no-pivot                do not use pivot root to jail process inside rootfs
    --no-new-keyring          do not create a new session keyring for the container

@@ -34,6 +34,8 @@ OPTIONS:
    --cpu-shares value           CPU shares (relative weight vs. other containers)
    --cpu-quota value            CPU CFS hardcap limit (in usecs)
    --cpu-period value           CPU CFS period to be used for hardcapping (in usecs)
+   --cpu-burst value            CPU CFS hardcap burst limit (in usecs)
+   --cpu-idle value             set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE
    --cpuset-cpus value          CPU(s) to use
    --cpuset-mems value          memory node(s) to use
    --pids-limit value           maximum number of pids allowed in the container

@@ -171,7 +171,8 @@ class Container:
                 raise NotRunning() from None
 
     def exec_process(self, proc, console_socket: str = "", detach: bool = False, pid_file: str = "",
-                     preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: list[str] | None = None) -> int:
+                     preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: list[str] | None = None,
+                     pidfd_socket: str = "") -> int:
         """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
         of the process in the foreground, 0 when detached."""
         status = self.status()
@@ -220,10 +221,23 @@ class Container:
 
         opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach,
                                     self.id)
-        pid, master = execproc.launch(opts, place)
-        if pid_file:
+        pidfd_sock = None
+        if pidfd_socket:
+            from pyrunc.runtime.linux import pidfd
+
+            pidfd_sock = pidfd.connect(pidfd_socket)  # before the process: a bad socket starts nothing
+        try:
+            pid, master = execproc.launch(opts, place)
+        except BaseException:
+            if pidfd_sock is not None:
+                pidfd_sock.close()
+            raise
+        if pid_file or pidfd_sock is not None:
             try:
-                write_pid_file(pid_file, pid)
+                if pid_file:
+                    write_pid_file(pid_file, pid)
+                if pidfd_sock is not None:
+                    pidfd.send(pidfd_sock, pid, "setns")
             except PyruncError:
                 # A process nobody can track must not stay behind (runc terminates it too).
                 os.kill(pid, SIGKILL)

@@ -13,11 +13,11 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups")
+                 "rootless_cgroups", "pidfd_socket")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
-                 rootless_cgroups: bool = False) -> None:
+                 rootless_cgroups: bool = False, pidfd_socket: str = "") -> None:
         self.pid_file = pid_file
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
@@ -25,6 +25,7 @@ class CreateOptions:
         self.console_socket = console_socket
         self.detach = detach
         self.rootless_cgroups = rootless_cgroups  # --rootless: cgroup permission errors ignored
+        self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -46,6 +47,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         raise PyruncError("process: is required to create a container")
     check_terminal(plan, co)
     reserve_fds(co.preserve_fds)
+    pidfd_sock = None
+    if co.pidfd_socket:
+        from pyrunc.runtime.linux import pidfd
+
+        pidfd_sock = pidfd.connect(co.pidfd_socket)
     cdir = store.make_dir(root, cid)
     made: list[str] = []
     dirs: list[str] = []
@@ -191,12 +197,17 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         fifo_fd = -1
         if co.pid_file:
             write_pid_file(co.pid_file, launched.pid)
+        if pidfd_sock is not None:
+            pidfd.send(pidfd_sock, launched.pid, "standard")
+            pidfd_sock = None
         os.unlink(os.path.join(cdir, store.CREATOR))
         lock.release()
         return Container(root, cid, cdir, st), launched
     except BaseException:
         if fifo_fd >= 0:
             os.close(fifo_fd)
+        if pidfd_sock is not None:
+            pidfd_sock.close()
         if ours and plan.intel_rdt is not None:
             from pyrunc.runtime.linux import resctrl
 

@@ -274,6 +274,8 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
         try:
             _write(os.path.join(d, fname), value)
         except OSError as e:
+            if e.errno == 2 and fname in ("cpu.cfs_burst_us", "cpu.max.burst"):
+                continue  # runc: a kernel without the burst knob (before 5.14) ignores it; not cpu.idle
             if fname == "cpu.cfs_period_us" and any(w[1] == "cpu.cfs_quota_us" for w in pending[i:]):
                 retry.append((d, fname, value, jpath))  # a new period may need the new quota first
                 continue

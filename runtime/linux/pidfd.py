@@ -1,0 +1,53 @@
+"""--pidfd-socket (runc 1.2+): a pidfd of the container's process, sent over a unix
+socket the caller listens on.  As runc: a stream connection, one message whose data is
+"standard" (the init) or "setns" (an exec'd process) and whose SCM_RIGHTS carries the
+pidfd_open(2) fd."""
+
+import _socket
+import ctypes
+import os
+
+from pyrunc.runtime.errors import PyruncError
+
+SYS_PIDFD_OPEN = 434  # the same on every architecture
+
+
+def connect(path: str):
+    """Connect before anything is made, so a bad socket leaves nothing behind."""
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        s.connect(path)
+    except OSError as e:
+        s.close()
+        raise PyruncError(f"--pidfd-socket {path}: {(e.strerror or str(e)).lower()}") from None
+    return s
+
+
+def pidfd_open(pid: int) -> int:
+    if hasattr(os, "pidfd_open"):
+        try:
+            return os.pidfd_open(pid)
+        except OSError as e:
+            raise PyruncError(f"pidfd_open {pid}: {(e.strerror or str(e)).lower()}") from None
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    fd = libc.syscall(ctypes.c_long(SYS_PIDFD_OPEN), ctypes.c_long(pid), ctypes.c_long(0))
+    if fd < 0:
+        raise PyruncError(f"pidfd_open {pid}: {os.strerror(ctypes.get_errno()).lower()}")
+    return int(fd)
+
+
+def send(sock, pid: int, kind: str) -> None:
+    """Send ``pid``'s pidfd with ``kind`` ("standard" or "setns"); closes the socket."""
+    import struct
+
+    try:
+        fd = pidfd_open(pid)
+        try:
+            sock.sendmsg([kind.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", fd))])
+        except OSError as e:
+            raise PyruncError(f"--pidfd-socket: send the pidfd: {(e.strerror or str(e)).lower()}") from None
+        finally:
+            os.close(fd)
+    finally:
+        sock.close()
