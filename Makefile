@@ -9,7 +9,7 @@ PYRUNC := $(VENV)/bin/pyrunc
 APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev
 PIP_STAMP := $(VENV)/.deps-installed
 
-.PHONY: deps install demo test lint bench conformance clean
+.PHONY: deps install demo test lint bench conformance reliability clean
 
 deps: $(PIP_STAMP)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,6 +50,10 @@ demo: install
 test: install
 	$(VENV)/bin/ruff check runtime spec hooks tests bench conformance
 	$(PY) -m pytest -q tests
+
+# The reliability issue's full sizes (3000 fuzzed inputs of each kind, 1000 run cycles...).
+reliability: install
+	PYRUNC_RELIABILITY=full $(PY) -m pytest -q -s tests/reliability
 
 bench: install
 	$(PY) bench/bench.py
