@@ -2,7 +2,7 @@
 ``pyrunc features``: only what is implemented and tested is listed."""
 
 from pyrunc.runtime import OCI_VERSION, __version__
-from pyrunc.spec import caps, mountopts
+from pyrunc.spec import caps, mountopts, numa
 
 
 def seccomp_features() -> dict:
@@ -38,7 +38,15 @@ def features() -> dict:
             "seccomp": seccomp_features(),
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
-            "intelRdt": {"enabled": False},
+            # features-linux.md "Intel RDT": linux.intelRdt is implemented (schemata and
+            # enableMonitoring included) but exercised only against a fake tree: not enabled.
+            "intelRdt": {"enabled": False, "schemata": True, "monitoring": True},
+            # features-linux.md "MemoryPolicy": every mode and flag config-linux.md names.
+            "memoryPolicy": {"modes": list(numa.MODES), "flags": list(numa.FLAGS)},
+            # features-linux.md "MountExtensions": idmapped bind mounts (a mount's own maps).
+            "mountExtensions": {"idmap": {"enabled": True}},
         },
         "annotations": {"org.opencontainers.pyrunc.version": __version__},
+        # features.md: annotations that may change what the runtime does (runc's list).
+        "potentiallyUnsafeConfigAnnotations": ["bundle", "org.systemd.property.", "org.criu.config"],
     }

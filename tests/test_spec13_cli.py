@@ -186,3 +186,22 @@ def test_missing_burst_file_is_ignored_as_runc(tmp_path):
             cgroups.write_all([str(fake)], [("cpu", "cpu.idle", "1", "linux.resources.cpu.idle")])
     finally:
         cgroups.by_controller = orig
+
+
+def test_features_lists_the_spec13_additions(pyrunc):
+    """features-linux.md 1.3.0 shapes; every listed mode and flag is accepted at load."""
+    f = json.loads(pyrunc("features", check=True).stdout)
+    lx = f["linux"]
+    assert lx["memoryPolicy"] == {
+        "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED",
+                  "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+        "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]}
+    assert lx["intelRdt"] == {"enabled": False, "schemata": True, "monitoring": True}
+    assert lx["mountExtensions"] == {"idmap": {"enabled": True}}
+    assert f["potentiallyUnsafeConfigAnnotations"] == ["bundle", "org.systemd.property.", "org.criu.config"]
+    from pyrunc.spec import numa
+    from pyrunc.spec.check import Obj
+
+    for mode in lx["memoryPolicy"]["modes"]:
+        nodes = "" if mode in ("MPOL_DEFAULT", "MPOL_LOCAL") else "0"
+        assert numa.parse(Obj({"mode": mode, "nodes": nodes}, "linux.memoryPolicy")).mode == numa.MODES[mode]
