@@ -27,10 +27,15 @@ def reset(pid: int) -> None:
     """Allow ``pid`` every CPU its cgroup allows, so that it does not inherit the
     affinity of whoever ran the runtime (``taskset -c 0 runc exec ...``); runc only warns
     when this fails."""
-    try:
-        os.sched_setaffinity(pid, _ALL)
-    except OSError as e:
-        log.warn(f"reset the CPU affinity of pid {pid}: {(e.strerror or str(e)).lower()}")
+    import ctypes
+
+    # Straight to libc with an all-ones mask: os.sched_setaffinity builds it bit by bit
+    # (~170 us for 8192 CPUs here, against a few us).
+    libc = ctypes.CDLL(None, use_errno=True)
+    mask = b"\xff" * (len(_ALL) // 8)
+    if libc.sched_setaffinity(ctypes.c_int(pid), ctypes.c_size_t(len(mask)), mask) < 0:
+        err = ctypes.get_errno()
+        log.warn(f"reset the CPU affinity of pid {pid}: {os.strerror(err).lower()}")
 
 
 def own() -> set[int]:
