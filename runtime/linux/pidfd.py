@@ -14,13 +14,9 @@ SYS_PIDFD_OPEN = 434  # the same on every architecture
 
 def connect(path: str):
     """Connect before anything is made, so a bad socket leaves nothing behind."""
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
-    try:
-        s.connect(path)
-    except OSError as e:
-        s.close()
-        raise PyruncError(f"--pidfd-socket {path}: {(e.strerror or str(e)).lower()}") from None
-    return s
+    from pyrunc.runtime.linux import unixsock
+
+    return unixsock.connect(path, "--pidfd-socket")
 
 
 def pidfd_open(pid: int) -> int:

@@ -161,15 +161,9 @@ def _middle(opts: ExecOptions, sock) -> None:
 
 
 def _connect_console(path: str):
-    import _socket
+    from pyrunc.runtime.linux import unixsock
 
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-    except OSError as e:
-        s.close()
-        raise PyruncError(f"--console-socket {path}: {(e.strerror or str(e)).lower()}") from None
-    return s
+    return unixsock.connect(path, "--console-socket")
 
 
 def _process(opts: ExecOptions, sock, csock) -> None:
