@@ -269,9 +269,12 @@ def is_stale(lease: dict[str, Any], link_exists) -> bool:
 def claim(opts: Options, st: State, veth: str, link_exists) -> ipaddress.IPv4Address:
     """Write the lease file of an address for st (the lock is held)."""
     held = leases(opts.dir)
-    for addr, lease in held.items():
+    for addr, lease in list(held.items()):
         if lease.get("id") == st.id:
-            raise HookError(f"container {st.id} already has address {addr} on bridge {opts.bridge}")
+            if not is_stale(lease, link_exists):
+                raise HookError(f"container {st.id} already has address {addr} on bridge {opts.bridge}")
+            os.unlink(os.path.join(opts.dir, addr))  # an earlier container of this id, gone
+            del held[addr]
     if opts.address is not None:
         candidates = [opts.address]
     else:
