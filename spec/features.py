@@ -36,6 +36,7 @@ def features() -> dict:
             "capabilities": list(caps.NAMES),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True},
             "seccomp": seccomp_features(),
+            "netDevices": {"enabled": True},  # features-linux.md "NetDevices"
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
             # features-linux.md "Intel RDT": linux.intelRdt is implemented (schemata and

@@ -441,6 +441,56 @@ def _linux(lo: Obj, plan: Plan) -> None:
         plan.process.memory_policy = plan.memory_policy
 
 
+def _ifname_problem(name: str) -> str:
+    """Why the kernel would refuse ``name`` as an interface name (dev_valid_name): empty,
+    over 15 bytes, "." or "..", or a '/', ':' or white space byte (the kernel's isspace,
+    which counts 0xa0, a byte of many UTF-8 characters); "" if it is good."""
+    raw = name.encode()
+    if not raw:
+        return "must not be empty"
+    if len(raw) > 15:
+        return f"{name!r} is longer than 15 bytes"
+    if name in (".", ".."):
+        return f"{name!r} is not a valid interface name"
+    if any(b in b"/: \t\n\v\f\r\xa0" for b in raw):
+        return f"{name!r} contains '/', ':' or white space"
+    return ""
+
+
+def _net_devices(nd: Obj, plan: Plan) -> dict[str, str]:
+    """config-linux.md "Network Devices": host interface -> its name in the container (the
+    host's name when ``name`` is absent; ``name`` may end the kernel's ``%d`` template).
+    Moving needs the container's own, new network namespace; two devices may not be given
+    the same name."""
+    out: dict[str, str] = {}
+    for host, v in nd.data.items():
+        where = nd.at(host)
+        why = _ifname_problem(host)
+        if not why and "%" in host:
+            why = f"{host!r}: a %d template is only for the name in the container"
+        if why:
+            raise ConfigError(where, why)
+        name = Obj(v, where).str("name") or host
+        why = _ifname_problem(name)
+        if not why and "%" in name and (name.count("%") != 1 or "%d" not in name):
+            why = f"{name!r}: the only template is one %d"
+        if why:
+            raise ConfigError(join(where, "name"), why)
+        for other, oname in out.items():
+            if oname == name and "%d" not in name:
+                raise ConfigError(join(where, "name"), f"{name!r} is also the name of {nd.at(other)} "
+                                  "in the container")
+        out[host] = name
+    if out:
+        net = plan.namespace("network")
+        if net is None or net.path:
+            raise ConfigError(nd.path, "moving network devices needs a new network namespace "
+                              "(linux.namespaces: network, without a path)")
+        if os.geteuid() != 0:
+            raise ConfigError(nd.path, "network devices are not supported for rootless containers")
+    return out
+
+
 def _personality(po: Obj) -> int:
     domain = string(po.require("domain"), po.at("domain"))
     if domain not in PERSONALITY_DOMAINS:

@@ -182,6 +182,8 @@ class Plan:
         self.mount_label = ""
         self.personality: int | None = None  # linux.personality: personality(2)'s persona
         self.seccomp = None  # linux.seccomp: pyrunc.spec.seccomp.Seccomp | None
+        #: linux.netDevices: host interface name -> its name in the container (config order)
+        self.net_devices: dict[str, str] = {}
         self.memory_policy = None  # linux.memoryPolicy: pyrunc.spec.numa.MemoryPolicy | None
         self.intel_rdt = None  # linux.intelRdt: pyrunc.spec.resctrl.IntelRdt | None
 

@@ -47,6 +47,9 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
                 namespaces.write_id_maps(setup_pid, opts.plan.uid_mappings, opts.plan.gid_mappings)
                 fault.point("id-maps")
                 sync.send(parent, "ok")
+            elif kind == "netdevices":
+                _move_net_devices(opts, setup_pid)
+                sync.send(parent, "ok")
             elif kind == "pid":
                 init_pid = int(payload)
                 on_pid(init_pid)
@@ -109,6 +112,22 @@ def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> Non
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _move_net_devices(opts: InitOptions, setup_pid: int) -> None:
+    """linux.netDevices, from the host's namespace into the one the setup child has just
+    made (ours to open: the child is not reaped yet, its pid cannot be reused)."""
+    from pyrunc.runtime.linux import netdevices
+
+    try:
+        fd = os.open(f"/proc/{setup_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError(f"linux.netDevices: open the container's network namespace: "
+                          f"{(e.strerror or str(e)).lower()}") from None
+    try:
+        netdevices.move_all(opts.plan.net_devices, fd)
+    finally:
+        os.close(fd)
 
 
 def _send_idmapped_trees(sock, opts: InitOptions, init_pid: int) -> None:

@@ -9,6 +9,9 @@ A message is ``kind`` and an optional text payload, separated by NUL, and may ca
         <------------- maps ------------------  (new user ns only) waits
     writes uid/gid maps
         ---------------- ok ------------------>
+        <---------- netdevices ---------------  (linux.netDevices) waits in its new netns
+    moves the host's interfaces into it
+        ---------------- ok ------------------>
         <------------- pid N -----------------  setup forked the init, exits
         <------------- tty (fd) --------------  (terminal) pty master
         <------------- hooks -----------------  (createRuntime/prestart configured)
