@@ -102,9 +102,16 @@ class _OpenHow(ctypes.Structure):
 
 
 def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
+    """openat2(2).  With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when
+    a rename or a mount anywhere on the system raced with the lookup (openat2(2): "the
+    caller should retry"): retried, a bounded number of times."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
-    ret = _libc.syscall(SYS_OPENAT2, dirfd, _b(path), ctypes.byref(how), ctypes.sizeof(how))
-    return _check(int(ret), "openat2", path)
+    bpath = _b(path)
+    for _ in range(256):
+        ret = int(_libc.syscall(SYS_OPENAT2, dirfd, bpath, ctypes.byref(how), ctypes.sizeof(how)))
+        if ret >= 0 or ctypes.get_errno() != 11:  # EAGAIN
+            break
+    return _check(ret, "openat2", path)
 
 
 class _CapHeader(ctypes.Structure):
