@@ -290,6 +290,9 @@ def _mount(m: Obj) -> Mount:
     if not dest:
         raise ConfigError(m.at("destination"), "must not be empty")
     opts = m.strings("options")
+    for i, o in enumerate(opts):
+        if mountopts.unknown_recursive(o):
+            raise ConfigError(join(m.at("options"), i), f"unknown recursive mount option {o!r}")
     flags, prop, data, ext = mountopts.parse(opts)
     type_ = m.str("type")
     source = m.str("source")

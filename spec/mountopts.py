@@ -77,6 +77,13 @@ RECURSIVE: dict[str, tuple[bool, int]] = {
 _ATIME_OPTS = {"rrelatime", "rnorelatime", "rnoatime", "ratime", "rstrictatime", "rnostrictatime"}
 
 
+def unknown_recursive(option: str) -> bool:
+    """``r`` + a flag that has no recursive form (``rsync``, ``rremount``...): a typo or an
+    option this runtime cannot apply recursively, refused rather than passed as data."""
+    return (option.startswith("r") and option[1:] in FLAGS and option not in RECURSIVE
+            and option not in FLAGS and option not in PROPAGATION)
+
+
 def recursive(options: list[str]) -> tuple[int, int]:
     """(attr_set, attr_clr) for mount_setattr(AT_RECURSIVE) from a mount's options."""
     aset = aclr = 0

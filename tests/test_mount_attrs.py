@@ -120,3 +120,13 @@ def test_foreign_architecture_is_a_warning(pyrunc, make_bundle):
     b.write()
     p = pyrunc("run", "-b", b.path, "arch")
     assert p.returncode == 0 and "image.architecture" in p.stderr and "warn" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("option", ["rsync", "rremount", "rdefaults", "rmand"])
+def test_unknown_recursive_option(pyrunc, make_bundle, option):
+    b = make_bundle(["true"])
+    b.config["mounts"].append({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", option]})
+    b.write()
+    p = pyrunc("run", "-b", b.path, "badr")
+    assert p.returncode == 1 and p.stderr.count("\n") == 1
+    assert f"mounts[7].options[1]: unknown recursive mount option '{option}'" in p.stderr, p.stderr
