@@ -420,3 +420,24 @@ def test_mapping_the_kernel_refuses_names_the_field(pyrunc, make_bundle):
     p = pyrunc("run", "-b", b.path, "kmaps")
     assert p.returncode == 1
     assert p.stderr.count("\n") == 1 and "linux.gidMappings" in p.stderr, p.stderr
+
+
+def test_sysfs_in_a_user_namespace_without_its_own_netns_is_bound(pyrunc, make_bundle):
+    """A user namespace that joined another container's network namespace may not mount
+    a sysfs (EPERM): the host's /sys is bound read-only instead, as runc does."""
+    first = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", first.path, "netowner", check=True)
+    pid = pyrunc.state("netowner")["pid"]
+    b = make_bundle(["sh", "-c", "grep ' /sys ' /proc/self/mountinfo; ls /sys/kernel >/dev/null && echo listed"])
+    _userns(b)
+    for ns in b.config["linux"]["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = f"/proc/{pid}/ns/net"
+    b.write()
+    p = pyrunc("run", "-b", b.path, "sysbind")
+    pyrunc("delete", "--force", "netowner", check=True)
+    assert p.returncode == 0, p.stderr
+    *mounts, listed = p.stdout.splitlines()
+    assert listed == "listed", p.stdout
+    # The top /sys mount is the bound one, read-only (submounts of the host's follow it).
+    assert mounts and mounts[0].split()[5].startswith("ro"), p.stdout

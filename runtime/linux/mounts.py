@@ -84,6 +84,8 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
         copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
         if copyup:
             _tmpcopyup(rootfd, dest, m.source, flags, m.data, what)
+        elif m.type == "sysfs":
+            _mount_sysfs(rootfd, dest, m, flags, what)
         else:
             _mount_at(rootfd, dest, m.source or m.type, m.type, flags, m.data or None, what)
     if m.rec_set or m.rec_clr:
@@ -152,6 +154,23 @@ def _is_proc_root(source: str) -> bool:
         return libc.fstatfs_type(fd) == procwrite.PROC_SUPER_MAGIC and os.fstat(fd).st_ino == 1
     finally:
         os.close(fd)
+
+
+def _mount_sysfs(rootfd: int, dest: str, m, flags: int, what: str) -> None:
+    """A sysfs needs a network namespace owned by our user namespace; in a user namespace
+    that joined another's network namespace (or rootless without one) the kernel says
+    EPERM.  Then, as runc does, the host's /sys is bound instead, read-only and with the
+    entry's other flags."""
+    try:
+        _mount_at(rootfd, dest, m.source or "sysfs", "sysfs", flags, m.data or None, what)
+        return
+    except SysError as e:
+        if e.errno != errno.EPERM:
+            raise
+    _mount_at(rootfd, dest, "/sys", None, c.MS_BIND | c.MS_REC, None, what)
+    keep = flags & (c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC)
+    _mount_at(rootfd, dest, None, None, c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY | keep | _locked_flags("/sys"),
+              None, what)
 
 
 def _locked_flags(source: str) -> int:
