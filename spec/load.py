@@ -486,9 +486,11 @@ def _net_devices(nd: Obj, plan: Plan) -> dict[str, str]:
         out[host] = name
     if out:
         net = plan.namespace("network")
-        if net is None or net.path:
-            raise ConfigError(nd.path, "moving network devices needs a new network namespace "
-                              "(linux.namespaces: network, without a path)")
+        if net is None:
+            # A new one, or one joined by path (a namespace prepared for the container, as
+            # runc allows); the host's own is refused when create opens it.
+            raise ConfigError(nd.path, "moving network devices needs a network namespace of the container "
+                              "(linux.namespaces: network)")
         if os.geteuid() != 0:
             raise ConfigError(nd.path, "network devices are not supported for rootless containers")
     return out

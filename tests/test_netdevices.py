@@ -212,13 +212,36 @@ def test_bad_names(pyrunc, make_bundle, veth, devs, field):
     assert on_host(a)
 
 
-def test_needs_a_new_network_namespace(pyrunc, make_bundle, veth):
+def test_needs_a_network_namespace_of_the_container(pyrunc, make_bundle, veth):
     a = veth()
     nss = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
-    _refused(pyrunc, make_bundle, {a: {}}, "linux.netDevices:", "new network namespace", namespaces=nss)
-    _refused(pyrunc, make_bundle, {a: {}}, "linux.netDevices:", "new network namespace",
-             namespaces=nss + [{"type": "network", "path": "/proc/1/ns/net"}])
+    _refused(pyrunc, make_bundle, {a: {}}, "linux.netDevices:", "needs a network namespace", namespaces=nss)
+    # The host's own network namespace, as the runtime's child resolves it.
+    _refused(pyrunc, make_bundle, {a: {}}, "linux.netDevices:", "the runtime's own",
+             namespaces=nss + [{"type": "network", "path": "/proc/self/ns/net"}])
     assert on_host(a)
+
+
+def test_into_a_network_namespace_joined_by_path(pyrunc, make_bundle, veth):
+    """A namespace prepared for the container (here another container's), as runc allows."""
+    a = veth("192.0.2.11/24")
+    owner = make_bundle(["sleep", "100"])
+    pyrunc("run", "-d", "-b", owner.path, "ndowner", check=True)
+    try:
+        pid = pyrunc.state("ndowner")["pid"]
+        b = make_bundle(["ip", "-o", "addr", "show", "dev", "joined0"])
+        for ns in b.config["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = f"/proc/{pid}/ns/net"
+        b.config["linux"]["netDevices"] = {a: {"name": "joined0"}}
+        b.write()
+        p = pyrunc("run", "-b", b.path, "ndjoin")
+        assert p.returncode == 0, p.stderr
+        assert "inet 192.0.2.11/24" in p.stdout
+        seen = pyrunc("exec", "ndowner", "ip", "-o", "link", check=True).stdout
+        assert "joined0" in seen and not on_host(a)
+    finally:
+        pyrunc("delete", "--force", "ndowner")
 
 
 def test_features_lists_net_devices(pyrunc):

@@ -125,6 +125,11 @@ def _move_net_devices(opts: InitOptions, setup_pid: int) -> None:
         raise PyruncError(f"linux.netDevices: open the container's network namespace: "
                           f"{(e.strerror or str(e)).lower()}") from None
     try:
+        mine = os.stat("/proc/self/ns/net")
+        theirs = os.fstat(fd)
+        if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino):
+            raise PyruncError("linux.netDevices: the container's network namespace is the runtime's own: "
+                              "nothing would move")
         netdevices.move_all(opts.plan.net_devices, fd)
     finally:
         os.close(fd)

@@ -58,11 +58,12 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         from pyrunc.runtime.linux import net as netmod
 
         netmod.loopback_up()
-        if plan.net_devices:
-            # The runtime moves them into this new namespace now, before the init (and any
-            # hook or program of the container) exists (config-linux.md "Network Devices").
-            sync.send(sock, "netdevices")
-            sync.expect(sock, "ok")
+    if net is not None and plan.net_devices:
+        # The runtime moves them into our network namespace (new, or joined by path) now,
+        # before the init (and any hook or program of the container) exists
+        # (config-linux.md "Network Devices").
+        sync.send(sock, "netdevices")
+        sync.expect(sock, "ok")
     for ns in plan.namespaces:
         fault.point(f"namespace-{ns.type}")
     # The init and this process share the socket: the init says nothing on it until the
