@@ -328,6 +328,9 @@ def test_lifecycle_as_unprivileged_uid(user, busybox_rootfs):
         assert any(line.startswith("Uid:") and str(user.uid) in line for line in f)
     listed = json.loads(user("list", "--format", "json", check=True).stdout)
     assert [c["id"] for c in listed] == ["c1"] and listed[0]["owner"] == f"#{user.uid}"
+    # exec before start (runc allows it): the waiting init's namespaces are open to the uid.
+    e = user("exec", "c1", "id", "-u", check=True)
+    assert e.stdout.strip() == "0"
     user("start", "c1", check=True)
     assert json.loads(user("state", "c1", check=True).stdout)["status"] == "running"
     e = user("exec", "c1", "sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/1/cmdline", check=True)

@@ -23,7 +23,12 @@ def prepare() -> None:
         except (OSError, ValueError):
             pass
     libc.reset_signal_dispositions()  # every signal, including those Python cannot name
-    libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+    if os.geteuid() == 0:
+        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
+    # Rootless, the process stays dumpable: the interpreter belongs to root and the user
+    # cannot write it (CVE-2019-5736 needs that), while its unprivileged parent must open
+    # its /proc files to write the id maps and `exec` must open the namespaces of a waiting
+    # init (runc, too, keeps a rootless init dumpable).
 
 
 def report(sock, msg: str) -> None:

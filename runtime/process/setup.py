@@ -35,16 +35,10 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     user = plan.namespace("user")
     if user is not None and not user.path:
         libc.unshare(c.CLONE_NEWUSER)
-        # Only the parent can write our id maps (user_namespaces(7)).  An unprivileged
-        # parent can open our /proc files only while we are dumpable (else they belong to
-        # the host's root): dumpable for that moment only, before anything of the container.
-        rootless = os.geteuid() != 0
-        if rootless:
-            libc.prctl(libc.PR_SET_DUMPABLE, 1, what="set dumpable for the id maps")
+        # Only the parent can write our id maps (user_namespaces(7)); an unprivileged
+        # parent can open our /proc files because rootless we stay dumpable (forked.prepare).
         sync.send(sock, "maps")
         sync.expect(sock, "ok")
-        if rootless:
-            libc.prctl(libc.PR_SET_DUMPABLE, 0, what="set not dumpable")
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
     flags = namespaces.new_flags(plan.namespaces, exclude=c.CLONE_NEWUSER)
