@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYRUNC := $(VENV)/bin/pyrunc
-APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev
+APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev nftables
 PIP_STAMP := $(VENV)/.deps-installed
 
 .PHONY: deps install demo test lint bench conformance reliability clean

@@ -32,6 +32,9 @@ Options (arguments; an annotation of the container wins over its argument):
     --mtu N           pyrunc.net.mtu       MTU of both veth ends (default: the kernel's)
     --lease-dir DIR                        lease root (default /run/pyrunc-net); the leases of
                                            bridge B are in DIR/B/
+    --publish LIST    pyrunc.net.publish   published ports, HOST:CONTAINER[/tcp|/udp],... (off)
+    --nat true|false  pyrunc.net.nat       outbound NAT for the subnet (off)
+                                           (both through nftables: see nat.py)
 
 pyroute2 is imported by this module only, which runs as its own process: the runtime
 never imports it.
@@ -49,7 +52,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_BRIDGE = "pyrunc0"
@@ -71,6 +74,8 @@ class Options:
     address: ipaddress.IPv4Address | None
     mtu: int | None
     lease_dir: str
+    publish: list = field(default_factory=list)  # list[nat.Port]
+    nat: bool = False
 
     @property
     def gateway(self) -> ipaddress.IPv4Address:
@@ -120,7 +125,7 @@ def parse_options(argv: list[str], annotations: dict[str, str]) -> Options:
     while i < len(argv):
         a = argv[i]
         key, eq, val = a.partition("=")
-        if key not in ("--bridge", "--subnet", "--mtu", "--lease-dir"):
+        if key not in ("--bridge", "--subnet", "--mtu", "--lease-dir", "--publish", "--nat"):
             raise HookError(f"unknown option {a!r}")
         if not eq:
             i += 1
@@ -129,7 +134,7 @@ def parse_options(argv: list[str], annotations: dict[str, str]) -> Options:
             val = argv[i]
         args[key[2:]] = val
         i += 1
-    for k in ("bridge", "subnet", "address", "mtu"):
+    for k in ("bridge", "subnet", "address", "mtu", "publish", "nat"):
         if ANNOTATION + k in annotations:
             args[k] = annotations[ANNOTATION + k]
     bridge = check_ifname(args.get("bridge", DEFAULT_BRIDGE), "bridge")
@@ -161,7 +166,16 @@ def parse_options(argv: list[str], annotations: dict[str, str]) -> Options:
     lease_dir = args.get("lease-dir", DEFAULT_LEASE_DIR)
     if not os.path.isabs(lease_dir):
         raise HookError(f"lease dir {lease_dir!r} is not an absolute path")
-    return Options(bridge, subnet, address, mtu, lease_dir)
+    from pyrunc.hooks import nat
+
+    try:
+        publish = nat.parse_publish(args.get("publish", ""))
+    except nat.NatError as e:
+        raise HookError(str(e)) from None
+    nat_on = args.get("nat", "false").lower()
+    if nat_on not in ("true", "false"):
+        raise HookError(f"nat {args['nat']!r}: true or false")
+    return Options(bridge, subnet, address, mtu, lease_dir, publish, nat_on == "true")
 
 
 def veth_names(bridge: str, cid: str) -> tuple[str, str]:
@@ -435,7 +449,10 @@ def up(st: State, opts: Options) -> str:
                 with step(f"move {peer} into container {st.id}'s network namespace"):
                     ipr.link("set", index=pidx, net_ns_fd=nsfd)
                 configure_inside(nsfd, peer, addr, opts)
+                _nat_up(st, opts, addr)
             except BaseException:
+                with contextlib.suppress(Exception):
+                    _nat_down(st, opts)
                 if made_veth:
                     with contextlib.suppress(Exception):
                         delete_link(ipr, host)
@@ -447,9 +464,36 @@ def up(st: State, opts: Options) -> str:
     return str(addr)
 
 
+def _nat_up(st: State, opts: Options, addr: ipaddress.IPv4Address) -> None:
+    if not opts.nat and not opts.publish:
+        return
+    from pyrunc.hooks import nat
+
+    try:
+        if opts.nat:
+            nat.masquerade(opts.bridge, str(opts.subnet))
+        nat.publish(opts.bridge, st.id, str(addr), opts.publish)
+    except nat.NatError as e:
+        raise HookError(str(e)) from None
+
+
+def _nat_down(st: State, opts: Options) -> None:
+    """This container's published ports go (nothing to do without nft or rules)."""
+    from pyrunc.hooks import nat
+
+    if nat.nft_path() is None:
+        return
+
+    try:
+        nat.unpublish(opts.bridge, st.id)
+    except nat.NatError as e:
+        raise HookError(str(e)) from None
+
+
 def down(st: State, opts: Options) -> None:
     from pyroute2 import IPRoute
 
+    _nat_down(st, opts)
     host, _ = veth_names(opts.bridge, st.id)
     with IPRoute() as ipr:
         with step(f"delete veth {host}"):
@@ -465,7 +509,13 @@ def down(st: State, opts: Options) -> None:
 def remove_bridge(opts: Options) -> None:
     """By hand (or by tests): the bridge goes, and its lease dir if no lease is left."""
     from pyroute2 import IPRoute
+    from pyrunc.hooks import nat
 
+    if nat.nft_path() is not None:
+        try:
+            nat.remove_table(opts.bridge)
+        except nat.NatError as e:
+            raise HookError(str(e)) from None
     with IPRoute() as ipr:
         with step(f"delete bridge {opts.bridge}"):
             delete_link(ipr, opts.bridge)

@@ -90,7 +90,14 @@ def net():
     assert p.returncode == 0, p.stderr
     assert not has_link(n.bridge)
     assert not os.path.exists(n.dir)
+    assert not nft_table(n.bridge), "the bridge's nftables table is left"
     os.rmdir(leases)
+
+
+def nft_table(bridge: str) -> str:
+    """The bridge's nftables table as `nft list` prints it ('' when there is none)."""
+    p = subprocess.run(["nft", "list", "table", "ip", "pyrunc_" + bridge], capture_output=True, text=True)
+    return p.stdout if p.returncode == 0 else ""
 
 
 def net_bundle(make_bundle, net: Net, args: list[str], annotations: dict | None = None, hooks: bool = True):
@@ -329,3 +336,59 @@ def test_a_lease_whose_container_is_gone_is_reclaimed(pyrunc, make_bundle, net):
     finally:
         pyrunc("delete", "--force", c)
     assert net.lease_files() == {}
+
+
+# --- nftables: port publishing and outbound NAT (off by default) -----------------------
+
+def test_published_port_reaches_the_container_and_goes_with_it(pyrunc, make_bundle, net):
+    """The host connects to a published port on its own (gateway) address: DNAT in the
+    bridge's table takes it to the container; the rules carry the container's id and go
+    with its poststop hook."""
+    b = net_bundle(make_bundle, net, ["sh", "-c", "while true; do nc -l -p 7000 -e echo published; done"],
+                   annotations={"pyrunc.net.publish": "18080:7000"})
+    cid = net.cid("pub")
+    pyrunc("run", "-d", "--bundle", b.path, cid, check=True)
+    try:
+        wait_listening(pyrunc, cid, 7000)
+        assert f'comment "pyrunc:{cid}"' in nft_table(net.bridge)
+        with socket.create_connection((GATEWAY, 18080), timeout=5) as conn:
+            assert conn.recv(100).strip() == b"published"
+    finally:
+        pyrunc("delete", "--force", cid)
+    table = nft_table(net.bridge)
+    assert f"pyrunc:{cid}" not in table and "dport 18080" not in table
+
+
+def test_outbound_nat_rule_for_the_subnet(pyrunc, make_bundle, net):
+    b = net_bundle(make_bundle, net, ["true"], annotations={"pyrunc.net.nat": "true"})
+    cid = net.cid("nat")
+    p = pyrunc("run", "--bundle", b.path, cid)
+    assert p.returncode == 0, p.stderr
+    table = nft_table(net.bridge)
+    assert f'ip saddr {SUBNET} oifname != "{net.bridge}" masquerade' in table, table
+
+
+@pytest.mark.parametrize("publish,needle", [("80", "not HOSTPORT:CONTAINERPORT"), ("0:80", "ports are 1 to 65535"),
+                                            ("8080:80,8080:81", "given twice"), ("1:2/sctp", "not HOSTPORT")])
+def test_bad_publish_fails_create_and_leaves_nothing(pyrunc, make_bundle, net, publish, needle):
+    b = net_bundle(make_bundle, net, ["true"], annotations={"pyrunc.net.publish": publish})
+    cid = net.cid("badpub")
+    p = pyrunc("run", "--bundle", b.path, cid)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
+    assert net.lease_files() == {} and not has_link(host_veth(net.bridge, cid))
+
+
+def test_a_published_port_is_held_by_one_container(pyrunc, make_bundle, net):
+    first = net_bundle(make_bundle, net, ["sleep", "1000"], annotations={"pyrunc.net.publish": "18081:80"})
+    a = net.cid("holder")
+    pyrunc("run", "-d", "--bundle", first.path, a, check=True)
+    try:
+        second = net_bundle(make_bundle, net, ["true"], annotations={"pyrunc.net.publish": "18081:80"})
+        c = net.cid("taker")
+        p = pyrunc("run", "--bundle", second.path, c)
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+        assert "host port 18081/tcp is already published" in p.stderr and a in p.stderr
+        assert not has_link(host_veth(net.bridge, c)) and all(le["id"] != c for le in net.lease_files().values())
+        assert f"pyrunc:{a}" in nft_table(net.bridge)
+    finally:
+        pyrunc("delete", "--force", a)
