@@ -272,20 +272,28 @@ def test_bad_options_fail_create_with_one_line(pyrunc, make_bundle, net, annotat
     assert pyrunc("list", "-q").stdout.strip() == ""
 
 
-def test_an_address_already_leased_fails_create(pyrunc, make_bundle, net):
-    first = net_bundle(make_bundle, net, ["sleep", "1000"], annotations={"pyrunc.net.address": "198.51.100.50"})
+@pytest.mark.parametrize("key,value,needle", [
+    ("pyrunc.net.address", "198.51.100.50", "pyrunc bridge up: address 198.51.100.50 is already leased to container"),
+    ("pyrunc.net.publish", "18081:80", "publish 18081:80/tcp: host port 18081/tcp is already published"),
+])
+def test_what_one_container_holds_fails_anothers_create(pyrunc, make_bundle, net, key, value, needle):
+    """A leased address, or a published host port: the second create fails with one line,
+    leaves nothing, and the holder keeps its lease, link and rules."""
+    first = net_bundle(make_bundle, net, ["sleep", "1000"], annotations={key: value})
     a = net.cid("holder")
     pyrunc("run", "-d", "--bundle", first.path, a, check=True)
     try:
-        second = net_bundle(make_bundle, net, ["true"], annotations={"pyrunc.net.address": "198.51.100.50"})
+        second = net_bundle(make_bundle, net, ["true"], annotations={key: value})
         c = net.cid("taker")
         p = pyrunc("create", "--bundle", second.path, c)
-        assert p.returncode != 0
-        assert p.stderr.count("\n") == 1, p.stderr
-        assert f"pyrunc bridge up: address 198.51.100.50 is already leased to container {a}" in p.stderr
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+        assert needle in p.stderr and a in p.stderr, p.stderr
         assert_nothing_left(net, c)
-        assert net.address_of(a) == "198.51.100.50"  # the holder keeps its lease and link
-        assert has_link(host_veth(net.bridge, a))
+        assert has_link(host_veth(net.bridge, a)) and net.address_of(a)
+        if key == "pyrunc.net.publish":
+            assert f"pyrunc:{a}" in nft_table(net.bridge) and f"pyrunc:{c}" not in nft_table(net.bridge)
+        else:
+            assert net.address_of(a) == value
     finally:
         pyrunc("delete", "--force", a)
     assert net.lease_files() == {}
@@ -376,19 +384,3 @@ def test_bad_publish_fails_create_and_leaves_nothing(pyrunc, make_bundle, net, p
     p = pyrunc("run", "--bundle", b.path, cid)
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
     assert net.lease_files() == {} and not has_link(host_veth(net.bridge, cid))
-
-
-def test_a_published_port_is_held_by_one_container(pyrunc, make_bundle, net):
-    first = net_bundle(make_bundle, net, ["sleep", "1000"], annotations={"pyrunc.net.publish": "18081:80"})
-    a = net.cid("holder")
-    pyrunc("run", "-d", "--bundle", first.path, a, check=True)
-    try:
-        second = net_bundle(make_bundle, net, ["true"], annotations={"pyrunc.net.publish": "18081:80"})
-        c = net.cid("taker")
-        p = pyrunc("run", "--bundle", second.path, c)
-        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
-        assert "host port 18081/tcp is already published" in p.stderr and a in p.stderr
-        assert not has_link(host_veth(net.bridge, c)) and all(le["id"] != c for le in net.lease_files().values())
-        assert f"pyrunc:{a}" in nft_table(net.bridge)
-    finally:
-        pyrunc("delete", "--force", a)
