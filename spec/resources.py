@@ -62,6 +62,21 @@ def kernel_major_minor() -> tuple[int, int]:
     return int(rel[0]), int("".join(ch for ch in rel[1] if ch.isdigit()) or 0)
 
 
+def _cpuset_and_pids(res: dict, cpu: dict, path: str, v2: bool) -> list[Write]:
+    """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
+    (the unified tree, controller "")."""
+    out: list[Write] = []
+    cp = f"{path}.cpu"
+    for key in ("cpus", "mems"):
+        if key in cpu:
+            out.append(("" if v2 else "cpuset", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
+    pids = _obj(res, "pids", path)
+    if "limit" in pids:
+        lim = _int(pids["limit"], f"{path}.pids.limit")
+        out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
+    return out
+
+
 def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
     out: list[Write] = []
     mem = _obj(res, "memory", path)
@@ -93,13 +108,7 @@ def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
                       ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
         if key in cpu:
             out.append(("cpu", file, str(_int(cpu[key], f"{cp}.{key}", -1)), f"{cp}.{key}"))
-    for key in ("cpus", "mems"):
-        if key in cpu:
-            out.append(("cpuset", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
-    pids = _obj(res, "pids", path)
-    if "limit" in pids:
-        lim = _int(pids["limit"], f"{path}.pids.limit")
-        out.append(("pids", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
+    out += _cpuset_and_pids(res, cpu, path, v2=False)
     blk = _obj(res, "blockIO", path)
     bp = f"{path}.blockIO"
     if "weight" in blk:
@@ -238,13 +247,7 @@ def v2_writes(res: dict, path: str = "linux.resources") -> list[Write]:
         out.append(("", "cpu.max.burst", str(_int(cpu["burst"], f"{cp}.burst", 0)), f"{cp}.burst"))
     if "idle" in cpu:
         out.append(("", "cpu.idle", str(_int(cpu["idle"], f"{cp}.idle", 0)), f"{cp}.idle"))
-    for key in ("cpus", "mems"):
-        if key in cpu:
-            out.append(("", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
-    pids = _obj(res, "pids", path)
-    if "limit" in pids:
-        lim = _int(pids["limit"], f"{path}.pids.limit")
-        out.append(("", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
+    out += _cpuset_and_pids(res, cpu, path, v2=True)
     blk = _obj(res, "blockIO", path)
     if "weight" in blk:
         out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(_int(blk['weight'], 'w', 0))}",

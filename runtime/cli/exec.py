@@ -68,16 +68,13 @@ def _lsm_flags(proc, opts: dict) -> None:
 def _container_wide(c, proc, opts: dict) -> None:
     """The container's linux.seccomp and linux.personality apply to an exec'd process
     too (runc); a process JSON cannot carry them, so they come from the bundle's config."""
-    import os
 
     if opts["process"]:
-        from pyrunc.spec.load import build, read_config
-
-        if c.state is not None and os.path.isdir(c.state.bundle):
-            base = build(read_config(c.state.bundle), c.state.bundle)
+        base = _bundle_plan(c)
+        if base is not None:
             proc.seccomp, proc.personality = base.seccomp, base.personality
             proc.memory_policy = base.memory_policy
-        elif _has_seccomp_filter(c.state.pid if c.state is not None else 0):
+        elif c.has_seccomp_filter():
             raise PyruncError("the container's bundle is gone: its seccomp profile cannot be applied to "
                               "the new process")
     if proc.seccomp is not None and c.state is not None:
@@ -87,19 +84,27 @@ def _container_wide(c, proc, opts: dict) -> None:
         proc.seccomp.container = {"id": c.id, "bundle": c.state.bundle, "annotations": ann}
 
 
-def _has_seccomp_filter(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
-    except (OSError, IndexError):
-        return False
+#: The container's config, built once per command (the process and the container-wide
+#: fields both come from it).
+_PLANS: dict = {}
+
+
+def _bundle_plan(c):
+    """The plan of the bundle ``c`` was created from, or None when the bundle is gone."""
+    import os
+
+    if c.id not in _PLANS:
+        from pyrunc.spec.load import build, read_config
+
+        ok = c.state is not None and os.path.isdir(c.state.bundle)
+        _PLANS[c.id] = build(read_config(c.state.bundle), c.state.bundle) if ok else None
+    return _PLANS[c.id]
 
 
 def _process_only(c, opts: dict, args: list[str]):
-    import os
 
     from pyrunc.spec import caps as capnames
-    from pyrunc.spec.load import build, load_process_json, read_config
+    from pyrunc.spec.load import load_process_json
 
     if opts["process"]:
         try:
@@ -114,9 +119,8 @@ def _process_only(c, opts: dict, args: list[str]):
         if isinstance(raw, dict) and ("capabilities" not in raw or "noNewPrivileges" not in raw
                                       or "execCPUAffinity" not in raw):
             # runc: what the process JSON leaves out comes from the container's config.
-            base = None
-            if c.state is not None and os.path.isdir(c.state.bundle):
-                base = build(read_config(c.state.bundle), c.state.bundle).process
+            plan = _bundle_plan(c)
+            base = plan.process if plan is not None else None
             if "capabilities" not in raw:
                 if base is None:
                     raise PyruncError("--process has no capabilities and the container's bundle is gone")
@@ -129,9 +133,10 @@ def _process_only(c, opts: dict, args: list[str]):
         return proc
     if not args:
         raise PyruncError("exec args cannot be empty")
-    if c.state is None or not os.path.isdir(c.state.bundle):
+    plan = _bundle_plan(c)
+    if plan is None:
         raise PyruncError("the container's bundle is gone: give the process with --process")
-    proc = build(read_config(c.state.bundle), c.state.bundle).process
+    proc = plan.process
     if proc is None:
         raise PyruncError("the container's config.json has no process: give one with --process")
     proc.args = list(args)

@@ -136,6 +136,11 @@ class Container:
             raise PyruncError(f"state of {self.id}: corrupt state file")
         return v
 
+    def has_seccomp_filter(self) -> bool:
+        """The container's init runs under a seccomp filter (its bundle may be gone)."""
+        st = self.state
+        return st is not None and procfs.has_seccomp_filter(st.pid)
+
     def annotation(self, key: str) -> str | None:
         """One annotation of the config the container was created from (None if absent)."""
         st = self.state

@@ -26,6 +26,15 @@ def start_time(pid: int) -> int | None:
     return int(f[19]) if f else None
 
 
+def has_seccomp_filter(pid: int) -> bool:
+    """/proc/PID/status says the process runs under a seccomp filter (mode 2) or strict."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
+    except (OSError, IndexError):
+        return False
+
+
 def is_alive(pid: int, start: int) -> bool:
     """True when ``pid`` is the process that started at ``start`` and has not exited."""
     if pid <= 0:
