@@ -78,10 +78,7 @@ def _container_wide(c, proc, opts: dict) -> None:
             raise PyruncError("the container's bundle is gone: its seccomp profile cannot be applied to "
                               "the new process")
     if proc.seccomp is not None and c.state is not None:
-        from pyrunc.runtime import jsonin
-
-        ann = jsonin.loads(c.state.annotations) if c.state.annotations else {}
-        proc.seccomp.container = {"id": c.id, "bundle": c.state.bundle, "annotations": ann}
+        proc.seccomp.container = {"id": c.id, "bundle": c.state.bundle, "annotations": c.annotations()}
 
 
 #: The container's config, built once per command (the process and the container-wide

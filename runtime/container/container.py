@@ -75,8 +75,7 @@ class Container:
                      "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
                      "created": st.created if st else ""}
         if st and st.annotations:
-
-            out["annotations"] = self._state_json(st.annotations, dict)
+            out["annotations"] = self.annotations()
         out["owner"] = ""
         return out
 
@@ -141,13 +140,17 @@ class Container:
         st = self.state
         return st is not None and procfs.has_seccomp_filter(st.pid)
 
+    def annotations(self) -> dict:
+        """The annotations of the config the container was created from."""
+        st = self.state
+        return self._state_json(st.annotations, dict) if st and st.annotations else {}
+
     def annotation(self, key: str) -> str | None:
         """One annotation of the config the container was created from (None if absent)."""
         st = self.state
         if not st or not st.annotations or key not in st.annotations:
             return None  # no JSON decoding on kill's hot path
-
-        v = self._state_json(st.annotations, dict).get(key)
+        v = self.annotations().get(key)
         return v if isinstance(v, str) else None
 
     def kill(self, sig: int, all_: bool = False) -> None:
@@ -427,8 +430,7 @@ class Container:
             out["pid"] = st.pid
         out["bundle"] = st.bundle
         if st.annotations:
-
-            out["annotations"] = self._state_json(st.annotations, dict)
+            out["annotations"] = self.annotations()
         return dumps(out)
 
 
