@@ -1,12 +1,16 @@
 """The config.json that ``pyrunc spec`` writes: runc 1.5's default (runtime-spec 1.3.0),
-with its default capabilities and no ambient set, the cgroup namespace, and runc's
-masked and readonly paths."""
+with its default capabilities and no ambient set, runc's masked and readonly paths, and
+a cgroup namespace where runc's template has one (only on a cgroup v2-only host)."""
 
 CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
-def default_config() -> dict:
-    return {
+def default_config(cgroupns: bool = True) -> dict:
+    """The template; ``cgroupns`` False leaves the cgroup namespace out, as runc's
+    ``spec`` does on a v1 or hybrid host (its template adds one only when
+    /sys/fs/cgroup is cgroup2: a v1 hierarchy gives no cgroupns-relative view of
+    every controller)."""
+    cfg = {
         "ociVersion": "1.3.0",
         "process": {
             "terminal": True,
@@ -37,13 +41,14 @@ def default_config() -> dict:
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
-                           {"type": "mount"}, {"type": "cgroup"}],
+                           {"type": "mount"}] + ([{"type": "cgroup"}] if cgroupns else []),
             "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                             "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
                             "/proc/scsi", "/sys/devices/virtual/powercap"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
         },
     }
+    return cfg
 
 
 def to_rootless(cfg: dict, euid: int, egid: int) -> dict:

@@ -22,9 +22,11 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     import json
     import os
 
+    from pyrunc.runtime.linux.cgroups import unified_mode
     from pyrunc.spec.defaults import default_config, to_rootless
 
-    cfg = default_config()
+    # runc's template: a cgroup namespace only on a v2-only host (1.1.5 and 1.5.1 alike).
+    cfg = default_config(cgroupns=unified_mode())
     if opts["rootless"]:
         cfg = to_rootless(cfg, os.geteuid(), os.getegid())
     bundle = opts["bundle"] or "."

@@ -237,6 +237,20 @@ def is_pure_v2() -> bool:
     return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
 
 
+def unified_mode(mountpoint: str = "/sys/fs/cgroup") -> bool:
+    """/sys/fs/cgroup itself is cgroup2 (runc's IsCgroup2UnifiedMode: statfs's magic)."""
+    from pyrunc.runtime.linux import libc
+
+    try:
+        fd = os.open(mountpoint, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return libc.fstatfs_type(fd) == 0x63677270  # CGROUP2_SUPER_MAGIC
+    finally:
+        os.close(fd)
+
+
 def attach_device_filter(dirs: list[str], rules: list[dict]) -> None:
     """cgroup v2 has no devices files: an eBPF program attached to the cgroup does it."""
     from pyrunc.runtime.linux import devicefilter
