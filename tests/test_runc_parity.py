@@ -64,3 +64,41 @@ def test_spec_template_namespaces_match_runc(tmp_path):
     unified = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True,
                              text=True, timeout=10).stdout.strip() == "cgroup2fs"
     assert ({"type": "cgroup"} in out["pyrunc"]) == unified
+
+
+def _tty_owner(out: bytes) -> tuple[str, str, str]:
+    """(mode, uid, gid) of the ``ls -lnL /proc/self/fd/0`` line in a pty's output."""
+    for line in out.decode(errors="replace").splitlines():
+        if line.rstrip().endswith("/proc/self/fd/0"):
+            f = line.split()
+            return f[0], f[2], f[3]
+    raise AssertionError(f"no ls line in {out!r}")
+
+
+# 2. The console: runc chowns the pty to the process's uid only (fixStdioPermissions), so
+# its group stays the one devpts gave it (gid=5, the tty group, in the template) and its
+# mode 620; the same for `exec -t --user`.
+@needs_runc
+def test_console_pty_group_is_tty_group(pyrunc, runc, make_bundle):
+    from conftest import run_in_pty
+
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sh", "-c", "ls -lnL /proc/self/fd/0"], terminal=True)
+        b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+        b.write()
+        rc, out = run_in_pty(rt.cmd("run", "-b", b.path, f"tty-{name}"))
+        assert rc == 0, out
+        run_view = _tty_owner(out)
+        d = make_bundle(["sleep", "100"])
+        rt("run", "-d", "-b", d.path, f"ttyx-{name}", check=True)
+        try:
+            rc, out = run_in_pty(rt.cmd("exec", "-t", "--user", "1000:1000", f"ttyx-{name}",
+                                        "ls", "-lnL", "/proc/self/fd/0"))
+            assert rc == 0, out
+            seen[name] = (run_view, _tty_owner(out))
+        finally:
+            rt("delete", "--force", f"ttyx-{name}", check=True)
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == ("crw--w----", "1000", "5")
+    assert seen["pyrunc"][1] == ("crw--w----", "1000", "5")

@@ -41,6 +41,17 @@ def check_ptmx(fd: int) -> None:
         raise PyruncError("/dev/pts/ptmx is not a devpts pty multiplexer (5:2 on devpts): refused")
 
 
+def give_to(slave: int, uid: int) -> None:
+    """The pty becomes the process user's, its group left as devpts made it (the
+    ``gid=`` mount option: the tty group, 5, in runc's template) and its mode too (620),
+    as runc's fixStdioPermissions chowns only the owner.  Best effort, as runc's: a
+    uid the user namespace does not map keeps the pty root's."""
+    try:
+        os.fchown(slave, uid, -1)
+    except OSError:
+        pass
+
+
 def set_winsize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 

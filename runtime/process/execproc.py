@@ -197,10 +197,7 @@ def _terminal(opts: ExecOptions, sock, csock) -> None:
     master, slave = tty.open_pty(opener)
     if opts.proc.console_size:
         tty.set_winsize(master, *opts.proc.console_size)
-    try:
-        os.fchown(slave, opts.proc.uid, opts.proc.gid)
-    except OSError:
-        pass
+    tty.give_to(slave, opts.proc.uid)
     tty.make_controlling(slave)
     os.close(slave)
     if csock is not None:

@@ -202,10 +202,7 @@ def _open_terminal(rootfd: int, proc) -> int:
         libc.mount(paths.fd_path(slave), paths.fd_path(cfd), None, consts.MS_BIND, None, what="/dev/console")
     finally:
         os.close(cfd)
-    try:
-        os.fchown(slave, proc.uid, proc.gid)
-    except OSError:
-        pass
+    tty.give_to(slave, proc.uid)
     tty.make_controlling(slave)
     os.close(slave)
     return master
