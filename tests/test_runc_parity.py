@@ -102,3 +102,59 @@ def test_console_pty_group_is_tty_group(pyrunc, runc, make_bundle):
     assert seen["pyrunc"] == seen["runc"]
     assert seen["pyrunc"][0] == ("crw--w----", "1000", "5")
     assert seen["pyrunc"][1] == ("crw--w----", "1000", "5")
+
+
+# 3. cwd: runc's finalizeNamespace enters process.cwd before the user switch (with the
+# runtime's privileges) and, only if that was refused for permission, once more after it;
+# so a cwd only root may enter works for create and for `exec --user`, and the error text
+# quotes the path as Go's %q.  The getcwd check (CVE-2024-21626) follows either way.
+@needs_runc
+def test_cwd_only_root_may_enter(pyrunc, runc, make_bundle):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sh", "-c", "pwd; id -u"])
+        os.chmod(os.path.join(b.rootfs, "root"), 0o700)
+        b.config["process"]["cwd"] = "/root"
+        b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+        b.write()
+        ran = rt("run", "-b", b.path, f"cwd-{name}")
+        d = make_bundle(["sleep", "100"])
+        os.chmod(os.path.join(d.rootfs, "root"), 0o700)
+        d.config["process"]["cwd"] = "/root"
+        d.write()
+        rt("run", "-d", "-b", d.path, f"cwdx-{name}", check=True)
+        try:
+            ex = rt("exec", "--user", "1000:1000", f"cwdx-{name}", "pwd")
+            bad = rt("exec", "--user", "1000:1000", "--cwd", '/no"such', f"cwdx-{name}", "pwd")
+        finally:
+            rt("delete", "--force", f"cwdx-{name}", check=True)
+        seen[name] = ((ran.returncode, ran.stdout), (ex.returncode, ex.stdout), bad.returncode,
+                      bad.stderr.split("unable to start container process: ")[-1].strip())
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == (0, "/root\n1000\n") and seen["pyrunc"][1] == (0, "/root\n")
+    assert seen["pyrunc"][3].startswith('chdir to cwd (\\"/no\\\\\\"such\\") set in config.json failed: '
+                                       'no such file or directory')
+
+
+# 3'. The second attempt: a cwd the user may enter and the runtime may not is entered
+# after the switch (runc's retry on a permission error).
+def test_cwd_entered_as_user_after_permission_refused(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "pwd"])
+    home = os.path.join(b.rootfs, "home", "user")
+    os.makedirs(home)
+    os.chown(home, 101000, 5000)
+    os.chmod(home, 0o700)
+    for d in ("", "rootfs"):
+        os.chmod(os.path.join(b.path, d), 0o755)
+    b.config["process"]["cwd"] = "/home/user"
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    # Owned by the container's uid 1000 and a gid the namespace does not map: the
+    # container's root has no CAP_DAC_OVERRIDE over it (capable_wrt_inode_uidgid needs
+    # both mapped), its owner may enter it.
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.write()
+    p = pyrunc("run", "-b", b.path, "cwd-user")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "/home/user\n"

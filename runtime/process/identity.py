@@ -5,8 +5,9 @@ environment, argv[0] and no_new_privs.
 The order, and why: rlimits and oomScoreAdj before the user switch (raising a hard limit
 or lowering the OOM score needs CAP_SYS_RESOURCE); scheduler and I/O priority too
 (CAP_SYS_NICE); personality before seccomp (a profile may restrict personality(2)); fds
-closed before the switch so nothing the runtime holds survives; cwd after it, so it is
-reached as the user; no_new_privs last, after the capability changes.
+closed before the switch so nothing the runtime holds survives; cwd before it, as runc
+(a directory only root may enter still works), and once more after it when the runtime
+was refused; no_new_privs last, after the capability changes.
 
 Seccomp, as runc: without noNewPrivileges the filter is loaded before the user switch
 (loading one then needs CAP_SYS_ADMIN), so setgroups/setuid/capset/chdir/stat/execve run
@@ -61,9 +62,16 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         # go (runc's order).  Every later step of the runtime runs under the filter.
         load_seccomp(proc.seccomp)
         fault.point("seccomp")
+    # cwd first as the runtime (runc's finalizeNamespace): a directory only root may enter
+    # is reached before the switch and stays the cwd; on EACCES/EPERM once more as the
+    # user after it (a volume chowned to the user that root-squashing denies the runtime).
+    entered = enter_cwd(proc.cwd, retry_as_user=True)
     # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
     user.switch(proc)
-    chdir_inside(proc.cwd)
+    if not entered:
+        enter_cwd(proc.cwd, retry_as_user=False)
+    # Wherever it was entered, the cwd must be inside the container's root (CVE-2024-21626).
+    check_cwd_inside(proc.cwd)
     env = environment(proc)
     path = lookup(proc.args[0], env)
     if proc.no_new_privileges:
@@ -147,19 +155,38 @@ def apply_lsm_labels(proc) -> None:
             raise PyruncError(f"process.selinuxLabel: set {proc.selinux_label!r}: {e.msg}") from None
 
 
-def chdir_inside(cwd: str) -> None:
-    """chdir to the process's cwd, and check it is inside the container's root: a cwd
-    such as /proc/self/fd/N naming an fd the runtime still holds would otherwise leave
-    the process outside it (CVE-2024-21626); getcwd(2) then reports "(unreachable)"."""
+def enter_cwd(cwd: str, retry_as_user: bool) -> bool:
+    """chdir to the process's cwd; False when it was refused for permission and
+    ``retry_as_user`` says a second attempt as the user follows (runc's os.IsPermission)."""
     try:
         os.chdir(cwd)
+    except OSError as e:
+        if retry_as_user and e.errno in (errno.EACCES, errno.EPERM):
+            return False
+        raise PyruncError(f"chdir to cwd ({_quote(cwd)}) set in config.json failed: "
+                          f"{(e.strerror or '').lower()}") from None
+    return True
+
+
+def check_cwd_inside(cwd: str) -> None:
+    """The cwd is inside the container's root: a cwd such as /proc/self/fd/N naming an
+    fd the runtime still holds would otherwise leave the process outside it
+    (CVE-2024-21626); getcwd(2) then reports "(unreachable)" or fails."""
+    try:
         where = os.getcwd()
     except OSError as e:
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({_quote(cwd)}) set in config.json failed: "
                           f"{(e.strerror or '').lower()}") from None
     if not where.startswith("/"):
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({_quote(cwd)}) set in config.json failed: "
                           "it is outside the container's root")
+
+
+def _quote(s: str) -> str:
+    """Go's %q for the texts runc formats with it (a double-quoted string; backslash and
+    quote escaped).  No import: this runs after pivot_root, where the host's library is
+    out of reach."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def close_fds(preserve_fds: int, own_fds: set[int]) -> None:
