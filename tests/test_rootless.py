@@ -144,6 +144,11 @@ class User:
         cfg["process"]["terminal"] = False
         cfg["process"]["args"] = args
         cfg["process"]["env"].append(f"PYRUNC_TEST_TOKEN={RUN_TOKEN}")
+        # On a v1/hybrid host `spec` has no cgroup namespace (runc's template); the
+        # /sys/fs/cgroup mount then needs runc's per-hierarchy binds, which the engines
+        # work brings: until then these bundles ask for a cgroup namespace.
+        if {"type": "cgroup"} not in cfg["linux"]["namespaces"]:
+            cfg["linux"]["namespaces"].insert(-1, {"type": "cgroup"})
         if resources is not None:
             cfg["linux"]["resources"] = resources
         with open(cfg_path, "w") as f:
