@@ -158,3 +158,42 @@ def test_cwd_entered_as_user_after_permission_refused(pyrunc, make_bundle):
     p = pyrunc("run", "-b", b.path, "cwd-user")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "/home/user\n"
+
+
+USERNS = {"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+          "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}
+
+
+def _mountinfo_line(out: str, dest: str) -> str:
+    """The mount options and optional fields (propagation) of ``dest`` in a mountinfo."""
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) > 5 and f[4] == dest:
+            return " ".join([f[5], *f[6:f.index("-")]])
+    raise AssertionError(f"{dest} not in {out!r}")
+
+
+# 4. Bind sources with a user namespace: runc opens them from its parent, with the
+# host's credentials, in the container's mount namespace (nsexec's mount sources), so a
+# source under a directory the mapped root may not traverse still mounts; the mount's
+# options and propagation are those of binding the path.
+@needs_runc
+def test_bind_source_unreachable_by_mapped_root(pyrunc, runc, make_bundle, tmp_path):
+    secret = tmp_path / "secret"
+    (secret / "inner").mkdir(parents=True)
+    (secret / "inner" / "f").write_text("hi\n")
+    secret.chmod(0o700)
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sh", "-c", "cat /mnt/f; grep ' /mnt ' /proc/self/mountinfo"])
+        os.mkdir(os.path.join(b.rootfs, "mnt"))  # the rootfs is the host root's: no mkdir inside
+        b.config["linux"].update(USERNS)
+        b.config["linux"]["namespaces"].append({"type": "user"})
+        b.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(secret / "inner"),
+                                   "options": ["rbind", "ro", "nosuid"]})
+        b.write()
+        p = rt("run", "-b", b.path, f"src-{name}")
+        assert p.returncode == 0, (name, p.stderr)
+        seen[name] = (p.stdout.splitlines()[0], _mountinfo_line(p.stdout, "/mnt"))
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == "hi" and seen["pyrunc"][1].startswith("ro,nosuid")

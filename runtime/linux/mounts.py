@@ -37,24 +37,30 @@ def make_target(rootfd: int, dest: str, source_is_dir: bool) -> None:
     os.close(fd)
 
 
-def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1) -> None:  # m: pyrunc.spec.plan.Mount
+def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1,
+                source_fd: int = -1) -> None:  # m: pyrunc.spec.plan.Mount
     """Mount one config entry; errors name its JSON path and destination.  ``tree_fd``:
-    a detached (idmapped) tree to attach instead of binding the source."""
+    a detached (idmapped) tree to attach instead of binding the source; ``source_fd``:
+    the bind source, opened by the runtime (O_PATH, in our mount namespace, with the
+    host's credentials: see mountsrc), bound from instead of the path."""
     try:
-        _mount_entry(rootfd, m, cgroup_ns, tree_fd)
+        _mount_entry(rootfd, m, cgroup_ns, tree_fd, source_fd)
     except SysError as e:
         raise PyruncError(f"{m.path}: {e.msg}") from None
     finally:
-        if tree_fd >= 0:
-            os.close(tree_fd)
+        for fd in (tree_fd, source_fd):
+            if fd >= 0:
+                os.close(fd)
 
 
-def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
+def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int = -1) -> None:
     dest = m.destination
     what = dest
     if m.is_bind:
+        # The source as the runtime opened it, where it did; else by its path, as we are.
+        source = paths.fd_path(source_fd) if source_fd >= 0 else m.source
         try:
-            st = os.stat(m.source)
+            st = os.fstat(source_fd) if source_fd >= 0 else os.stat(m.source)
         except OSError as e:
             raise SysError("stat bind source", e.errno or errno.ENOENT, m.source) from None
         check_proc_destination(rootfd, m)
@@ -67,11 +73,11 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
                 os.close(target)
         else:
             bind_flags = c.MS_BIND | (m.flags & c.MS_REC)
-            _mount_at(rootfd, dest, m.source, None, bind_flags, None, what)
+            _mount_at(rootfd, dest, source, None, bind_flags, None, what)
         if m.flags & _REMOUNT_FLAGS:
             # A bind mount takes ro/nosuid/... only through MS_REMOUNT (mount(2)).
             _mount_at(rootfd, dest, None, None,
-                      c.MS_BIND | c.MS_REMOUNT | (m.flags & _REMOUNT_FLAGS) | _locked_flags(m.source),
+                      c.MS_BIND | c.MS_REMOUNT | (m.flags & _REMOUNT_FLAGS) | _locked_flags(source),
                       None, what)
     elif m.type == "cgroup":
         check_proc_destination(rootfd, m)

@@ -13,7 +13,7 @@ import select
 # everything the init may need is imported here, before it starts.
 from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import consts, devices, libc, mounts, paths, procwrite, rootfs, tty
+from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
 from pyrunc.runtime.process import console, forked, hooks, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
@@ -61,9 +61,12 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     rootfd = rootfs.prepare_root(plan.rootfs, plan.rootfs_propagation)
     cgroup_ns = plan.namespace("cgroup") is not None
     dev_bound = False
-    trees = _idmapped_trees(opts, sock) if any(m.idmap for m in plan.mounts) else {}
+    trees: dict[int, int] = {}
+    sources: dict[int, int] = {}
+    if any(m.idmap for m in plan.mounts) or mountsrc.wanted(plan):
+        trees, sources = _mount_fds(opts, sock)
     for i, m in enumerate(plan.mounts):
-        mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1))
+        mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1), sources.pop(i, -1))
         fault.point(f"mounts[{i}]")
         if paths.clean(m.destination) == "dev" and m.is_bind:
             dev_bound = True
@@ -137,19 +140,24 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     return path, argv, env
 
 
-def _idmapped_trees(opts: InitOptions, sock: sync.Sock) -> dict[int, int]:
-    """The runtime builds idmapped mounts (it has the privilege over the source's
-    filesystem that we lost with the user namespace): mount index -> detached tree fd."""
-    sync.send(sock, "idmap", str(opts.host_pid))
+def _mount_fds(opts: InitOptions, sock: sync.Sock) -> tuple[dict[int, int], dict[int, int]]:
+    """What the runtime opens for our mounts, with the privilege we lost with the user
+    namespace: idmapped trees (detached, to attach) and bind sources (O_PATH fds opened
+    as the host's root in our mount namespace, runc's mount sources).  Two maps from the
+    mount's index to the fd."""
+    sync.send(sock, "mountfds", str(opts.host_pid))
     trees: dict[int, int] = {}
+    sources: dict[int, int] = {}
     while True:
         kind, payload, fds = sync.recv(sock)
-        if kind == "mountfd" and fds:
-            trees[int(payload)] = fds[0]
+        if kind in ("mounttree", "mountsrc") and fds:
+            (trees if kind == "mounttree" else sources)[int(payload)] = fds[0]
         elif kind == "ok":
-            return trees
+            return trees, sources
         else:
-            raise PyruncError(f"sync: unexpected message {kind!r} while waiting for idmapped mounts")
+            for fd in [*fds, *trees.values(), *sources.values()]:
+                os.close(fd)
+            raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
 
 
 def wait_for_start(opts: InitOptions) -> None:

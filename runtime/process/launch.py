@@ -60,8 +60,8 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             elif kind == "hooks":
                 run_hooks(init_pid)
                 sync.send(parent, "ok")
-            elif kind == "idmap":
-                _send_idmapped_trees(parent, opts, int(payload))
+            elif kind == "mountfds":
+                _send_mount_fds(parent, opts, int(payload))
             elif kind == "seccomp":
                 _hand_over_listener(opts, init_pid, fds)
             elif kind == "ready":
@@ -135,15 +135,20 @@ def _move_net_devices(opts: InitOptions, setup_pid: int) -> None:
         os.close(fd)
 
 
-def _send_idmapped_trees(sock, opts: InitOptions, init_pid: int) -> None:
-    """The init asks for its idmapped mounts: built here, with the host's privilege."""
-    from pyrunc.runtime.linux import idmap
+def _send_mount_fds(sock, opts: InitOptions, init_pid: int) -> None:
+    """The init asks for the fds of its mounts: idmapped trees and, with a user
+    namespace, the bind sources, both opened here with the host's privilege."""
+    from pyrunc.runtime.linux import idmap, mountsrc
 
-    for index, fd in idmap.trees_for(opts.plan, init_pid):
-        try:
-            sync.send(sock, "mountfd", str(index), [fd])
-        finally:
-            os.close(fd)
+    def send_all(kind: str, pairs: list[tuple[int, int]]) -> None:
+        for index, fd in pairs:
+            try:
+                sync.send(sock, kind, str(index), [fd])
+            finally:
+                os.close(fd)
+
+    send_all("mounttree", idmap.trees_for(opts.plan, init_pid))
+    send_all("mountsrc", mountsrc.open_sources(opts.plan, init_pid))
     sync.send(sock, "ok")
 
 

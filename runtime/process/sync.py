@@ -13,6 +13,11 @@ A message is ``kind`` and an optional text payload, separated by NUL, and may ca
     moves the host's interfaces into it
         ---------------- ok ------------------>
         <------------- pid N -----------------  setup forked the init, exits
+        <---------- mountfds N ---------------  (idmapped mounts; binds in a user ns)
+    opens them (host's privilege)
+        ------- mounttree I (fd) ------------->  a detached idmapped tree for mounts[I]
+        ------- mountsrc I (fd) -------------->  an O_PATH bind source for mounts[I]
+        ---------------- ok ------------------>  mounts
         <------------- tty (fd) --------------  (terminal) pty master
         <------------- hooks -----------------  (createRuntime/prestart configured)
     runs createRuntime hooks
