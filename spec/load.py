@@ -104,6 +104,11 @@ def build(data: dict, bundle: str) -> Plan:
     if cfg.has("domainname"):
         plan.domainname = cfg.str("domainname")
     plan.mounts = [_mount(m) for m in cfg.objs("mounts")]
+    for mount in plan.mounts:
+        if mount.is_bind and not os.path.isabs(mount.source):
+            # config.md "Mounts" source: a relative path; runc's is relative to the bundle
+            # (its cwd), whatever directory the runtime was started in.
+            mount.source = os.path.join(bundle, mount.source)
     plan.hooks = _hooks(cfg.obj("hooks"))
     ann = cfg.obj("annotations")
     for k, v in ann.data.items():

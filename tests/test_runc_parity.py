@@ -197,3 +197,20 @@ def test_bind_source_unreachable_by_mapped_root(pyrunc, runc, make_bundle, tmp_p
         seen[name] = (p.stdout.splitlines()[0], _mountinfo_line(p.stdout, "/mnt"))
     assert seen["pyrunc"] == seen["runc"]
     assert seen["pyrunc"][0] == "hi" and seen["pyrunc"][1].startswith("ro,nosuid")
+
+
+# 4'. A relative bind source: runc's is relative to the bundle (it chdirs there first),
+# wherever the runtime was started.
+@needs_runc
+def test_relative_bind_source_is_bundle_relative(pyrunc, runc, make_bundle, tmp_path):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["cat", "/mnt/marker"])
+        os.mkdir(os.path.join(b.path, "data"))
+        with open(os.path.join(b.path, "data", "marker"), "w") as f:
+            f.write(f"from {name}'s bundle\n")
+        b.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": "data", "options": ["rbind"]})
+        b.write()
+        p = rt("run", "-b", b.path, f"rel-{name}", cwd=str(tmp_path))
+        seen[name] = (p.returncode, p.stdout.replace(name, "RT"))
+    assert seen["pyrunc"] == seen["runc"] == (0, "from RT's bundle\n")
