@@ -47,13 +47,14 @@ def test_all_six_hooks(pyrunc, make_bundle, tmp_path):
     ctr_mnt = os.readlink(f"/proc/{pid}/ns/mnt")
     for kind in ("prestart", "createRuntime"):
         st, mnt, argv, env = read_hook(tmp_path, kind)
-        # runc's status for these hooks
-        assert st["status"] == "created" and st["pid"] == pid and st["id"] == "h" and st["bundle"] == b.path
+        # "creating": create has not finished (runtime.md "Lifecycle"; runc 1.1.5 and 1.5.1)
+        assert st["status"] == "creating" and st["pid"] == pid and st["id"] == "h" and st["bundle"] == b.path
         assert st["annotations"] == {"k": "v"}
         assert mnt == host_mnt, kind  # the runtime's namespace
         assert argv == "a1 a2" and env == kind
     st, mnt, _, _ = read_hook(tmp_path, "createContainer")
     assert mnt == ctr_mnt and st["pid"] == pid  # the container's namespace, host pid in the state
+    assert st["status"] == "creating"
     assert not (tmp_path / "poststart").exists()
     pyrunc("start", "h", check=True)
     st, mnt, _, _ = read_hook(tmp_path, "poststart")

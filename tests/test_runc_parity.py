@@ -214,3 +214,37 @@ def test_relative_bind_source_is_bundle_relative(pyrunc, runc, make_bundle, tmp_
         p = rt("run", "-b", b.path, f"rel-{name}", cwd=str(tmp_path))
         seen[name] = (p.returncode, p.stdout.replace(name, "RT"))
     assert seen["pyrunc"] == seen["runc"] == (0, "from RT's bundle\n")
+
+
+# 5. Hooks' state: prestart, createRuntime and createContainer run during create, so the
+# status is "creating" (runtime.md "Lifecycle"), as runc 1.1.5 and 1.5.1 pass; the
+# startContainer hook runs after start, "created".  Deliberately kept apart from runc
+# 1.1.5: createContainer's and startContainer's pid is the host's (runtime.md "State":
+# the pid "as seen by the host"; runc passes getpid() in the container, 1), and poststart's
+# status is "running" (the program has been executed; runc 1.1.5 says "created").
+@needs_runc
+def test_hook_states_are_creating(pyrunc, runc, make_bundle, tmp_path):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        out = tmp_path / name
+        out.mkdir()
+        hook = tmp_path / f"hook-{name}"
+        hook.write_text(f"#!/bin/sh\ncat > {out}/$1\n")
+        hook.chmod(0o755)
+        b = make_bundle(["cat", "/start.json"])
+        b.config["root"]["readonly"] = False
+        os.makedirs(os.path.join(b.rootfs, "hk"))
+        with open(os.path.join(b.rootfs, "hk", "start"), "w") as f:
+            f.write("#!/bin/sh\ncat > /start.json\n")
+        os.chmod(os.path.join(b.rootfs, "hk", "start"), 0o755)
+        kinds = ("prestart", "createRuntime", "createContainer")
+        b.config["hooks"] = {k: [{"path": str(hook), "args": ["hook", k]}] for k in kinds}
+        b.config["hooks"]["startContainer"] = [{"path": "/hk/start"}]
+        b.write()
+        p = rt("run", "-b", b.path, f"hk-{name}")
+        assert p.returncode == 0, (name, p.stderr)
+        seen[name] = {k: json.loads((out / k).read_text())["status"] for k in kinds}
+        seen[name]["startContainer"] = json.loads(p.stdout)["status"]
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"] == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
+                              "startContainer": "created"}

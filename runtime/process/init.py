@@ -106,7 +106,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         sync.expect(sock, "ok")
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
-        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "created"), "createContainer")
+        # Still "creating", as for createRuntime (runtime.md; runc's createContainer state).
+        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
     if plan.sysctl:
         # After the hooks, in the container's namespaces (runc's order), through a procfs
         # handle no mount can shadow: one a hook made over /proc/sys cannot redirect it.
