@@ -189,25 +189,39 @@ def device_writes(res: dict, path: str) -> list[Write]:
     return out
 
 
-#: runc update: a zero means "leave it as it is" for these (Docker sends 0 for every
-#: field the user did not set).
+#: A zero means "unset" for these, at create as at update (runc 1.1's libcontainer/cgroups
+#: fs and fs2 Set functions skip them; Docker sends 0 for every field the user did not set,
+#: and an empty string for cpuset.cpus/mems).  Writing them would fail (blkio.weight is
+#: absent without BFQ) or change something (cpu.shares 0 is clamped to 2).
 _ZERO_IS_UNSET = {"memory": ("limit", "reservation", "swap", "kernel", "kernelTCP"),
-                  "cpu": ("shares", "quota", "period", "burst", "realtimeRuntime", "realtimePeriod"),
-                  "blockIO": ("weight", "leafWeight")}
+                  "cpu": ("shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems"),
+                  "blockIO": ("weight", "leafWeight"),
+                  "pids": ("limit",),
+                  "network": ("classID",)}
+#: memory.swappiness: runc leaves it alone when it is -1 (as a uint64: 2**64-1).
+_SWAPPINESS_UNSET = (-1, 2**64 - 1)
 
 
-def drop_unset(res: dict) -> dict:
-    """A copy of an update's resources without the zero values runc ignores; a memory
-    limit of -1 alone also lifts memory+swap (runc's setMemoryAndSwap)."""
+def drop_unset(res: dict, update: bool = False) -> dict:
+    """A copy of ``res`` without the values runc treats as unset (zeros, empty cpu lists, a
+    swappiness of -1, a weightDevice's zero weights); for an update, a memory limit of -1
+    alone also lifts memory+swap (runc's setMemoryAndSwap; at create both are already
+    unlimited)."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in res.items()}
     for section, keys in _ZERO_IS_UNSET.items():
         sec = out.get(section)
         if isinstance(sec, dict):
             for k in keys:
-                if sec.get(k) == 0:
+                if k in sec and sec[k] in (0, "") and not isinstance(sec[k], bool):
                     del sec[k]
     mem = out.get("memory")
-    if isinstance(mem, dict) and mem.get("limit") == -1 and "swap" not in mem:
+    if isinstance(mem, dict) and mem.get("swappiness") in _SWAPPINESS_UNSET:
+        del mem["swappiness"]
+    blk = out.get("blockIO")
+    if isinstance(blk, dict) and isinstance(blk.get("weightDevice"), list):
+        blk["weightDevice"] = [{k: v for k, v in d.items() if not (k in ("weight", "leafWeight") and v == 0)}
+                               if isinstance(d, dict) else d for d in blk["weightDevice"]]
+    if update and isinstance(mem, dict) and mem.get("limit") == -1 and "swap" not in mem:
         mem["swap"] = -1
     return out
 
@@ -280,6 +294,7 @@ def device_rules_with_defaults(devices: list[dict]) -> list[dict]:
 def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[Write]:
     """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
     the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
+    res = drop_unset(res, update)
     writes = v2_writes(res) if v2 else v1_writes(res)
     if update or part == "limits":
         return [w for w in writes if w[0] != "devices"]

@@ -154,8 +154,11 @@ def test_update_from_stdin_and_flags(pyrunc, make_bundle):
     assert p.returncode == 0, p.stderr
     assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) == 100 << 20
     assert open(f"{cg(b, 'pids')}/pids.max").read().strip() == "50"
+    # A pids limit of 0 means "unset" (runc 1.1 leaves pids.max alone), -1 means no limit.
     assert pyrunc("update", "--memory", "200m", "--pids-limit", "0", "--cpu-quota", "20000", "up").returncode == 0
     assert int(open(f"{cg(b, 'memory')}/memory.limit_in_bytes").read()) == 200 << 20
+    assert open(f"{cg(b, 'pids')}/pids.max").read().strip() == "50"
+    assert pyrunc("update", "--pids-limit", "-1", "up").returncode == 0
     assert open(f"{cg(b, 'pids')}/pids.max").read().strip() == "max"
     assert open(f"{cg(b, 'cpu')}/cpu.cfs_quota_us").read().strip() == "20000"
     p = pyrunc("update", "--resources", "-", "up", input=json.dumps({"unified": {"memory.max": "1"}}))

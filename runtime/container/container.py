@@ -325,9 +325,7 @@ class Container:
             if self.status() in (STOPPED, CREATING):
                 raise NotRunning()
             assert self.state is not None
-            from pyrunc.spec.resources import drop_unset
-
-            set_resources(self.state.cgroups, drop_unset(resources), update=True)
+            set_resources(self.state.cgroups, resources, update=True)
 
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is

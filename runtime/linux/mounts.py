@@ -27,6 +27,27 @@ def _mount_at(rootfd: int, dest: str, source: str | None, fstype: str | None, fl
         os.close(fd)
 
 
+def _existing_mode(rootfd: int, dest: str) -> int | None:
+    """The permission bits of ``dest`` if it exists: runc 1.1 gives a tmpfs the mode of
+    the directory it covers (after mounting, so over a mode= in the data too)."""
+    try:
+        fd = paths.open_in_root(rootfd, dest)
+    except (OSError, SysError):
+        return None
+    try:
+        return stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+
+
+def _chmod_in_root(rootfd: int, dest: str, mode: int) -> None:
+    fd = paths.open_in_root(rootfd, dest)
+    try:
+        os.chmod(paths.fd_path(fd), mode)
+    finally:
+        os.close(fd)
+
+
 def set_propagation(rootfd: int, dest: str, flags: list[int], what: str) -> None:
     for p in flags:
         _mount_at(rootfd, dest, None, None, p, None, what)
@@ -82,9 +103,10 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
     elif m.type == "cgroup":
         check_proc_destination(rootfd, m)
         make_target(rootfd, dest, True)
-        mount_cgroup(rootfd, dest, m.flags & ~c.MS_REMOUNT, what)
+        mount_cgroup(rootfd, dest, m.flags & ~c.MS_REMOUNT, cgroup_ns, what)
     else:
         check_proc_destination(rootfd, m)
+        mode = _existing_mode(rootfd, dest) if m.type == "tmpfs" else None
         make_target(rootfd, dest, True)
         flags = m.flags & ~c.MS_REMOUNT
         copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
@@ -94,6 +116,8 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
             _mount_sysfs(rootfd, dest, m, flags, what)
         else:
             _mount_at(rootfd, dest, m.source or m.type, m.type, flags, m.data or None, what)
+        if mode is not None:
+            _chmod_in_root(rootfd, dest, mode)
     if m.rec_set or m.rec_clr:
         # config.md "Mounts": the recursive options reach every submount (mount_setattr
         # with AT_RECURSIVE, on the mount just made).
@@ -227,39 +251,82 @@ def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what:
             pass
 
 
-def _hierarchies() -> list[tuple[str, str, str]]:
-    """(mount point, fstype, super options) of the host's cgroup hierarchies."""
-    out = []
+def _v1_hierarchies() -> list[tuple[str, str, str]]:
+    """(mount point, mount root, controllers) of the host's v1 hierarchies that this
+    process belongs to, each once (a /sys bound into the rootfs repeats them all), in
+    mountinfo order.  ``controllers`` is the hierarchy's key in /proc/self/cgroup
+    ("cpu,cpuacct", "name=systemd").  cgroup2 is not among them: runc 1.1 lays out
+    /sys/fs/cgroup on a hybrid host from the v1 hierarchies alone."""
+    with open("/proc/self/cgroup") as f:
+        keys = [line.rstrip("\n").split(":", 2)[1] for line in f if line.count(":") >= 2]
+    out: list[tuple[str, str, str]] = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fields = left.split()
             rf = right.split()
-            # Each hierarchy once: a /sys bound into the rootfs (rootless) repeats them all.
-            if rf and rf[0] in ("cgroup", "cgroup2") and all(h[1:] != (rf[0], rf[2] if len(rf) > 2 else "")
-                                                             for h in out):
-                out.append((fields[4], rf[0], rf[2] if len(rf) > 2 else ""))
+            if len(rf) < 3 or rf[0] != "cgroup":
+                continue
+            opts = set(rf[2].split(","))
+            key = next((k for k in keys if k and set(k.split(",")) <= opts), None)
+            if key is not None and all(h[2] != key for h in out):
+                out.append((fields[4], fields[3], key))
     return out
 
 
-def mount_cgroup(rootfd: int, dest: str, flags: int, what: str) -> None:
-    """A cgroup mount: cgroup2 on a pure v2 host; else a tmpfs holding every v1 hierarchy
-    (and the unified one), as runc lays out /sys/fs/cgroup."""
-    hier = _hierarchies()
-    ro = flags & c.MS_RDONLY
+def _own_cgroups() -> dict[str, str]:
+    """/proc/self/cgroup: controllers key -> this process's path in that hierarchy."""
+    with open("/proc/self/cgroup") as f:
+        return {parts[1]: parts[2] for parts in (line.rstrip("\n").split(":", 2) for line in f)
+                if len(parts) == 3}
+
+
+def mount_cgroup(rootfd: int, dest: str, flags: int, cgroup_ns: bool, what: str) -> None:
+    """A "cgroup" mount (config-linux.md leaves the layout to the runtime; runc 1.1's):
+    cgroup2 on a pure v2 host; on a v1 or hybrid host a rw tmpfs at ``dest`` holding one
+    mount per v1 hierarchy, named for its host mount point: with a cgroup namespace a
+    fresh mount of the hierarchy (its root is then the container's cgroup), without one a
+    bind of the container's own directory of it (so a limit read inside is the
+    container's, and other containers' cgroups stay out of sight; a bind also works in a
+    user namespace, where mounting a hierarchy is not allowed).  A combined hierarchy
+    ("cpu,cpuacct") gets a symlink per controller."""
     base = flags & (c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC | c.MS_RDONLY)
-    if all(t == "cgroup2" for _, t, _ in hier):
+    hier = _v1_hierarchies()
+    if not hier:
         _mount_at(rootfd, dest, "cgroup2", "cgroup2", base, None, what)
         return
-    _mount_at(rootfd, dest, "tmpfs", "tmpfs", base & ~c.MS_RDONLY, "mode=755", what)
-    for mnt, fstype, opts in hier:
+    # runc: nosuid,nodev,noexec and rw whatever the entry says (only the hierarchies are
+    # ro), with the mode of the directory it covers (sysfs's 0555).
+    mode = _existing_mode(rootfd, dest)
+    _mount_at(rootfd, dest, "tmpfs", "tmpfs", c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC, "mode=755", what)
+    if mode is not None:
+        _chmod_in_root(rootfd, dest, mode)
+    own = {} if cgroup_ns else _own_cgroups()
+    merged = []
+    for mnt, root, key in hier:
         name = os.path.basename(mnt)
         sub = dest.rstrip("/") + "/" + name
         os.close(paths.mkdir_all(rootfd, sub))
-        if fstype == "cgroup2":
-            _mount_at(rootfd, sub, "cgroup2", "cgroup2", base, None, what)
-        else:
-            subsys = ",".join(o for o in opts.split(",") if o not in ("rw", "ro"))
-            _mount_at(rootfd, sub, "cgroup", "cgroup", base, subsys, what)
-    if ro:
-        _mount_at(rootfd, dest, None, None, c.MS_REMOUNT | base, "mode=755", what)
+        if "," in name:
+            merged.append(name)
+        if cgroup_ns:
+            data = "name=systemd" if name == "systemd" else name
+            _mount_at(rootfd, sub, "systemd" if name == "systemd" else "cgroup", "cgroup", base, data, what)
+            continue
+        rel = os.path.relpath(own.get(key, root), root)
+        source = mnt if rel == "." else os.path.join(mnt, rel)
+        _mount_at(rootfd, sub, source, None, c.MS_BIND | c.MS_REC, None, what)
+        # A bind takes its flags only through a remount (mount(2), "MS_BIND").
+        _mount_at(rootfd, sub, None, None, c.MS_BIND | c.MS_REMOUNT | base | _locked_flags(source),
+                  None, what)
+    if merged:
+        fd = paths.open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name in merged:
+                for ctrl in name.split(","):
+                    try:
+                        os.symlink(name, ctrl, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+        finally:
+            os.close(fd)

@@ -37,16 +37,10 @@ def switch(proc) -> None:  # proc: pyrunc.spec.plan.Process
             for cnum in getattr(caps, field):
                 if cnum > last:
                     log.warn(f"process.capabilities.{field}: {NAMES[cnum]} is not supported by this kernel, ignored")
-        # config.md 1.3.0: a capability that cannot be granted (the runtime does not hold
-        # it itself) is a warning, not an error.
-        _, have, _ = libc.capget()
-        for field in ("bounding", "effective", "permitted", "inheritable", "ambient"):
-            wanted = getattr(caps, field)
-            missing = [cnum for cnum in wanted if cnum <= last and not have >> cnum & 1]
-            if missing:
-                log.warn(f"process.capabilities.{field}: {', '.join(NAMES[m] for m in missing)} "
-                         "cannot be granted (the runtime does not hold it), ignored")
-                setattr(caps, field, [cnum for cnum in wanted if cnum not in missing])
+        # A capability the runtime does not hold itself (not in its bounding set) is not
+        # dropped quietly: capset refuses it below and create fails, as with runc 1.1 and
+        # later ("unable to apply caps: operation not permitted"), so that a container
+        # never runs with less than it asked for.
         keep = set(caps.bounding)
         for cnum in range(last + 1):
             if cnum not in keep:
@@ -65,7 +59,7 @@ def switch(proc) -> None:  # proc: pyrunc.spec.plan.Process
             libc.capset(_mask(caps.effective, last) & last_mask, _mask(caps.permitted, last) & last_mask,
                         _mask(caps.inheritable, last) & last_mask)
         except SysError as e:
-            raise PyruncError(f"process.capabilities: {e.msg}") from None
+            raise PyruncError(f"unable to apply caps: {os.strerror(e.errno).lower()}") from None
         libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_CLEAR_ALL, what="clear ambient capabilities")
         for cnum in caps.ambient:
             if cnum > last:
