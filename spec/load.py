@@ -410,7 +410,12 @@ def _linux(lo: Obj, plan: Plan) -> None:
         minor = d.int("minor", 0, 0, 2**32 - 1) or 0
         if t != "p" and (not d.has("major") or not d.has("minor")):
             raise ConfigError(d.path, f"device {path}: major and minor are required for type {t!r}")
-        plan.devices.append(Device(path, t, major, minor, d.int("fileMode", 0o666, 0, 0o7777) or 0o666,
+        # fileMode is a uint32 (config-linux.md "Devices"); engines such as Podman send the
+        # host node's whole st_mode, file-type bits included.  The node's type comes from
+        # `type`; as runc, only the permission bits are kept (setuid/setgid/sticky too go),
+        # and an explicit 0 stays 0.
+        mode = d.int("fileMode", 0o666, 0, _U32) or 0
+        plan.devices.append(Device(path, t, major, minor, mode & 0o777,
                                    d.int("uid", 0, 0, _U32) or 0, d.int("gid", 0, 0, _U32) or 0))
     plan.masked_paths = _container_paths(lo, "maskedPaths")
     plan.readonly_paths = _container_paths(lo, "readonlyPaths")

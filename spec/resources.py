@@ -154,9 +154,11 @@ def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
 
 
 #: runc's default allow list (the devices every container gets): null, zero, full,
-#: random, urandom, tty, ptmx and the pty slaves, read/write/mknod ...
+#: random, urandom, tty, ptmx, the pty slaves and /dev/net/tun, read/write/mknod ...
+#: (tun/tap: in runc 1.1, dropped in 1.2.0 and put back in 1.2.4 because users rely on
+#: it; Podman sends only a deny-all rule and leaves the defaults to the runtime).
 DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
-                   ("c", 5, 2), ("c", 136, -1)]
+                   ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
 #: ... and mknod (only) of any character or block device.
 DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
 

@@ -39,11 +39,8 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         except SysError as e:
             if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM, errno.EDQUOT):
                 raise
-    for rl in proc.rlimits:
-        try:
-            resource.setrlimit(rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
-        except (OSError, ValueError) as e:
-            raise PyruncError(f"process.rlimits: setrlimit {rl.name}: {e}") from None
+    for i, rl in enumerate(proc.rlimits):
+        set_rlimit(i, rl)
     os.umask(proc.umask if proc.umask is not None else 0o022)
     # Scheduler and I/O priority while we still hold CAP_SYS_NICE; personality before any
     # seccomp filter (profiles such as Docker's restrict personality(2)'s argument).
@@ -83,6 +80,19 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
             fault.point("seccomp")
     fault.point("exec")
     return path, list(proc.args), env_dict(env)
+
+
+def set_rlimit(index: int, rl) -> None:
+    """setrlimit(2) one of process.rlimits, failing with runc's text: engines class errors
+    by it (Podman makes "operation not permitted" an "OCI permission denied")."""
+    try:
+        # prlimit, not setrlimit: CPython turns setrlimit's EPERM into a ValueError.
+        resource.prlimit(0, rl.resource, (_rlim(rl.soft), _rlim(rl.hard)))
+    except (OSError, ValueError) as e:
+        # prlimit's only ValueError is the kernel's EINVAL (soft above hard).
+        err = e.errno if isinstance(e, OSError) and e.errno else errno.EINVAL
+        raise PyruncError(f"process.rlimits[{index}]: error setting rlimits for ready process: "
+                          f"error setting rlimit type {rl.resource}: {os.strerror(err).lower()}") from None
 
 
 def load_seccomp(sc) -> None:
