@@ -17,7 +17,8 @@ def _blob(out: tarfile.TarFile, data: bytes) -> tuple[str, int]:
     return "sha256:" + digest, len(data)
 
 
-def build(rootfs: str, archive: str, ref: str) -> None:
+def build(rootfs: str, archive: str, ref: str, image_config: dict | None = None) -> None:
+    """``image_config`` is merged into the image config's ``config`` (Entrypoint, User, Labels...)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as layer:
         for name in sorted(os.listdir(rootfs)):
@@ -30,7 +31,7 @@ def build(rootfs: str, archive: str, ref: str) -> None:
         layer_digest, layer_size = _blob(out, gz)
         config = json.dumps({"architecture": "amd64" if os.uname().machine == "x86_64" else "arm64", "os": "linux",
                              "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                                        "Cmd": ["sh"]},
+                                        "Cmd": ["sh"], **(image_config or {})},
                              "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
         cfg_digest, cfg_size = _blob(out, config)
         manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

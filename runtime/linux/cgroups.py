@@ -109,27 +109,37 @@ def create(dirs: list[str]) -> list[str]:
                     made.append(q)
                 except FileExistsError:
                     continue
-                _inherit_cpuset(q)
+            _fill_cpuset(d)
     except OSError:
         remove(made, [])
         raise
     return made
 
 
-def _inherit_cpuset(d: str) -> None:
-    """A new v1 cpuset cgroup starts empty and takes no process: copy the parent's sets."""
-    for name in ("cpuset.cpus", "cpuset.mems"):
-        f = os.path.join(d, name)
-        try:
-            with open(f) as fh:
-                if fh.read().strip():
-                    continue
-            with open(os.path.join(os.path.dirname(d), name)) as fh:
-                val = fh.read().strip()
-            with open(f, "w") as fh:
-                fh.write(val)
-        except OSError:
-            return
+def _fill_cpuset(d: str) -> None:
+    """A v1 cpuset cgroup with an empty cpuset.cpus or cpuset.mems takes no process
+    (ENOSPC): as runc, every level from the hierarchy's root down to ``d`` that has an
+    empty set gets its parent's, including levels made beforehand by someone else (a
+    kubelet's pod cgroup, say).  The unified tree is left alone: there an empty set
+    means "the parent's"."""
+    top = next((mnt.rstrip("/") for mnt, _r, fstype, ctrls in hierarchies()
+                if fstype == "cgroup" and "cpuset" in ctrls.split(",")
+                and (d == mnt.rstrip("/") or d.startswith(mnt.rstrip("/") + "/"))), None)
+    if top is None or d == top:
+        return
+    level = top
+    for part in d[len(top) + 1:].split("/"):
+        parent, level = level, os.path.join(level, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            try:
+                with open(os.path.join(level, name)) as fh:
+                    if fh.read().strip():
+                        continue
+                with open(os.path.join(parent, name)) as fh:
+                    val = fh.read().strip()
+                _write(os.path.join(level, name), val)
+            except OSError:
+                return  # left as it is: the join that follows reports it
 
 
 def create_permitted(dirs: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -28,10 +28,13 @@ def prepare_root(rootfs: str, propagation: str) -> int:
     Returns an O_PATH fd of the (bound) rootfs."""
     flag = PROPAGATION.get(propagation, c.MS_SLAVE | c.MS_REC)
     libc.mount(None, "/", None, flag, None, what="/")
-    # pivot_root(2) refuses a shared new root or a shared parent of it, and an unbindable
-    # parent cannot be bound: make the parent private (not recursively), bind, make the
-    # new root private; the configured propagation returns on / after the pivot.
-    libc.mount(None, _mount_point_of(os.path.dirname(rootfs)), None, c.MS_PRIVATE, None, what=rootfs)
+    # pivot_root(2) refuses a new root whose parent mount is shared, and an unbindable
+    # mount cannot be bound: make the mount the rootfs lies on private (not recursively;
+    # the rootfs itself when it is a mount point, as an engine's overlay is, else the
+    # nearest one above it), so that the bind below is a private mount on a private
+    # parent whatever the propagation asked for.  The configured propagation returns on
+    # / after the pivot (apply_root_propagation).
+    _make_containing_mount_private(rootfs)
     libc.mount(rootfs, rootfs, None, c.MS_BIND | c.MS_REC, None, what=rootfs)
     libc.mount(None, rootfs, None, c.MS_PRIVATE, None, what=rootfs)
     try:
@@ -40,16 +43,19 @@ def prepare_root(rootfs: str, propagation: str) -> int:
         raise SysError("open rootfs", e.errno or 0, rootfs) from None
 
 
-def _mount_point_of(path: str) -> str:
-    """The mount point under which ``path`` lies (the longest matching mountinfo entry)."""
-    best = "/"
-    path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4].replace("\\040", " ")
-            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
-                best = mp
-    return best
+def _make_containing_mount_private(path: str) -> None:
+    """MS_PRIVATE on the mount ``path`` lies on: the kernel answers EINVAL for a path
+    that is not a mount point, so walk up until one takes it (runc's order: the topmost
+    mount at a path is the one changed, which mountinfo alone would not tell)."""
+    p = os.path.normpath(path)
+    while True:
+        try:
+            libc.mount(None, p, None, c.MS_PRIVATE, None, what=path)
+            return
+        except SysError as e:
+            if e.errno != errno.EINVAL or p == "/":
+                raise
+        p = os.path.dirname(p)
 
 
 def apply_root_propagation(propagation: str) -> None:
