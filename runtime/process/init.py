@@ -92,10 +92,11 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
 
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
     # before pivot_root, so nothing the container mounted can stand in for them.
-    rootfs.mask_paths(rootfd, plan.masked_paths)
-    fault.point("masked-paths")
+    # Readonly first, then masked: runc's order, which the container's mountinfo shows.
     rootfs.readonly_paths(rootfd, plan.readonly_paths)
     fault.point("readonly-paths")
+    rootfs.mask_paths(rootfd, plan.masked_paths)
+    fault.point("masked-paths")
 
     if master >= 0:
         _send_terminal(opts, sock, master)

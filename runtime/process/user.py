@@ -66,11 +66,11 @@ def switch(proc) -> None:  # proc: pyrunc.spec.plan.Process
                 continue
             try:
                 libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_RAISE, cnum, what="raise ambient")
-            except SysError:
+            except SysError as e:
                 from pyrunc.spec.caps import NAMES
 
-                log.warn(f"process.capabilities.ambient: cannot raise {NAMES[cnum]} "
-                         "(not permitted and inheritable), ignored")
+                # runc 1.5's warning and text (1.1.5 dropped it silently).
+                log.warn(f"can't raise ambient capability {NAMES[cnum]}: {os.strerror(e.errno).lower()}")
 
 
 def _setgroups(gids: list[int]) -> None:

@@ -1,0 +1,28 @@
+"""Fixtures of the differential tier: the busybox rootfs and the syscall probe, built once
+per worker (each pytest-xdist worker has its own base directory)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import rootfs as rootfs_builder  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def diff_rootfs(base_dir):
+    return rootfs_builder.build(os.path.join(base_dir, "diff-rootfs"))
+
+
+@pytest.fixture(scope="session")
+def sysprobe(base_dir):
+    out = os.path.join(base_dir, "sysprobe")
+    p = subprocess.run(["gcc", "-static", "-O1", "-o", out, os.path.join(HERE, "sysprobe.c")],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        pytest.fail(f"gcc -static sysprobe.c: {p.stderr.strip()}")
+    return out
