@@ -13,7 +13,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import Pyrunc
+from conftest import PYRUNC, Pyrunc
 
 RUNC = os.environ.get("RUNC", "/usr/sbin/runc")
 
@@ -248,3 +248,68 @@ def test_hook_states_are_creating(pyrunc, runc, make_bundle, tmp_path):
     assert seen["pyrunc"] == seen["runc"]
     assert seen["pyrunc"] == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
                               "startContainer": "created"}
+
+
+def _cli_view(p) -> tuple[int, str, str]:
+    """Exit code, stdout's first line and stderr's messages, the program's name and the
+    log lines' times taken out."""
+    import re
+
+    def norm(s: str) -> str:  # runc names itself by its argv[0], as pyrunc does
+        return re.sub(r"\bpy(runc)\b", r"\1", s.replace(PYRUNC, "runc").replace(RUNC, "runc"))
+
+    msgs = [re.sub(r'^time="[^"]*" ', "", ln) for ln in p.stderr.splitlines()]
+    return p.returncode, norm((p.stdout.splitlines() or [""])[0]), norm("\n".join(msgs))
+
+
+# 6. Argument order: runc's urfave/cli v1 moves a command's known flags (with the next
+# argument, unless that is a known flag too) ahead of the positionals, except for exec
+# and ps, whose arguments after the id belong to the program / ps(1).  So
+# `update ID --memory 1M` and `kill ID KILL --all` work, `kill ID --all KILL` reads KILL
+# as the container, and unknown flags or extra arguments are refused as runc refuses
+# them: the error line on stderr, "Incorrect Usage" and the help on stdout.
+CLI_CASES = [
+    ["update", "{id}", "--memory", "10M"],
+    ["update", "{id}", "--pids-limit", "10", "--memory", "30M"],
+    ["update", "{id}", "--memory-swap", "-1"],
+    ["update", "{id}", "extra", "--memory", "1M"],
+    ["update", "{id}", "--memory"],
+    ["update", "{id}", "--", "--memory", "1M"],
+    ["update", "--", "{id}"],
+    ["update", "{id}", "--memory", "-5"],
+    ["update", "{id}", "--memory", "1.5G"],
+    ["update", "{id}", "--pids-limit", "x"],
+    ["update", "{id}", "--cpu-quota", "x"],
+    ["update", "{id}", "--cpu-period", "-5"],
+    ["update", "{id}", "--cpu-shares", "5"],
+    ["state", "{id}", "--bogus"],
+    ["state", "--bogus", "{id}"],
+    ["state", "{id}", "extra"],
+    ["kill", "{id}", "--all=bad"],
+    ["kill", "{id}", "KILL", "extra"],
+    ["kill", "{id}", "--all", "KILL"],
+    ["pause", "{id}", "extra"],
+    ["exec", "{id}", "echo", "hi", "--all"],
+    ["ps", "{id}", "--", "-o", "pid"],
+    ["list", "-q", "extra"],
+    ["--bogus", "list"],
+    ["kill", "{id}", "KILL", "--all"],
+    ["delete", "{id}", "--force"],
+]
+
+
+@needs_runc
+def test_cli_argument_order_as_runc(pyrunc, runc, make_bundle):
+    views = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sleep", "1000"])
+        cid = f"argv-{name}"
+        rt("run", "-d", "-b", b.path, cid, check=True)
+        try:
+            views[name] = [_cli_view(rt(*[a.format(id=cid) for a in argv])) for argv in CLI_CASES]
+        finally:
+            rt("delete", "--force", cid)
+    for argv, mine, theirs in zip(CLI_CASES, views["pyrunc"], views["runc"], strict=True):
+        theirs = tuple(x.replace("argv-runc", "argv-pyrunc") if isinstance(x, str) else x for x in theirs)
+        assert mine == theirs, argv
+    assert views["pyrunc"][0][0] == 0 and views["pyrunc"][-1][0] == 0
