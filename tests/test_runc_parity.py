@@ -313,3 +313,91 @@ def test_cli_argument_order_as_runc(pyrunc, runc, make_bundle):
         theirs = tuple(x.replace("argv-runc", "argv-pyrunc") if isinstance(x, str) else x for x in theirs)
         assert mine == theirs, argv
     assert views["pyrunc"][0][0] == 0 and views["pyrunc"][-1][0] == 0
+
+
+def _freezer_dir(cgroups_path: str) -> tuple[str, str, str, str]:
+    """(directory, file, frozen value, thawed value) of the freezer for ``cgroups_path``:
+    the v1 freezer hierarchy where there is one, else the unified tree's cgroup.freeze."""
+    if os.path.isdir("/sys/fs/cgroup/freezer"):
+        return f"/sys/fs/cgroup/freezer{cgroups_path}", "freezer.state", "FROZEN", "THAWED"
+    base = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+    return f"{base}{cgroups_path}", "cgroup.freeze", "1", "0"
+
+
+# 7. A frozen cgroup in cgroupsPath: runc refuses it before anything joins it ("container's
+# cgroup unexpectedly frozen"); the init would otherwise freeze as it joins and create
+# wait for ever.
+@needs_runc
+def test_frozen_cgroup_is_refused(pyrunc, runc, make_bundle):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["true"])
+        path = b.config["linux"]["cgroupsPath"]
+        d, knob, frozen, thawed = _freezer_dir(path)
+        os.makedirs(d)
+        try:
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(frozen)
+            p = rt("create", "-b", b.path, f"frz-{name}", timeout=30)
+            seen[name] = _cli_view(p)
+            assert not os.listdir(rt.root) if os.path.isdir(rt.root) else True
+        finally:
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(thawed)
+            rt("delete", "--force", f"frz-{name}")
+            os.rmdir(d)
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == 1 and "container's cgroup unexpectedly frozen" in seen["pyrunc"][2]
+
+
+# 7'. Frozen while create waits on the init (here: during a createContainer hook, which
+# runs in the container's cgroup): create ends with an error within seconds instead of
+# waiting for ever (runc 1.1.5 would hang: no bound).
+def test_cgroup_frozen_during_create_does_not_hang(pyrunc, make_bundle, tmp_path):
+    import time
+
+    b = make_bundle(["true"])
+    flag = tmp_path / "in-hook"
+    hook = tmp_path / "hook"
+    hook.write_text(f"#!/bin/sh\ntouch {flag}\nsleep 30\n")
+    hook.chmod(0o755)
+    b.config["hooks"] = {"createContainer": [{"path": str(hook), "timeout": 60}]}
+    b.write()
+    d, knob, frozen, thawed = _freezer_dir(b.config["linux"]["cgroupsPath"])
+    # stderr to a file: the init that create could not reap (frozen) holds it open.
+    errf = open(tmp_path / "stderr", "w+")
+    proc = subprocess.Popen(pyrunc.cmd("create", "-b", b.path, "frz-mid"), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=errf, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not flag.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "the hook never ran"
+            time.sleep(0.05)
+        with open(os.path.join(d, knob), "w") as f:
+            f.write(frozen)
+        t = time.monotonic()
+        proc.wait(timeout=30)
+        assert proc.returncode == 1 and time.monotonic() - t < 20
+        errf.seek(0)
+        err = errf.read()
+        assert "container's cgroup unexpectedly frozen" in err, err
+        assert os.listdir(pyrunc.root) == []  # nothing of the container's state is left
+    finally:
+        errf.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if os.path.isdir(d):
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(thawed)
+        # What create could not reap (frozen, SIGKILL pending) dies once thawed.
+        deadline = time.monotonic() + 10
+        while os.path.isdir(d) and time.monotonic() < deadline:
+            try:
+                for c in os.listdir("/sys/fs/cgroup"):
+                    sub = os.path.join("/sys/fs/cgroup", c) + b.config["linux"]["cgroupsPath"]
+                    if os.path.isdir(sub):
+                        os.rmdir(sub)
+            except OSError:
+                time.sleep(0.1)
+        pyrunc("delete", "--force", "frz-mid")
