@@ -10,6 +10,7 @@ regression tests of the fixes, one behaviour each.
 import copy
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -401,3 +402,73 @@ def test_cgroup_frozen_during_create_does_not_hang(pyrunc, make_bundle, tmp_path
             except OSError:
                 time.sleep(0.1)
         pyrunc("delete", "--force", "frz-mid")
+
+
+SYSNO_C = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+/* sysno N...: syscall N with invalid arguments (-1, NULL); prints N and its errno. */
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        long nr = strtol(argv[i], 0, 0);
+        errno = 0;
+        long r = syscall(nr, -1L, 0L, 0L, 0L, 0L, 0L);
+        printf("%ld %s\n", nr, r < 0 ? strerrorname_np(errno) : "ok");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sysno(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sysno")
+    (d / "sysno.c").write_text(SYSNO_C)
+    built = subprocess.run(["gcc", "-static", "-O", "-o", str(d / "sysno"), str(d / "sysno.c")],
+                           capture_output=True, text=True, timeout=120)
+    if built.returncode != 0:
+        pytest.skip(f"no static C toolchain for the syscall probe: {built.stderr[:200]}")
+    return str(d / "sysno")
+
+
+# 8. seccomp: runc (>= 1.0.2) answers ENOSYS for a syscall above the largest one the
+# profile names on the architecture (clone3 435, faccessat2 439 above a profile that
+# stops at 429), so programs fall back; one below it that the profile leaves out (mkdir,
+# 83) keeps the default action.  No stub without listed architectures, with a permissive
+# default, or with a default that already is ENOSYS (defaultErrnoRet 38).
+@needs_runc
+@pytest.mark.parametrize("shape", ["archs", "no-archs", "default-enosys", "default-allow"])
+def test_seccomp_newer_syscalls_get_enosys(pyrunc, runc, make_bundle, sysno, shape):
+    from pyrunc.runtime.linux.seccomp import syscall_names
+
+    names = [n for n in syscall_names(0, 430) if n != "mkdir"]
+    profile = {"defaultAction": "SCMP_ACT_ERRNO",
+               "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+               "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}
+    if shape == "no-archs":
+        del profile["architectures"]
+    elif shape == "default-enosys":
+        profile["defaultErrnoRet"] = 38
+    elif shape == "default-allow":
+        profile.update(defaultAction="SCMP_ACT_ALLOW",
+                       syscalls=[{"names": ["mkdir", "getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}])
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["/sysno", "83", "435", "439", "1000"])
+        shutil.copy(sysno, os.path.join(b.rootfs, "sysno"))
+        b.config["linux"]["seccomp"] = profile
+        b.write()
+        p = rt("run", "-b", b.path, f"enosys-{name}")
+        assert p.returncode == 0, (name, p.stderr)
+        seen[name] = p.stdout
+    assert seen["pyrunc"] == seen["runc"]
+    want = {"archs": "83 EPERM\n435 ENOSYS\n439 ENOSYS\n1000 ENOSYS\n",
+            "no-archs": "83 EPERM\n435 EPERM\n439 EPERM\n1000 EPERM\n",
+            "default-enosys": "83 ENOSYS\n435 ENOSYS\n439 ENOSYS\n1000 ENOSYS\n",
+            "default-allow": "83 EPERM\n435 EINVAL\n439 EFAULT\n1000 ENOSYS\n"}[shape]
+    assert seen["pyrunc"] == want
