@@ -58,7 +58,12 @@ class ConfigError(PyruncError):
 
 
 class UsageError(PyruncError):
-    """Bad command-line usage."""
+    """Bad command-line usage.  ``kind`` says what runc (urfave/cli) prints on stdout
+    before its error line: "args" for the wrong number of arguments (checkArgs:
+    "Incorrect Usage." and the command's help), "flag" for a flag it could not parse
+    ("Incorrect Usage: <error>" and the help), "" for nothing."""
+
+    kind = ""
 
 
 class SysError(PyruncError):

@@ -10,10 +10,11 @@ regression tests of the fixes, one behaviour each.
 import copy
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
-from conftest import Pyrunc
+from conftest import PYRUNC, Pyrunc
 
 RUNC = os.environ.get("RUNC", "/usr/sbin/runc")
 
@@ -248,3 +249,226 @@ def test_hook_states_are_creating(pyrunc, runc, make_bundle, tmp_path):
     assert seen["pyrunc"] == seen["runc"]
     assert seen["pyrunc"] == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
                               "startContainer": "created"}
+
+
+def _cli_view(p) -> tuple[int, str, str]:
+    """Exit code, stdout's first line and stderr's messages, the program's name and the
+    log lines' times taken out."""
+    import re
+
+    def norm(s: str) -> str:  # runc names itself by its argv[0], as pyrunc does
+        return re.sub(r"\bpy(runc)\b", r"\1", s.replace(PYRUNC, "runc").replace(RUNC, "runc"))
+
+    msgs = [re.sub(r'^time="[^"]*" ', "", ln) for ln in p.stderr.splitlines()]
+    return p.returncode, norm((p.stdout.splitlines() or [""])[0]), norm("\n".join(msgs))
+
+
+# 6. Argument order: runc's urfave/cli v1 moves a command's known flags (with the next
+# argument, unless that is a known flag too) ahead of the positionals, except for exec
+# and ps, whose arguments after the id belong to the program / ps(1).  So
+# `update ID --memory 1M` and `kill ID KILL --all` work, `kill ID --all KILL` reads KILL
+# as the container, and unknown flags or extra arguments are refused as runc refuses
+# them: the error line on stderr, "Incorrect Usage" and the help on stdout.
+CLI_CASES = [
+    ["update", "{id}", "--memory", "10M"],
+    ["update", "{id}", "--pids-limit", "10", "--memory", "30M"],
+    ["update", "{id}", "--memory-swap", "-1"],
+    ["update", "{id}", "extra", "--memory", "1M"],
+    ["update", "{id}", "--memory"],
+    ["update", "{id}", "--", "--memory", "1M"],
+    ["update", "--", "{id}"],
+    ["update", "{id}", "--memory", "-5"],
+    ["update", "{id}", "--memory", "1.5G"],
+    ["update", "{id}", "--pids-limit", "x"],
+    ["update", "{id}", "--cpu-quota", "x"],
+    ["update", "{id}", "--cpu-period", "-5"],
+    ["update", "{id}", "--cpu-shares", "5"],
+    ["state", "{id}", "--bogus"],
+    ["state", "--bogus", "{id}"],
+    ["state", "{id}", "extra"],
+    ["kill", "{id}", "--all=bad"],
+    ["kill", "{id}", "KILL", "extra"],
+    ["kill", "{id}", "--all", "KILL"],
+    ["pause", "{id}", "extra"],
+    ["exec", "{id}", "echo", "hi", "--all"],
+    ["ps", "{id}", "--", "-o", "pid"],
+    ["list", "-q", "extra"],
+    ["--bogus", "list"],
+    ["kill", "{id}", "KILL", "--all"],
+    ["delete", "{id}", "--force"],
+]
+
+
+@needs_runc
+def test_cli_argument_order_as_runc(pyrunc, runc, make_bundle):
+    views = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sleep", "1000"])
+        cid = f"argv-{name}"
+        rt("run", "-d", "-b", b.path, cid, check=True)
+        try:
+            views[name] = [_cli_view(rt(*[a.format(id=cid) for a in argv])) for argv in CLI_CASES]
+        finally:
+            rt("delete", "--force", cid)
+    for argv, mine, theirs in zip(CLI_CASES, views["pyrunc"], views["runc"], strict=True):
+        theirs = tuple(x.replace("argv-runc", "argv-pyrunc") if isinstance(x, str) else x for x in theirs)
+        assert mine == theirs, argv
+    assert views["pyrunc"][0][0] == 0 and views["pyrunc"][-1][0] == 0
+
+
+def _freezer_dir(cgroups_path: str) -> tuple[str, str, str, str]:
+    """(directory, file, frozen value, thawed value) of the freezer for ``cgroups_path``:
+    the v1 freezer hierarchy where there is one, else the unified tree's cgroup.freeze."""
+    if os.path.isdir("/sys/fs/cgroup/freezer"):
+        return f"/sys/fs/cgroup/freezer{cgroups_path}", "freezer.state", "FROZEN", "THAWED"
+    base = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+    return f"{base}{cgroups_path}", "cgroup.freeze", "1", "0"
+
+
+# 7. A frozen cgroup in cgroupsPath: runc refuses it before anything joins it ("container's
+# cgroup unexpectedly frozen"); the init would otherwise freeze as it joins and create
+# wait for ever.
+@needs_runc
+def test_frozen_cgroup_is_refused(pyrunc, runc, make_bundle):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["true"])
+        path = b.config["linux"]["cgroupsPath"]
+        d, knob, frozen, thawed = _freezer_dir(path)
+        os.makedirs(d)
+        try:
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(frozen)
+            p = rt("create", "-b", b.path, f"frz-{name}", timeout=30)
+            seen[name] = _cli_view(p)
+            assert not os.listdir(rt.root) if os.path.isdir(rt.root) else True
+        finally:
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(thawed)
+            rt("delete", "--force", f"frz-{name}")
+            os.rmdir(d)
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == 1 and "container's cgroup unexpectedly frozen" in seen["pyrunc"][2]
+
+
+# 7'. Frozen while create waits on the init (here: during a createContainer hook, which
+# runs in the container's cgroup): create ends with an error within seconds instead of
+# waiting for ever (runc 1.1.5 would hang: no bound).
+def test_cgroup_frozen_during_create_does_not_hang(pyrunc, make_bundle, tmp_path):
+    import time
+
+    b = make_bundle(["true"])
+    flag = tmp_path / "in-hook"
+    hook = tmp_path / "hook"
+    hook.write_text(f"#!/bin/sh\ntouch {flag}\nsleep 30\n")
+    hook.chmod(0o755)
+    b.config["hooks"] = {"createContainer": [{"path": str(hook), "timeout": 60}]}
+    b.write()
+    d, knob, frozen, thawed = _freezer_dir(b.config["linux"]["cgroupsPath"])
+    # stderr to a file: the init that create could not reap (frozen) holds it open.
+    errf = open(tmp_path / "stderr", "w+")
+    proc = subprocess.Popen(pyrunc.cmd("create", "-b", b.path, "frz-mid"), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=errf, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not flag.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "the hook never ran"
+            time.sleep(0.05)
+        with open(os.path.join(d, knob), "w") as f:
+            f.write(frozen)
+        t = time.monotonic()
+        proc.wait(timeout=30)
+        assert proc.returncode == 1 and time.monotonic() - t < 20
+        errf.seek(0)
+        err = errf.read()
+        assert "container's cgroup unexpectedly frozen" in err, err
+        assert os.listdir(pyrunc.root) == []  # nothing of the container's state is left
+    finally:
+        errf.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if os.path.isdir(d):
+            with open(os.path.join(d, knob), "w") as f:
+                f.write(thawed)
+        # What create could not reap (frozen, SIGKILL pending) dies once thawed.
+        deadline = time.monotonic() + 10
+        while os.path.isdir(d) and time.monotonic() < deadline:
+            try:
+                for c in os.listdir("/sys/fs/cgroup"):
+                    sub = os.path.join("/sys/fs/cgroup", c) + b.config["linux"]["cgroupsPath"]
+                    if os.path.isdir(sub):
+                        os.rmdir(sub)
+            except OSError:
+                time.sleep(0.1)
+        pyrunc("delete", "--force", "frz-mid")
+
+
+SYSNO_C = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+/* sysno N...: syscall N with invalid arguments (-1, NULL); prints N and its errno. */
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        long nr = strtol(argv[i], 0, 0);
+        errno = 0;
+        long r = syscall(nr, -1L, 0L, 0L, 0L, 0L, 0L);
+        printf("%ld %s\n", nr, r < 0 ? strerrorname_np(errno) : "ok");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sysno(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sysno")
+    (d / "sysno.c").write_text(SYSNO_C)
+    built = subprocess.run(["gcc", "-static", "-O", "-o", str(d / "sysno"), str(d / "sysno.c")],
+                           capture_output=True, text=True, timeout=120)
+    if built.returncode != 0:
+        pytest.skip(f"no static C toolchain for the syscall probe: {built.stderr[:200]}")
+    return str(d / "sysno")
+
+
+# 8. seccomp: runc (>= 1.0.2) answers ENOSYS for a syscall above the largest one the
+# profile names on the architecture (clone3 435, faccessat2 439 above a profile that
+# stops at 429), so programs fall back; one below it that the profile leaves out (mkdir,
+# 83) keeps the default action.  No stub without listed architectures, with a permissive
+# default, or with a default that already is ENOSYS (defaultErrnoRet 38).
+@needs_runc
+@pytest.mark.parametrize("shape", ["archs", "no-archs", "default-enosys", "default-allow"])
+def test_seccomp_newer_syscalls_get_enosys(pyrunc, runc, make_bundle, sysno, shape):
+    from pyrunc.runtime.linux.seccomp import syscall_names
+
+    names = [n for n in syscall_names(0, 430) if n != "mkdir"]
+    profile = {"defaultAction": "SCMP_ACT_ERRNO",
+               "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+               "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}
+    if shape == "no-archs":
+        del profile["architectures"]
+    elif shape == "default-enosys":
+        profile["defaultErrnoRet"] = 38
+    elif shape == "default-allow":
+        profile.update(defaultAction="SCMP_ACT_ALLOW",
+                       syscalls=[{"names": ["mkdir", "getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}])
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["/sysno", "83", "435", "439", "1000"])
+        shutil.copy(sysno, os.path.join(b.rootfs, "sysno"))
+        b.config["linux"]["seccomp"] = profile
+        b.write()
+        p = rt("run", "-b", b.path, f"enosys-{name}")
+        assert p.returncode == 0, (name, p.stderr)
+        seen[name] = p.stdout
+    assert seen["pyrunc"] == seen["runc"]
+    want = {"archs": "83 EPERM\n435 ENOSYS\n439 ENOSYS\n1000 ENOSYS\n",
+            "no-archs": "83 EPERM\n435 EPERM\n439 EPERM\n1000 EPERM\n",
+            "default-enosys": "83 ENOSYS\n435 ENOSYS\n439 ENOSYS\n1000 ENOSYS\n",
+            "default-allow": "83 EPERM\n435 EINVAL\n439 EFAULT\n1000 ENOSYS\n"}[shape]
+    assert seen["pyrunc"] == want

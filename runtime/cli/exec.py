@@ -7,6 +7,8 @@ PREFIX = "exec failed: "
 #: runc exits 255 when exec itself fails, apart from any status of the process.
 ERROR_CODE = 255
 
+#: runc (urfave SkipArgReorder): what follows the id is the program and its arguments.
+SKIP_ARG_REORDER = True
 FLAGS = [
     Flag("console-socket", "str"), Flag("cwd", "str"), Flag("env,e", "list"), Flag("tty,t"),
     Flag("user,u", "str"), Flag("additional-gids,g", "list"), Flag("process,p", "str"), Flag("detach,d"),

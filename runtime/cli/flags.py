@@ -1,7 +1,9 @@
 """A small flag parser with the forms runc's (urfave/cli) accepts: ``--name value``,
 ``--name=value``, ``-name value``, short aliases, booleans with optional ``=true|false``.
-Parsing stops at the first positional argument or ``--``.  (argparse costs start-up time
-on every command and cannot reproduce runc's forms and texts.)"""
+Parsing stops at the first positional argument or ``--``; before it, every command but
+exec and ps has its flags moved ahead of the positionals as urfave/cli v1 does (see
+``reorder``), so ``update ID --memory 1M`` works as with runc.  (argparse costs start-up
+time on every command and cannot reproduce runc's forms and texts.)"""
 
 from pyrunc.runtime.errors import UsageError
 
@@ -17,6 +19,41 @@ class Flag:
                                                            (0 if kind == "int" else ""))
         if kind == "list":  # a flag that may be given many times
             self.default = ()
+
+
+def _is_flag(table: dict, arg: str) -> bool:
+    """urfave/cli v1's argIsFlag: ``-x``/``--x``/``--x=v`` naming one of the command's
+    flags (an unknown ``--bogus`` is not one: it stays where it is)."""
+    if arg in ("-", "--") or not arg.startswith("-"):
+        return False
+    name = arg[2:] if arg.startswith("--") else arg[1:]
+    return name.split("=", 1)[0] in table
+
+
+def reorder(args: list[str], flags: list[Flag]) -> list[str]:
+    """The command's flags first, then the positionals, as runc's urfave/cli v1 reorders
+    a command's arguments (its reorderArgs): a known flag moves ahead together with the
+    next argument when that is not itself a known flag and the flag has no ``=`` (the
+    reorder does not know which flags take a value: ``ID --all KILL`` becomes
+    ``--all KILL ID``, so runc reads KILL as the container); ``--`` ends it, and stays in
+    front of everything after it."""
+    table = {n: f for f in flags for n in f.names}
+    moved: list[str] = []
+    rest: list[str] = []
+    value_may_follow = False
+    for i, a in enumerate(args):
+        if value_may_follow and not _is_flag(table, a):
+            value_may_follow = False
+            moved.append(a)
+        elif a == "--":
+            rest = ["--", *rest, *args[i + 1:]]
+            break
+        elif _is_flag(table, a):
+            moved.append(a)
+            value_may_follow = "=" not in a
+        else:
+            rest.append(a)
+    return moved + rest
 
 
 def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -> tuple[dict, list[str]]:
@@ -43,7 +80,7 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
         if f.kind == "bool":
             if eq:
                 if val.lower() not in ("true", "false", "1", "0"):
-                    raise UsageError(f'invalid boolean value "{val}" for -{name}')
+                    raise UsageError(f'invalid boolean value "{val}" for -{name}: parse error')
                 values[f.dest] = val.lower() in ("true", "1")
             else:
                 values[f.dest] = True
@@ -67,10 +104,18 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
 
 def check_args(cmd: str, pos: list[str], exact: int | None = None, lo: int | None = None,
                hi: int | None = None) -> None:
-    """runc's checkArgs texts."""
+    """runc's checkArgs texts (named for the program as it was called: runc's os.Args[0])."""
+    import sys
+
+    prog = sys.argv[0] if sys.argv and sys.argv[0] else "pyrunc"
+    text = ""
     if exact is not None and len(pos) != exact:
-        raise UsageError(f'pyrunc: "{cmd}" requires exactly {exact} argument(s)')
-    if lo is not None and len(pos) < lo:
-        raise UsageError(f'pyrunc: "{cmd}" requires a minimum of {lo} argument(s)')
-    if hi is not None and len(pos) > hi:
-        raise UsageError(f'pyrunc: "{cmd}" requires a maximum of {hi} argument(s)')
+        text = f'{prog}: "{cmd}" requires exactly {exact} argument(s)'
+    elif lo is not None and len(pos) < lo:
+        text = f'{prog}: "{cmd}" requires a minimum of {lo} argument(s)'
+    elif hi is not None and len(pos) > hi:
+        text = f'{prog}: "{cmd}" requires a maximum of {hi} argument(s)'
+    if text:
+        e = UsageError(text)
+        e.kind = "args"
+        raise e

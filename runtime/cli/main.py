@@ -5,7 +5,7 @@ import os
 import sys
 
 from pyrunc.runtime import OCI_VERSION, __version__, log
-from pyrunc.runtime.cli.flags import Flag, parse
+from pyrunc.runtime.cli.flags import Flag, parse, reorder
 from pyrunc.runtime.errors import PyruncError, UsageError
 
 GLOBAL_FLAGS = [
@@ -78,6 +78,9 @@ def main(argv: list[str]) -> int:
     try:
         g, rest = parse(argv, GLOBAL_FLAGS)
     except UsageError as e:
+        # runc (urfave/cli): the complaint and the help on stdout, the error on stderr.
+        cmds = "\n".join(f"   {n:<10}{d}" for n, (_, d) in sorted(COMMANDS.items()))
+        sys.stdout.write(f"Incorrect Usage. {e}\n\n" + USAGE.format(commands=cmds))
         log.error(str(e))
         return 1
     if g["log_format"] not in ("text", "json"):
@@ -112,12 +115,28 @@ def main(argv: list[str]) -> int:
         return 1
     # __import__ rather than importlib: one import less on every command.
     mod = __import__(f"pyrunc.runtime.cli.{COMMANDS[name][0]}", fromlist=["run"])
+    flags = mod.FLAGS + [Flag("help,h")]
+    if not getattr(mod, "SKIP_ARG_REORDER", False):
+        # runc's urfave/cli moves a command's flags ahead of its arguments (exec and ps
+        # excepted: what follows their id belongs to the program / to ps(1)).
+        args = reorder(args, flags)
     try:
-        opts, pos = parse(args, mod.FLAGS + [Flag("help,h")])
+        try:
+            opts, pos = parse(args, flags)
+        except UsageError as e:
+            sys.stdout.write(f"Incorrect Usage: {e}\n\n" + mod.USAGE)  # runc's, on stdout
+            raise
         if opts.get("help"):
             sys.stdout.write(mod.USAGE)
             return 0
-        return mod.run(g, opts, pos)
+        try:
+            return mod.run(g, opts, pos)
+        except UsageError as e:
+            if e.kind == "args":
+                sys.stdout.write("Incorrect Usage.\n\n" + mod.USAGE)  # runc's checkArgs
+            elif e.kind == "flag":
+                sys.stdout.write(f"Incorrect Usage: {e}\n\n" + mod.USAGE)
+            raise
     except UsageError as e:
         log.error(str(e))
         return 1

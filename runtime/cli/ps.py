@@ -11,6 +11,8 @@ import os
 from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import PyruncError
 
+#: runc (urfave SkipArgReorder): what follows the id is ps(1)'s.
+SKIP_ARG_REORDER = True
 FLAGS = [Flag("format,f", "str", "table")]
 
 USAGE = """NAME:
@@ -37,14 +39,16 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         raise PyruncError(f"invalid format option: {opts['format']}")
     import subprocess
 
-    args = pos[1:]
-    if args[:1] == ["--"]:
-        args = args[1:]  # `pyrunc ps ID -- -o pid,cmd`
-    args = args or ["-ef"]
+    # What follows the id goes to ps(1) as given, a "--" too (runc's; ps then refuses it).
+    args = pos[1:] or ["-ef"]
     try:
-        out = subprocess.run(["ps", *args], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
+        p = subprocess.run(["ps", *args], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
         raise PyruncError(f"ps: {e}") from None
+    if p.returncode != 0:
+        # runc: Go's exec error and ps's stderr.
+        raise PyruncError(f"exit status {p.returncode}: {p.stderr}")
+    out = p.stdout
     lines = out.splitlines()
     if not lines:
         return 0

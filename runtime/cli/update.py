@@ -7,13 +7,13 @@ object; runc's single-value flags build one.
 import sys
 
 from pyrunc.runtime.cli.flags import Flag, check_args
-from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.errors import PyruncError, UsageError
 
 FLAGS = [
     Flag("resources,r", "str"),
     Flag("memory", "str"), Flag("memory-reservation", "str"), Flag("memory-swap", "str"),
     Flag("kernel-memory", "str"), Flag("kernel-memory-tcp", "str"),
-    Flag("cpu-shares", "str"), Flag("cpu-quota", "str"), Flag("cpu-period", "str"), Flag("cpu-burst", "str"),
+    Flag("cpu-share", "str"), Flag("cpu-quota", "str"), Flag("cpu-period", "str"), Flag("cpu-burst", "str"),
     Flag("cpu-rt-runtime", "str"), Flag("cpu-rt-period", "str"), Flag("cpu-idle", "str"),
     Flag("cpuset-cpus", "str"), Flag("cpuset-mems", "str"),
     Flag("pids-limit", "str"), Flag("blkio-weight", "str"), Flag("l3-cache-schema", "str"),
@@ -31,7 +31,7 @@ OPTIONS:
    --memory value               memory limit (in bytes, or with k/m/g)
    --memory-reservation value   memory reservation or soft limit
    --memory-swap value          total memory usage (memory + swap); -1 for unlimited
-   --cpu-shares value           CPU shares (relative weight vs. other containers)
+   --cpu-share value            CPU shares (relative weight vs. other containers)
    --cpu-quota value            CPU CFS hardcap limit (in usecs)
    --cpu-period value           CPU CFS period to be used for hardcapping (in usecs)
    --cpu-burst value            CPU CFS hardcap burst limit (in usecs)
@@ -42,26 +42,53 @@ OPTIONS:
    --blkio-weight value         block IO weight (10-1000)
 """
 
-_SUFFIX = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_UNITS = "kmgtp"
+_RAM = None
 
 
 def _bytes(flag: str, v: str) -> int:
-    s = v.strip().lower().removesuffix("b")
-    mult = 1
-    if s and s[-1] in _SUFFIX:
-        mult = _SUFFIX[s[-1]]
-        s = s[:-1]
+    """runc's reading of a memory flag: -1 as is, else go-units' RAMInBytes (a decimal
+    number, an optional space, k/m/g/t/p with an optional i and b: binary multiples)."""
+    if v == "-1":
+        return -1
+    global _RAM
+    import re
+
+    _RAM = _RAM or re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+    m = _RAM.match(v)
+    if not m:
+        raise PyruncError(f"invalid value for {flag}: invalid size: '{v}'")
     try:
-        return int(s) * mult
-    except ValueError:
-        raise PyruncError(f"invalid value for --{flag}: {v!r}") from None
+        num = float(m.group(1))
+    except ValueError:  # "1.2.3": go-units' ParseFloat fails the same way
+        raise PyruncError(f"invalid value for {flag}: invalid size: '{v}'") from None
+    unit = m.group(2)
+    return int(num * (1024 ** (_UNITS.index(unit.lower()) + 1) if unit else num))
 
 
-def _int(flag: str, v: str) -> int:
+def _go_int(flag: str, v: str, signed: bool) -> int:
+    """strconv.ParseInt / ParseUint (base 10), with runc's text for a bad value."""
+    fn = "ParseInt" if signed else "ParseUint"
+    digits = v[1:] if signed and v.startswith(("+", "-")) else v
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise PyruncError(f'invalid value for {flag}: strconv.{fn}: parsing "{v}": invalid syntax')
+    n = int(v)
+    if (signed and not -(1 << 63) <= n < (1 << 63)) or (not signed and n >= (1 << 64)):
+        raise PyruncError(f'invalid value for {flag}: strconv.{fn}: parsing "{v}": value out of range')
+    return n
+
+
+def _flag_int(flag: str, v: str) -> int:
+    """An integer flag of runc's (urfave Int64Flag/UintFlag: Go's base-0 parse); a bad
+    value is a flag-parse error, shown as urfave shows it."""
     try:
-        return int(v)
+        if v != v.strip():
+            raise ValueError(v)
+        return int(v, 0)
     except ValueError:
-        raise PyruncError(f"invalid value for --{flag}: {v!r}") from None
+        e = UsageError(f'invalid value "{v}" for flag -{flag}: parse error')
+        e.kind = "flag"
+        raise e from None
 
 
 def from_flags(o: dict) -> dict:
@@ -73,13 +100,15 @@ def from_flags(o: dict) -> dict:
                                              ("kernel-memory-tcp", "kernel_memory_tcp", "kernelTCP")) if o[d]}
     if mem:
         res["memory"] = mem
-    cpu: dict = {k: _int(f, o[d]) for f, d, k in (("cpu-shares", "cpu_shares", "shares"),
-                                                  ("cpu-quota", "cpu_quota", "quota"),
-                                                  ("cpu-period", "cpu_period", "period"),
-                                                  ("cpu-burst", "cpu_burst", "burst"),
-                                                  ("cpu-rt-runtime", "cpu_rt_runtime", "realtimeRuntime"),
-                                                  ("cpu-rt-period", "cpu_rt_period", "realtimePeriod"),
-                                                  ("cpu-idle", "cpu_idle", "idle")) if o[d]}
+    # runc: unsigned for the periods and shares, signed for the rest.
+    cpu: dict = {k: _go_int(f, o[d], signed) for f, d, k, signed in (
+        ("cpu-share", "cpu_share", "shares", False),
+        ("cpu-quota", "cpu_quota", "quota", True),
+        ("cpu-period", "cpu_period", "period", False),
+        ("cpu-burst", "cpu_burst", "burst", False),
+        ("cpu-rt-runtime", "cpu_rt_runtime", "realtimeRuntime", True),
+        ("cpu-rt-period", "cpu_rt_period", "realtimePeriod", False),
+        ("cpu-idle", "cpu_idle", "idle", True)) if o[d]}
     if o["cpuset_cpus"]:
         cpu["cpus"] = o["cpuset_cpus"]
     if o["cpuset_mems"]:
@@ -87,9 +116,9 @@ def from_flags(o: dict) -> dict:
     if cpu:
         res["cpu"] = cpu
     if o["pids_limit"]:
-        res["pids"] = {"limit": _int("pids-limit", o["pids_limit"])}
+        res["pids"] = {"limit": _flag_int("pids-limit", o["pids_limit"])}
     if o["blkio_weight"]:
-        res["blockIO"] = {"weight": _int("blkio-weight", o["blkio_weight"])}
+        res["blockIO"] = {"weight": _flag_int("blkio-weight", o["blkio_weight"])}
     return res
 
 

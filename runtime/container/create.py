@@ -136,6 +136,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             store.write_atomic(state_path, store.encode(st))
         if refused:
             rootless.check_limits(plan.resources, dirs)
+        # runc's check of an existing cgroup: a frozen one would freeze the init as it
+        # joins, and create would wait on it for ever.
+        if cgroups.frozen(dirs):
+            raise PyruncError("container's cgroup unexpectedly frozen")
         # Limits are in place before any process of the container exists; the device
         # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
         set_resources(dirs, plan.resources, part="limits")
@@ -186,7 +190,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
         log.debug(f"create {cid}: cgroups {dirs}; launching the init")
-        launched = launch.launch(opts, place, run_hooks, on_pid)
+        def stuck() -> str:
+            # Asked while the child is silent: frozen under us, it would never answer.
+            return "container's cgroup unexpectedly frozen" if cgroups.frozen(dirs) else ""
+
+        launched = launch.launch(opts, place, run_hooks, on_pid, stuck)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         # The init waits on the FIFO now: nothing of the user's runs before these rules.
         if co.rootless_cgroups:

@@ -195,6 +195,22 @@ def pids(dirs: list[str]) -> list[int]:
     return list(seen)
 
 
+def frozen(dirs: list[str]) -> bool:
+    """Any of the container's cgroups frozen or freezing: the v1 freezer.state (which
+    shows a frozen parent too), v2's cgroup.freeze or its effective "frozen" event."""
+    for d in dirs:
+        for name, bad in (("freezer.state", ("FROZEN", "FREEZING")), ("cgroup.freeze", ("1",)),
+                          ("cgroup.events", ("frozen 1",))):
+            try:
+                with open(os.path.join(d, name)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if any(b == line.strip() for line in text.splitlines() for b in bad):
+                return True
+    return False
+
+
 def signal_all(dirs: list[str], sig: int) -> None:
     for pid in pids(dirs):
         try:

@@ -86,6 +86,7 @@ def library() -> ctypes.CDLL:
         ("seccomp_arch_native", u32, []), ("seccomp_arch_resolve_name", u32, [ctypes.c_char_p]),
         ("seccomp_attr_set", i, [vp, i, u32]), ("seccomp_syscall_resolve_name", i, [ctypes.c_char_p]),
         ("seccomp_syscall_resolve_num_arch", vp, [u32, i]),
+        ("seccomp_syscall_resolve_name_arch", i, [u32, ctypes.c_char_p]),
         ("seccomp_rule_add_array", i, [vp, u32, i, ctypes.c_uint, ctypes.POINTER(_ArgCmp)]),
         ("seccomp_export_bpf", i, [vp, i]),
     ):
@@ -125,9 +126,22 @@ def compile_filter(sc) -> bytes:
         _add_architectures(lib, ctx, sc.architectures)
         for rule in sc.rules:
             _add_rule(lib, ctx, rule, default)
-        return _export(lib, ctx)
+        program = _export(lib, ctx)
     finally:
         lib.seccomp_release(ctx)
+    return enosys_prologue(lib, sc) + program
+
+
+def enosys_prologue(lib: ctypes.CDLL, sc) -> bytes:
+    """runc's -ENOSYS stub for syscalls newer than the profile (see seccomp_enosys)."""
+    from pyrunc.runtime.linux import seccomp_enosys
+
+    if not seccomp_enosys.wanted(sc):
+        return b""
+    largest = seccomp_enosys.largest_syscalls(
+        sc, lambda arch: lib.seccomp_arch_resolve_name(ARCH_NAMES[arch].encode()),
+        lambda token, name: lib.seccomp_syscall_resolve_name_arch(token, name.encode()))
+    return seccomp_enosys.stub(largest)
 
 
 def _add_architectures(lib: ctypes.CDLL, ctx: int, archs: list[str]) -> None:

@@ -42,18 +42,43 @@ def report(sock, msg: str) -> None:
             pass
 
 
-def reap(pid: int) -> None:
+def reap(pid: int, timeout: float | None = None) -> bool:
+    """Wait for ``pid`` to exit, at most ``timeout`` seconds (None: as long as it takes);
+    True once it is reaped or was already gone."""
+    if timeout is None:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        return True
+    import select
+
     try:
-        os.waitpid(pid, 0)
+        fd = os.pidfd_open(pid)
+    except OSError:
+        fd = -1  # reaped already (ESRCH): waitpid says so below
+    try:
+        if fd >= 0:
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            p.poll(int(timeout * 1000))
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done != 0
     except ChildProcessError:
-        pass
+        return True
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
-def kill_and_reap(*pids: int) -> None:
+def kill_and_reap(*pids: int, timeout: float = 5.0) -> None:
+    """SIGKILL and reap, for at most ``timeout`` seconds each: a process in a frozen v1
+    cgroup does not die until it is thawed, and the runtime must not hang on it (it is
+    then left to the reaper that inherits it)."""
     for pid in pids:
         if pid:
             try:
                 os.kill(pid, 9)  # SIGKILL
             except ProcessLookupError:
                 pass
-            reap(pid)
+            reap(pid, timeout)

@@ -22,9 +22,29 @@ class Launched:
         self.tty_master = tty_master
 
 
-def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
+#: How long the child may stay silent between two steps (mounts, pivot_root, ...) before
+#: create gives up on it; its createContainer hooks' timeouts are added.
+CHILD_SILENCE = 300.0
+#: How often a silent child is checked on (``stuck``).
+_SLICE = 1.0
+
+
+def silence_bound(plan) -> float | None:
+    """The child's silence bound, None when a createContainer hook has no timeout (the
+    spec sets none: such a hook may take as long as it takes; ``stuck`` still runs)."""
+    hooks = plan.hooks.get("createContainer", [])
+    if any(h.timeout is None for h in hooks):
+        return None
+    return CHILD_SILENCE + sum(h.timeout for h in hooks)
+
+
+def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -> Launched:
     """Start the container's init.  ``place_in_cgroups(pid)`` runs before the child may
-    unshare its cgroup namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks."""
+    unshare its cgroup namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks;
+    ``stuck()``, asked each second the child is silent, names why it never will answer
+    ("" while it may).  Every wait on the child is bounded (``silence_bound``)."""
+    import time
+
     from pyrunc.runtime.linux import libc
 
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
@@ -36,11 +56,25 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
     child.close()
     init_pid = 0
     master = -1
+    gone_in = 5.0  # how long a killed child may take to be reaped
     try:
         place_in_cgroups(setup_pid)
         sync.send(parent, "go")
+        bound = silence_bound(opts.plan)
+        parent.settimeout(_SLICE)
         while True:
-            kind, payload, fds = sync.recv(parent)
+            silent_since = time.monotonic()
+            while True:
+                try:
+                    kind, payload, fds = sync.recv(parent)
+                    break
+                except TimeoutError:
+                    why = stuck() if stuck is not None else ""
+                    if not why and bound is not None and time.monotonic() - silent_since > bound:
+                        why = f"the container's init said nothing for {bound:.0f}s"
+                    if why:
+                        gone_in = 0.5  # stuck (frozen): SIGKILL waits for a thaw, don't
+                        raise PyruncError(f"unable to start container process: {why}") from None
             if kind == "maps":
                 from pyrunc.runtime.linux import namespaces
 
@@ -53,7 +87,10 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             elif kind == "pid":
                 init_pid = int(payload)
                 on_pid(init_pid)
-                forked.reap(setup_pid)
+                # It exits right after saying so; bounded all the same.
+                if not forked.reap(setup_pid, 10.0):
+                    raise PyruncError("unable to start container process: "
+                                      + ((stuck() if stuck else "") or "the setup process did not exit"))
                 setup_pid = 0
             elif kind == "tty":
                 master = fds[0]
@@ -73,7 +110,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid) -> Launched:
             else:
                 raise PyruncError(f"sync: unexpected message {kind!r}")
     except BaseException:
-        forked.kill_and_reap(setup_pid, init_pid)
+        forked.kill_and_reap(setup_pid, init_pid, timeout=gone_in)
         if master >= 0:
             os.close(master)
         raise
