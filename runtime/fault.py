@@ -29,8 +29,8 @@ STEPS = (
     "init-fork",        # the init forked (setup child side)
     "mounts[i]",        # each config mount made (in the init)
     "devices",          # /dev nodes and links made
-    "masked-paths",     # linux.maskedPaths mounted
     "readonly-paths",   # linux.readonlyPaths mounted
+    "masked-paths",     # linux.maskedPaths mounted
     "sysctl",           # linux.sysctl written
     "pivot_root",       # the root changed
     "hostname",         # hostname and domainname set

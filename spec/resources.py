@@ -154,9 +154,10 @@ def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
 
 
 #: runc's default allow list (the devices every container gets): null, zero, full,
-#: random, urandom, tty, ptmx and the pty slaves, read/write/mknod ...
+#: random, urandom, tty, ptmx, the pty slaves and /dev/net/tun (runc keeps tun/tap for
+#: Docker's sake: its removal in 1.2.0-rc1 was reverted), read/write/mknod ...
 DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
-                   ("c", 5, 2), ("c", 136, -1)]
+                   ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
 #: ... and mknod (only) of any character or block device.
 DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
 

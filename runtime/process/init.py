@@ -88,11 +88,13 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         raise PyruncError(f"process.cwd: {e.msg}") from None
 
     # Masked and readonly paths are mounted through handles opened via the host's /proc,
-    # before pivot_root, so nothing the container mounted can stand in for them.
-    rootfs.mask_paths(rootfd, plan.masked_paths)
-    fault.point("masked-paths")
+    # before pivot_root, so nothing the container mounted can stand in for them.  Read-only
+    # first, then masked (runc's order): a masked path below a read-only one (Docker masks
+    # files under /proc/sys's neighbours) is mounted on top, and the mount table reads alike.
     rootfs.readonly_paths(rootfd, plan.readonly_paths)
     fault.point("readonly-paths")
+    rootfs.mask_paths(rootfd, plan.masked_paths)
+    fault.point("masked-paths")
 
     if master >= 0:
         _send_terminal(opts, sock, master)
