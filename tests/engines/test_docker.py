@@ -711,6 +711,78 @@ def restart_policy_and_stop_signal(docker, rt):
     return seen
 
 
+@scenario(lambda o: o["knobs"]["out"].startswith("oom_kill_disable 1\n") and " 1048576\n" in o["knobs"]["out"]
+          and "c 10:* rwm" in o["knobs"]["out"])
+def io_and_device_knobs(docker, rt):
+    """``--oom-kill-disable``, ``--device-read-bps``/``--device-write-iops``,
+    ``--device-cgroup-rule``, ``--kernel-memory`` (deprecated: ignored with a warning)."""
+    dev = os.stat(os.path.realpath(_root_disk()))
+    return {"knobs": _sh(docker, rt, "head -1 /sys/fs/cgroup/memory/memory.oom_control; "
+                         "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device "
+                         "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device; "
+                         "sort /sys/fs/cgroup/devices/devices.list",
+                         "--memory", "64m", "--oom-kill-disable", "--kernel-memory", "50m",
+                         "--device-read-bps", f"{_root_disk()}:1mb", "--device-write-iops", f"{_root_disk()}:100",
+                         "--device-cgroup-rule", "c 10:* rmw"),
+            "dev": f"{os.major(dev.st_rdev)}:{os.minor(dev.st_rdev)}"}
+
+
+def _root_disk() -> str:
+    """The block device under / (throttling needs a real one)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if left.split()[4] == "/" and right.split()[1].startswith("/dev/"):
+                return right.split()[1]
+    pytest.skip("the root filesystem is not on a block device")
+
+
+@scenario(lambda o: "CapEff:\t0000003ffeffffff" in o["all_but"]["out"] and "mounted" in o["all_but"]["out"]
+          and o["systempaths"]["out"].startswith("0\n")
+          and "Permission denied" in o["profile"]["err"] and "Operation not permitted" in o["profile"]["err"])
+def security_options(docker, rt):
+    """``--cap-add ALL --cap-drop`` the one the host lacks (privileged but for it),
+    ``systempaths=unconfined`` (nothing masked), a seccomp profile of one's own (errnoRet)."""
+    profile = os.path.join(docker.tmp, f"seccomp-{rt}.json")
+    with open(profile, "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["chmod", "fchmodat"], "action": "SCMP_ACT_ERRNO"}]}, f)
+    return {"all_but": _sh(docker, rt, _CAPS + "; mount -t tmpfs t /tmp && echo mounted",
+                           "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE"),
+            "systempaths": _sh(docker, rt, "grep -c -E ' /proc/(kcore|keys|timer_list|acpi|sys) ' "
+                               "/proc/self/mountinfo; ls /proc/sys >/dev/null && echo proc-sys",
+                               "--security-opt", "systempaths=unconfined"),
+            "profile": _sh(docker, rt, "mkdir /x; chmod 600 /etc/passwd; echo rc=$?",
+                           "--security-opt", f"seccomp={profile}")}
+
+
+@scenario(lambda o: o["names"]["out"] == "10.1.2.3\tfoo\nnameserver 10.9.9.9\nh1\n" and o["t"][0] == 3
+          and "/dev/pts/0" in o["t"][1])
+def names_and_terminal(docker, rt):
+    """``--add-host``, ``--dns``, ``--hostname``; ``-t`` without ``-i``."""
+    return {"names": _sh(docker, rt, "grep foo /etc/hosts; grep nameserver /etc/resolv.conf; hostname",
+                         "--add-host", "foo:10.1.2.3", "--dns", "10.9.9.9", "--hostname", "h1"),
+            "t": docker.pty("run", "--rm", "-t", "--runtime", rt, IMAGE, "sh", "-c",
+                            "tty; test -t 0 && echo stdin-tty; exit 3")}
+
+
+@scenario(lambda o: o["states"] == ["unhealthy", "healthy"] and o["checks_ok"])
+def health_checks(docker, rt):
+    """``--health-cmd``: the daemon execs the check in the container (the runtime's
+    ``exec``) every interval; unhealthy until the file exists, healthy after."""
+    cid = docker.detached(rt, "--health-cmd", "test -f /tmp/ok", "--health-interval", "300ms",
+                          "--health-retries", "1", IMAGE, "sh", "-c", "echo up; exec sleep 1000")
+    try:
+        wait_for("unhealthy", lambda: docker.inspect(cid, "{{.State.Health.Status}}") == "unhealthy", 20, 0.1)
+        docker.ok("exec", cid, "touch", "/tmp/ok")
+        wait_for("healthy", lambda: docker.inspect(cid, "{{.State.Health.Status}}") == "healthy", 20, 0.1)
+        log = json.loads(docker.inspect(cid, "{{json .State.Health.Log}}"))
+        return {"states": ["unhealthy", "healthy"], "checks_ok": log[-1]["ExitCode"] == 0 and len(log) >= 2}
+    finally:
+        docker.remove(cid)
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_same_as_runc(docker, name):
     fn, check = SCENARIOS[name]
