@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,75 +26,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from common import (
-    RUNTIMES,
-    HostState,
-    diff,
-    kill_processes_mentioning,
-    netns,
-    normalize,
-    remove_cgroups,
-    rootfs_tar,
-    run_in_pty,
-    token,
-    unmount_under,
-    wait_for,
-)
+from common import RUNTIMES, diff, normalize, wait_for
+from dockerd import IMAGE, Docker, available, dockerd
 
-DOCKERD = "/usr/sbin/dockerd"
-DOCKER = "/usr/bin/docker"  # not /usr/local/bin/docker: an unrelated, newer client may sit there
-PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
-IMAGE = "pyrunc-busybox:latest"
-
-pytestmark = pytest.mark.skipif(not (os.access(DOCKERD, os.X_OK) and os.access(DOCKER, os.X_OK)),
-                                reason="Debian's docker.io is not installed (make deps installs it)")
-
-
-class Docker:
-    """The docker client aimed at the tests' daemon."""
-
-    def __init__(self, tmp: str, ns: str, cgroup_parent: str) -> None:
-        self.tmp = tmp
-        self.ns = ns
-        self.cgroup_parent = cgroup_parent
-        self.sock = os.path.join(tmp, "docker.sock")
-        self.env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                    "DOCKER_HOST": f"unix://{self.sock}", "DOCKER_CONFIG": os.path.join(tmp, "client")}
-
-    def __call__(self, *args: str, timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, env=self.env,
-                              input=input, stdin=None if input is not None else subprocess.DEVNULL)
-
-    def ok(self, *args: str, timeout: float = 60) -> str:
-        p = self(*args, timeout=timeout)
-        assert p.returncode == 0, f"docker {' '.join(args)}: {p.stderr}"
-        return p.stdout
-
-    def pty(self, *args: str, timeout: float = 60) -> tuple[int, str]:
-        return run_in_pty([DOCKER, *args], timeout=timeout, env=self.env)
-
-    def inspect(self, cid: str, fmt: str) -> str:
-        return self.ok("inspect", "-f", fmt, cid).strip()
-
-    def full_id(self, cid: str) -> str:
-        return self.inspect(cid, "{{.Id}}")
-
-    def cgroup(self, controller: str, cid: str) -> str:
-        """The container's cgroup directory of ``controller`` on the host."""
-        return os.path.join("/sys/fs/cgroup", controller, self.cgroup_parent.lstrip("/"), self.full_id(cid))
-
-    def in_netns(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        """Run ``argv`` in the daemon's network namespace (where published ports are)."""
-        return subprocess.run(["nsenter", f"--net=/run/netns/{self.ns}", *argv], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-
-    def detached(self, rt: str, *args: str) -> str:
-        """``docker run -d`` under ``rt``; the container's id."""
-        return self.ok("run", "-d", "--runtime", rt, *args).strip()
-
-    def remove(self, *cids: str) -> None:
-        if cids:
-            self("rm", "-f", *cids, timeout=60)
+pytestmark = pytest.mark.skipif(not available(), reason="Debian's docker.io is not installed (make deps installs it)")
 
 
 def _read(path: str) -> str:
@@ -106,76 +39,9 @@ def _read(path: str) -> str:
 
 @pytest.fixture(scope="module")
 def docker(busybox_rootfs):
-    tmp = tempfile.mkdtemp(prefix="pyrunc-docker-")
-    os.chmod(tmp, 0o711)
-    name = token("docker")
-    parent = f"/{name}"
-    made = [d for d in ("/etc/docker", "/run/docker", "/run/containerd") if not os.path.exists(d)]
-    before = HostState(tmp, (parent.lstrip("/"), "docker"))
-    with open(os.path.join(tmp, "daemon.json"), "w") as f:
-        # pyrunc beside the default runc: the runtime names the tests pass to --runtime.
-        # The trust key goes to /etc/docker unless daemon.json says otherwise.
-        json.dump({"runtimes": {"pyrunc": {"path": PYRUNC}},
-                   "deprecated-key-path": os.path.join(tmp, "key.json")}, f)
-    log = open(os.path.join(tmp, "dockerd.log"), "w")
-    daemon = None
-    with netns(name):
-        try:
-            daemon = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{name}", DOCKERD, "--config-file", os.path.join(tmp, "daemon.json"),
-                 "--data-root", os.path.join(tmp, "data"), "--exec-root", os.path.join(tmp, "exec"),
-                 "-H", f"unix://{os.path.join(tmp, 'docker.sock')}", "--pidfile", os.path.join(tmp, "docker.pid"),
-                 # overlay2 works on this ext4 /tmp (vfs would copy the image per container).
-                 "--storage-driver", "overlay2", "--cgroup-parent", parent],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            dk = Docker(tmp, name, parent)
-
-            def up() -> bool:
-                assert daemon.poll() is None, f"dockerd exited: {open(log.name).read()[-3000:]}"
-                return dk("version", timeout=10).returncode == 0
-
-            wait_for("dockerd to answer", up, timeout=60, every=0.2)
-            archive = rootfs_tar(busybox_rootfs, os.path.join(tmp, "busybox.tar"))
-            dk.ok("import", archive, IMAGE, timeout=120)
-            yield dk
-        finally:
-            if daemon is not None:
-                ids = subprocess.run([DOCKER, "ps", "-aq"], capture_output=True, text=True, timeout=30,
-                                     env=dk.env).stdout.split()
-                dk.remove(*ids)
-                daemon.send_signal(signal.SIGTERM)
-                try:
-                    daemon.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    daemon.kill()
-                    daemon.wait(timeout=10)
-            log.close()
-            # dockerd's containerd and its shims, if dockerd left them.
-            kill_processes_mentioning(tmp)
-            unmount_under(tmp)
-            subprocess.run(["umount", "-l", tmp + "/data"], capture_output=True, timeout=30)
-            left = remove_cgroups(parent)
-    after = HostState(tmp, (parent.lstrip("/"), "docker"))
-    problems = after.leaks(before)
-    keep_log = problems or left
-    if keep_log:
-        shutil.copy(os.path.join(tmp, "dockerd.log"), f"/tmp/{name}-dockerd.log")
-    shutil.rmtree(tmp, ignore_errors=True)
-    # What dockerd makes outside its roots whatever it is told (its plugin socket
-    # directory, containerd's shim socket directory): gone again if the tests made them.
-    for d in sorted(made, reverse=True):
-        for sub in ("plugins", "s"):
-            if os.path.isdir(os.path.join(d, sub)):
-                try:
-                    os.rmdir(os.path.join(d, sub))
-                except OSError:
-                    pass
-        try:
-            os.rmdir(d)
-        except OSError:
-            pass
-    assert not left, f"cgroup directories that would not go: {left}"
-    assert not problems, "the Docker tests left on the host: " + "; ".join(problems)
+    """One daemon for the module (its start and the image import take seconds)."""
+    with dockerd(busybox_rootfs) as dk:
+        yield dk
 
 
 @pytest.fixture(autouse=True)
