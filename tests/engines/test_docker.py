@@ -235,6 +235,28 @@ def pause_unpause(docker, rt):
         docker.remove(cid)
 
 
+@scenario(lambda o: o["stopped"] == "exited 137" and o["removed"]["rc"] == 0 and o["exec_oom"]["rc"] == 137
+          and o["survivor"] == "running")
+def paused_and_oom_exec(docker, rt):
+    """``stop`` and ``rm -f`` of a paused container (the runtime thaws what it kills), and
+    an ``exec`` OOM-killed while the container's init lives on."""
+    cid = docker.detached(rt, "--memory", "32m", "--memory-swap", "32m", IMAGE, "sh", "-c",
+                          "sleep 1000 & sleep 1001 & exec sleep 1002")
+    try:
+        seen = {"exec_oom": _out(docker("exec", cid, "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"), rt,
+                                 cid),
+                "survivor": docker.inspect(cid, "{{.State.Status}}")}
+        docker.ok("pause", cid)
+        docker.ok("stop", "-t", "1", cid)
+        seen["stopped"] = docker.inspect(cid, "{{.State.Status}} {{.State.ExitCode}}")
+        docker.ok("start", cid)
+        docker.ok("pause", cid)
+        seen["removed"] = _out(docker("rm", "-f", cid), rt, cid)
+        return seen
+    finally:
+        docker.remove(cid)
+
+
 @scenario(lambda o: o["top_header"][:2] == ["UID", "PID"] and sorted(o["top_cmds"]) == ["sleep 1000", "sleep 1001"]
           and o["stats"][0] == "2" and o["stats"][1].endswith("/ 64MiB"))
 def top_and_stats(docker, rt):
