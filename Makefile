@@ -6,7 +6,10 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYRUNC := $(VENV)/bin/pyrunc
-APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev nftables
+# docker.io, podman, containernetworking-plugins and iptables: the engines tests/engines/
+# runs pyrunc under, beside runc (dockerd programs its networks' rules with iptables).
+APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev nftables \
+	docker.io podman containernetworking-plugins iptables
 PIP_STAMP := $(VENV)/.deps-installed
 
 .PHONY: deps install demo test lint bench conformance reliability clean

@@ -374,3 +374,33 @@ def test_ps_passes_options_to_ps(pyrunc, make_bundle):
     lines = p.stdout.split("\n")
     assert lines[0].split() == ["PID", "COMMAND"] and lines[1].split() == [str(pid), "sleep"]
     pyrunc("delete", "--force", "pso", check=True)
+
+
+#: What Docker 20.10 sends for a container without limits: zeros (and empty cpusets)
+#: for "unset".
+DOCKER_UNSET = {"memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+                "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0,
+                        "cpus": "", "mems": ""},
+                "pids": {"limit": 0}, "blockIO": {"weight": 0, "leafWeight": 0,
+                                                  "weightDevice": [{"major": 254, "minor": 0, "weight": 0}]},
+                "network": {"classID": 0}}
+
+
+def test_zeros_docker_sends_are_unset():
+    """runc 1.1's cgroup Set functions skip these zeros at create as at update (none is
+    written: blkio.weight is absent without BFQ, cpu.shares 0 would become 2)."""
+    assert cr.writes_for(DOCKER_UNSET, v2=False, part="limits") == []
+    assert cr.writes_for(DOCKER_UNSET, v2=True, part="limits") == []
+    assert cr.writes_for({"memory": {"swappiness": 2**64 - 1}}, v2=False) == []
+    # Non-zero values next to them are written, and -1 is not "unset".
+    writes = cr.writes_for({"cpu": {"shares": 512, "quota": 0}, "pids": {"limit": -1}}, v2=False)
+    assert [(w[1], w[2]) for w in writes] == [("cpu.shares", "512"), ("pids.max", "max")]
+
+
+def test_create_with_dockers_unset_resources(pyrunc, make_bundle):
+    b = make_bundle(["cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/pids/pids.max"])
+    b.config["linux"]["resources"] = dict(DOCKER_UNSET, devices=[{"allow": False, "access": "rwm"}])
+    b.write()
+    p = pyrunc("run", "-b", b.path, "unset")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["1024", "max"]

@@ -313,6 +313,8 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
             raise ConfigError(jpath, f"the {ctrl or 'unified'} controller is not available on this host")
         try:
             _write(os.path.join(d, fname), value)
+            if fname == "cpu.shares":
+                _check_shares(d, value, jpath)
         except OSError as e:
             if e.errno == 2 and fname in ("cpu.cfs_burst_us", "cpu.max.burst"):
                 continue  # runc: a kernel without the burst knob (before 5.14) ignores it; not cpu.idle
@@ -328,12 +330,35 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
                     continue
                 except OSError:
                     pass
+            if fname == "memory.limit_in_bytes" and e.errno == errno.EBUSY:
+                # v1 refuses a limit below the usage; runc 1.1 says so with the numbers.
+                raise ConfigError(jpath, f"unable to set memory limit to {value} (current usage: "
+                                         f"{_read_int(d, 'memory.usage_in_bytes')}, peak usage: "
+                                         f"{_read_int(d, 'memory.max_usage_in_bytes')})") from None
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
     for d, fname, value, jpath in retry:
         try:
             _write(os.path.join(d, fname), value)
         except OSError as e:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
+
+
+def _check_shares(d: str, value: str, jpath: str) -> None:
+    """The kernel clamps cpu.shares to [2, 262144] without an error; runc 1.1 reads it
+    back and refuses the clamped value (its texts), at create and at update."""
+    from pyrunc.runtime.errors import ConfigError
+
+    got = _read_int(d, "cpu.shares")
+    if got is not None and got != int(value):
+        raise ConfigError(jpath, f"the {'maximum' if int(value) > got else 'minimum'} allowed cpu-shares is {got}")
+
+
+def _read_int(d: str, fname: str) -> int | None:
+    try:
+        with open(os.path.join(d, fname)) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _write(path: str, value: str) -> None:
