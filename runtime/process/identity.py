@@ -22,6 +22,7 @@ import stat
 
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.jsonout import quote
 from pyrunc.runtime.linux import libc, numa, procwrite
 from pyrunc.runtime.process import sync, user
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch, after the mount ns changes)
@@ -160,15 +161,16 @@ def apply_lsm_labels(proc) -> None:
 def chdir_inside(cwd: str) -> None:
     """chdir to the process's cwd, and check it is inside the container's root: a cwd
     such as /proc/self/fd/N naming an fd the runtime still holds would otherwise leave
-    the process outside it (CVE-2024-21626); getcwd(2) then reports "(unreachable)"."""
+    the process outside it (CVE-2024-21626); getcwd(2) then reports "(unreachable)".
+    The path is quoted as runc's %q does (double quotes): engines match runc's text."""
     try:
         os.chdir(cwd)
         where = os.getcwd()
     except OSError as e:
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({quote(cwd)}) set in config.json failed: "
                           f"{(e.strerror or '').lower()}") from None
     if not where.startswith("/"):
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({quote(cwd)}) set in config.json failed: "
                           "it is outside the container's root")
 
 

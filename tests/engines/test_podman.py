@@ -15,6 +15,7 @@ where runc says "error during container init:" pyrunc names the JSON path that f
 import json
 import os
 import re
+import subprocess
 import time
 import uuid
 
@@ -183,11 +184,14 @@ def test_detached_exec(podman, rt, same):
             user = podman(r, "exec", "--user", "1000:1000", "--workdir", "/tmp", cid, "sh", "-c", "id; pwd")
             tty_rc, tty_out = podman.in_pty(r, "exec", "-it", cid, "sh", "-c", "tty; exit 6")
             env = podman(r, "exec", "-e", "FOO=bar", cid, "sh", "-c", "echo $FOO")
+            noexec = podman(r, "exec", cid, "/etc/passwd")
+            nocwd = podman(r, "exec", "--workdir", "/nonexistent", cid, "pwd")
         finally:
             podman(r, "rm", "-f", "-t", "0", cid)
         return {"out": p.stdout, "rc": p.returncode, "bad_rc": bad.returncode, "bad": norm(podman, bad.stderr),
                 "exit": code, "user": user.stdout, "tty_rc": tty_rc, "tty": norm(podman, tty_out.decode()),
-                "env": env.stdout}
+                "env": env.stdout, "noexec": (noexec.returncode, norm(podman, noexec.stderr)),
+                "nocwd": (nocwd.returncode, norm(podman, nocwd.stderr))}
     obs = same(observe)
     assert obs["out"] == "exec-ok\nsleep 1000 \nuid=0(root) gid=0(root)\n" and obs["rc"] == 0, obs
     assert obs["bad_rc"] == 127 and "executable file not found in $PATH" in obs["bad"], obs
@@ -195,6 +199,8 @@ def test_detached_exec(podman, rt, same):
     assert obs["user"] == "uid=1000(user) gid=1000(user)\n/tmp\n", obs
     assert obs["tty_rc"] == 6 and "/dev/pts/" in obs["tty"], obs
     assert obs["env"] == "bar\n"
+    assert obs["noexec"][0] == 126 and "permission denied: OCI permission denied" in obs["noexec"][1], obs
+    assert obs["nocwd"][0] == 127 and "no such file or directory" in obs["nocwd"][1], obs
 
 
 def test_top_logs_wait(podman, rt, same):
@@ -579,3 +585,25 @@ def test_pod_shares_infra_netns(podman, rt, same):
                 "stop_quick": quick, "infra_rc": infra_rc}
     assert same(observe) == {"rc": 0, "same_netns": True, "hostname": True, "got": "hello-in-the-pod\n",
                              "stop_quick": True, "infra_rc": "0"}
+
+
+# -- how a user names the runtime --------------------------------------------------------------
+
+def test_runtime_named_in_containers_conf(podman, rt, same):
+    """``[engine.runtimes] pyrunc = ["/path/to/pyrunc"]`` then ``--runtime pyrunc``: the
+    name, not a path, picks the runtime, and the container records it."""
+    def observe(r):
+        argv = podman.argv(r, "run", "-d", "--pull", "never", "--cgroup-parent", podman.cgroup_parent, IMAGE,
+                           "sleep", "1000")
+        argv[argv.index("--runtime") + 1] = r
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=podman_env.TIMEOUT, env=podman.env(),
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        cid = p.stdout.strip()
+        try:
+            recorded = inspect(podman, r, cid, "{{.OCIRuntime}}")
+            state = os.listdir(podman.state_dir(r))
+        finally:
+            podman(r, "rm", "-f", "-t", "0", cid)
+        return {"runtime_is_itself": recorded == r, "its_state": state == [cid]}
+    assert same(observe) == {"runtime_is_itself": True, "its_state": True}
