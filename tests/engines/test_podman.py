@@ -607,3 +607,97 @@ def test_runtime_named_in_containers_conf(podman, rt, same):
             podman(r, "rm", "-f", "-t", "0", cid)
         return {"runtime_is_itself": recorded == r, "its_state": state == [cid]}
     assert same(observe) == {"runtime_is_itself": True, "its_state": True}
+
+
+# -- more of the container's process and namespaces ---------------------------------------------
+
+SECURITY = {"seccomp-unconfined": ["--security-opt", "seccomp=unconfined"],
+            "no-new-privileges": ["--security-opt", "no-new-privileges"],
+            "unmask-all": ["--security-opt", "unmask=ALL"],
+            "mask-a-file": ["--security-opt", "mask=/etc/passwd"]}
+
+
+@pytest.mark.parametrize("case", sorted(SECURITY))
+def test_security_opt(podman, rt, same, case):
+    def observe(r):
+        p = podman.run(r, "--rm", *SECURITY[case], IMAGE, "sh", "-c",
+                       "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; wc -c < /etc/passwd; "
+                       "grep -c ' /proc/' /proc/mounts; true")
+        return {"rc": p.returncode, "out": p.stdout.split()}
+    obs = same(observe)
+    assert obs["rc"] == 0, obs
+    if case == "unmask-all":
+        assert obs["out"][5] == "0", obs
+    if case == "mask-a-file":
+        assert obs["out"][4] == "0", obs
+
+
+def test_host_namespaces(podman, rt, same):
+    def observe(r):
+        p = podman.run(r, "--rm", "--pid", "host", "--ipc", "host", "--uts", "host", IMAGE, "sh", "-c",
+                       "for n in pid ipc uts; do readlink /proc/self/ns/$n; done; hostname")
+        return {"rc": p.returncode, "out": p.stdout.split()}
+    obs = same(observe)
+    host = [os.readlink(f"/proc/self/ns/{n}") for n in ("pid", "ipc", "uts")] + [os.uname().nodename]
+    assert obs == {"rc": 0, "out": host}
+
+
+def test_oom_score_adj_and_shm_size(podman, rt, same):
+    def observe(r):
+        p = podman.run(r, "--rm", "--oom-score-adj", "500", "--shm-size", "16m", IMAGE, "sh", "-c",
+                       "cat /proc/self/oom_score_adj; grep ' /dev/shm ' /proc/mounts | cut -d' ' -f4")
+        return {"rc": p.returncode, "out": p.stdout.split()}
+    obs = same(observe)
+    assert obs["rc"] == 0 and obs["out"][0] == "500" and "size=16384k" in obs["out"][1], obs
+
+
+def test_tmpfs_mount_mode(podman, rt, same):
+    """--mount type=tmpfs has Podman's tmpcopyup: over a directory the image has, the
+    tmpfs takes that directory's mode; over one made for it, its own ``mode=``."""
+    def observe(r):
+        p = podman.run(r, "--rm", "--mount", "type=tmpfs,dst=/new,tmpfs-mode=700", "--mount",
+                       "type=tmpfs,dst=/etc,tmpfs-size=1m", IMAGE, "sh", "-c",
+                       "stat -c '%n %a' /new /etc; cat /etc/passwd | wc -l")
+        return {"rc": p.returncode, "out": p.stdout}
+    assert same(observe) == {"rc": 0, "out": "/new 700\n/etc 755\n3\n"}
+
+
+def test_program_that_cannot_exec(podman, rt, same):
+    """A dynamic binary without its loader in the image: execve fails after the lookup,
+    which runc reports as the program's own error ("exec PATH: ERRNO", status 1)."""
+    if not os.path.exists("/lib64/ld-linux-x86-64.so.2") and not os.path.exists("/lib/ld-linux-aarch64.so.1"):
+        pytest.skip("no dynamic loader on this host to leave out of the image")
+
+    def observe(r):
+        p = podman.run(r, "--rm", "-v", "/bin/true:/dyntrue:ro", IMAGE, "/dyntrue")
+        cid = detached(podman, r, "-v", "/bin/true:/dyntrue:ro", IMAGE, "sleep", "1000")
+        try:
+            e = podman(r, "exec", cid, "/dyntrue")
+        finally:
+            podman(r, "rm", "-f", "-t", "0", cid)
+        return {"rc": p.returncode, "err": norm(podman, p.stderr), "exec_rc": e.returncode,
+                "exec_err": norm(podman, e.stderr)}
+    assert same(observe) == {"rc": 1, "err": "exec /dyntrue: no such file or directory\n", "exec_rc": 1,
+                             "exec_err": "exec /dyntrue: no such file or directory\n"}
+
+
+def test_user_namespace(podman, rt, same, request):
+    if rt == "pyrunc":
+        request.applymarker(pytest.mark.xfail(reason=CGROUP_VIEW + ": the cgroup mount is refused", strict=False))
+
+    def observe(r):
+        p = podman.run(r, "--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", IMAGE, "sh", "-c",
+                       "id; cat /proc/self/uid_map; touch /x && echo written")
+        return {"rc": p.returncode, "out": p.stdout.split(), "err": norm(podman, p.stderr)}
+    assert same(observe) == {"rc": 0, "out": ["uid=0(root)", "gid=0(root)", "0", "100000", "65536", "written"],
+                             "err": ""}
+
+
+def test_personality(podman, rt):
+    """process.personality (runtime-spec 1.3.0, config-linux.md "Personality"): runc 1.1.5
+    predates it and ignores it; pyrunc applies it, as runc 1.2 and later do.  A deliberate
+    difference, so this test names each runtime's answer."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("LINUX32 is the x86_64 personality tested here")
+    p = podman.run(rt, "--rm", "--personality", "LINUX32", IMAGE, "uname", "-m")
+    assert (p.returncode, p.stdout) == (0, {"runc": "x86_64\n", "pyrunc": "i686\n"}[rt]), p.stderr
