@@ -701,3 +701,52 @@ def test_personality(podman, rt):
         pytest.skip("LINUX32 is the x86_64 personality tested here")
     p = podman.run(rt, "--rm", "--personality", "LINUX32", IMAGE, "uname", "-m")
     assert (p.returncode, p.stdout) == (0, {"runc": "x86_64\n", "pyrunc": "i686\n"}[rt]), p.stderr
+
+
+def test_update_exec_options_stats(podman, rt, same):
+    """podman update (runtime update), exec -d / --privileged / --preserve-fds, stats."""
+    def observe(r):
+        cid = detached(podman, r, "--memory", "64m", IMAGE, "sleep", "1000")
+        try:
+            up = podman(r, "update", "--memory", "128m", "--cpus", "0.5", cid)
+            host = [host_cgroup(podman, cid, "memory", "memory.limit_in_bytes"),
+                    host_cgroup(podman, cid, "cpu", "cpu.cfs_quota_us")]
+            podman.check(r, "exec", "-d", cid, "sh", "-c", "echo detached > /tmp/d")
+            podman.wait_for("exec -d", lambda: podman(r, "exec", cid, "cat", "/tmp/d").stdout == "detached\n")
+            priv = podman(r, "exec", "--privileged", cid, "grep", "CapEff", "/proc/self/status").stdout
+            # fd 3 of podman's is passed on (0-2, 3 and ls's own directory fd).
+            argv = ["sh", "-c", 'exec "$@" 3</dev/null', "sh",
+                    *podman.argv(r, "exec", "--preserve-fds", "1", cid, "sh", "-c", "ls /proc/self/fd | wc -l")]
+            fds = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=podman.env(),
+                                 timeout=podman_env.TIMEOUT).stdout
+            stats = podman(r, "stats", "--no-stream", "--format", "{{.MemLimit}} {{.PIDs}}", cid).stdout
+        finally:
+            podman(r, "rm", "-f", "-t", "0", cid)
+        return {"update": up.returncode, "host": host, "priv": priv, "fds": fds, "stats": stats}
+    obs = same(observe)
+    assert obs["update"] == 0 and obs["host"] == ["134217728", "50000"], obs
+    assert obs["priv"].startswith("CapEff:") and obs["fds"] == "5\n", obs
+    # Podman 4.3's stats shows the limit the container was created with, whatever the runtime.
+    assert obs["stats"].split()[0] == "67108864", obs
+
+
+def test_publish_and_restart_policy(podman, rt, same):
+    def observe(r):
+        server = detached(podman, r, "-p", "18081:7000", IMAGE, "sh", "-c", "echo served | nc -l -p 7000")
+        try:
+            got = ""
+            deadline = time.monotonic() + 10
+            while not got and time.monotonic() < deadline:
+                got = subprocess.run(
+                    ["nsenter", f"--net=/run/netns/{podman.netns}", "busybox", "nc", "-w", "2", "127.0.0.1", "18081"],
+                    stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10).stdout
+                time.sleep(0.1)
+        finally:
+            podman(r, "rm", "-f", "-t", "0", server)
+        again = detached(podman, r, "--restart", "on-failure:2", IMAGE, "sh", "-c", "echo run; exit 1")
+        podman.wait_for("two restarts", lambda: inspect(podman, r, again, "{{.RestartCount}} {{.State.Status}}")
+                        == "2 exited")
+        logs = podman(r, "logs", again).stdout
+        podman(r, "rm", "-f", again)
+        return {"published": got, "restarted_logs": logs}
+    assert same(observe) == {"published": "served\n", "restarted_logs": "run\nrun\nrun\n"}
