@@ -14,6 +14,9 @@ _libc.syscall.restype = ctypes.c_long
 
 # x86_64 and aarch64 syscall numbers (the generic table for the newer calls).
 _ARCH = os.uname().machine
+#: The machine whose syscall numbers this process uses, read once at import: after
+#: personality(PER_LINUX32) (process.personality, set before seccomp) uname says "i686".
+ARCH = _ARCH
 SYS_PIVOT_ROOT = 155 if _ARCH == "x86_64" else 41
 SYS_CAPGET = 125 if _ARCH == "x86_64" else 90
 SYS_CAPSET = 126 if _ARCH == "x86_64" else 91

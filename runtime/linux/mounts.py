@@ -107,11 +107,12 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
     else:
         check_proc_destination(rootfd, m)
         mode = _existing_mode(rootfd, dest) if m.type == "tmpfs" else None
+        copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
+        existed = mode is not None
         make_target(rootfd, dest, True)
         flags = m.flags & ~c.MS_REMOUNT
-        copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
         if copyup:
-            _tmpcopyup(rootfd, dest, m.source, flags, m.data, what)
+            _tmpcopyup(rootfd, dest, m.source, flags, m.data, what, existed)
         elif m.type == "sysfs":
             _mount_sysfs(rootfd, dest, m, flags, what)
         else:
@@ -216,8 +217,10 @@ def _locked_flags(source: str) -> int:
     return keep
 
 
-def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what: str) -> None:
-    """runc's tmpcopyup extension: the tmpfs starts with a copy of what it covers."""
+def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what: str, existed: bool) -> None:
+    """runc's tmpcopyup extension: the tmpfs starts with a copy of what it covers, and the
+    mode of the directory it covers if that was in the image (runc's chmod after the
+    mount); over a directory made for it, the tmpfs keeps its own mode (``mode=``)."""
     import shutil
     import tempfile
 
@@ -226,9 +229,12 @@ def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what:
     try:
         libc.mount(source or "tmpfs", tmp, "tmpfs", flags, data or None, what=what)
         mounted = True
+        own_mode = os.stat(tmp).st_mode & 0o7777
         src_fd = paths.open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
             shutil.copytree(f"/proc/self/fd/{src_fd}", tmp, symlinks=True, dirs_exist_ok=True)
+            if not existed:
+                os.chmod(tmp, own_mode)
         except (OSError, shutil.Error) as e:
             raise PyruncError(f"tmpcopyup of {dest}: cannot copy: {str(e)[:200]}") from None
         finally:

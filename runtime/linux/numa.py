@@ -12,7 +12,9 @@ _SYS_GET_MEMPOLICY = {"x86_64": 239, "aarch64": 236}
 
 
 def _nr(table: dict[str, int], name: str) -> int:
-    nr = table.get(os.uname().machine)
+    from pyrunc.runtime.linux.libc import ARCH
+
+    nr = table.get(ARCH)  # not uname now: a 32-bit personality may be set already
     if nr is None:
         raise SysError(name, 38)  # ENOSYS
     return nr

@@ -206,9 +206,11 @@ def load(program: bytes, flags: int, listener: bool) -> int:
             flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH  # the only way the kernel takes both
     # Tests read this line (``--debug``), as runc's do: the flags the kernel was given.
     log.debug(f"seccomp filter flags: {flags}")
-    nr = _SYS_SECCOMP.get(os.uname().machine)
+    from pyrunc.runtime.linux.libc import ARCH
+
+    nr = _SYS_SECCOMP.get(ARCH)  # not uname now: a 32-bit personality may be set already
     if nr is None:
-        raise PyruncError(f"linux.seccomp: no seccomp(2) number known for {os.uname().machine}")
+        raise PyruncError(f"linux.seccomp: no seccomp(2) number known for {ARCH}")
     ret = libc.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(flags),
                        ctypes.byref(prog))
     if ret < 0:

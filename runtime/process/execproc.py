@@ -177,7 +177,7 @@ def _process(opts: ExecOptions, sock, csock) -> None:
             csock.close()
         # A session keyring of the container's, never the caller's (runc's setns init).
         path, argv, env = identity.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()})
-        os.execve(path, argv, env)
+        forked.exec_program(path, argv, env)
     except PyruncError as e:
         forked.report(sock, str(e))
     except OSError as e:

@@ -42,6 +42,21 @@ def report(sock, msg: str) -> None:
             pass
 
 
+def exec_program(path: str, argv: list[str], env: dict) -> None:
+    """execve the container's program; never returns.  Its lookup has succeeded, so a
+    failure here (a binary whose interpreter or loader is missing: ENOENT, ENOEXEC, ...)
+    is, as with runc, the program's own: Go's "exec PATH: ERRNO" on its stderr and exit
+    status 1, not an error of the runtime (runc run/exec then exit 1, and so does Podman's)."""
+    try:
+        os.execve(path, argv, env)
+    except OSError as e:
+        try:
+            os.write(2, f"exec {path}: {(e.strerror or str(e)).lower()}\n".encode())
+        except OSError:
+            pass
+    os._exit(1)
+
+
 def reap(pid: int, timeout: float | None = None) -> bool:
     """Wait for ``pid`` to exit, at most ``timeout`` seconds (None: as long as it takes);
     True once it is reaped or was already gone."""

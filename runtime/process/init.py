@@ -32,7 +32,7 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
             except PyruncError as e:
                 os.write(2, f"pyrunc: {e}\n".encode())
                 os._exit(1)
-        os.execve(path, argv, env)
+        exec_program(path, argv, env)
     except PyruncError as e:
         report(sock, str(e))
     except OSError as e:
@@ -43,6 +43,7 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
 
 
 report = forked.report
+exec_program = forked.exec_program
 
 
 def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
