@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -338,6 +339,8 @@ def main() -> int:
     ap.add_argument("--report", default="")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, reports)")
     a = ap.parse_args()
+    # A SIGTERM (a CI timeout) unwinds through the clean-up below like an error.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not a.critest or not os.access(a.critest, os.X_OK):
         sys.stderr.write("critest: not found: set $CRITEST or put cri-tools' critest (v1.26.1) on PATH\n")
         return NO_TOOL

@@ -100,6 +100,13 @@ def build_pause_rootfs(dest: str) -> str:
     return dest
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent (the test run) dies."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _nspid(host_pid: int) -> list[int]:
     with open(f"/proc/{host_pid}/status") as f:
         for line in f:
@@ -199,9 +206,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                   f'containerd --config "{self.d}/config.toml" & pid=$!; '
                   'trap "kill -TERM $pid" TERM; set +e; wait $pid; wait $pid')
         log = open(self.log_path, "w")
+        # If we die without stopping it, unshare gets SIGKILL and --kill-child takes the
+        # namespace's init, and with it everything in the namespace, along.
         self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--net",
                                       "--propagation", "slave", "--kill-child", "sh", "-c", script],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         while True:
