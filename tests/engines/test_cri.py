@@ -144,6 +144,10 @@ def lifecycle(cri: cri_env.Cri, handler: str) -> dict:
     o: dict = {}
     with Pod(cri, handler) as pod:
         o["pod state"] = pod.state()
+        # The CNI bridge and the pod's veth are the daemon's, never the host's.
+        o["bridge in the daemon's netns only"] = (
+            cri.host("ip", "link", "show", cri.bridge, check=False).returncode == 0
+            and not os.path.exists(f"/sys/class/net/{cri.bridge}"))
         cid = pod.create("main", ["sh", "-c", "echo to-stdout; echo to-stderr >&2; exec sleep 1000"])
         o["created"] = pod.inspect(cid)["status"]["state"]
         cri.crictl("start", cid)
@@ -190,6 +194,7 @@ def test_lifecycle(cri):
     obs = both(lifecycle, cri)
     r = obs["runc"]
     assert r["pod state"] == "SANDBOX_READY" and r["created"] == "CONTAINER_CREATED"
+    assert r["bridge in the daemon's netns only"]
     assert r["started"] == "CONTAINER_RUNNING" and r["pid 1 inside"].startswith("sleep 1000")
     assert r["exec"][1] == "exec-out\n" and r["exec"][2] and r["exec -i"] == (0, "through stdin\n")
     assert r["exec -it"] == (True, True, False), r["exec -it"]
