@@ -204,6 +204,35 @@ def test_lifecycle(cri):
     assert_same(obs)
 
 
+# --- UpdateContainerResources and an OOM kill ------------------------------------
+
+def update_and_oom(cri: cri_env.Cri, handler: str) -> dict:
+    o: dict = {}
+    with Pod(cri, handler) as pod:
+        cid = pod.run("updated", ["sleep", "1000"], linux={"resources": LIMITS})
+        p = cri.crictl("update", "--cpu-share", "256", "--memory", str(96 << 20), "--cpu-quota", "20000",
+                       "--cpu-period", "100000", cid, check=False)
+        o["update"] = p.returncode
+        o["after update"] = (pod.cgroup_file(cid, "cpu", "cpu.shares"), pod.cgroup_file(cid, "cpu", "cpu.cfs_quota_us"),
+                             pod.cgroup_file(cid, "memory", "memory.limit_in_bytes"))
+        o["still running"] = pod.inspect(cid)["status"]["state"]
+        # 16 MiB of memory, and a shell that wants 64 of them.
+        hog = pod.run("hog", ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived"],
+                      linux={"resources": {"memory_limit_in_bytes": 16 << 20}})
+        wait_for(lambda: pod.inspect(hog)["status"]["state"] == "CONTAINER_EXITED", 60, "the OOM kill")
+        st = pod.inspect(hog)["status"]
+        o["oom"] = (st["exitCode"], st["reason"])
+    return o
+
+
+def test_update_and_oom(cri):
+    obs = both(update_and_oom, cri)
+    r = obs["runc"]
+    assert r["update"] == 0 and r["after update"] == ("256", "20000", str(96 << 20))
+    assert r["still running"] == "CONTAINER_RUNNING" and r["oom"] == (137, "OOMKilled")
+    assert_same(obs)
+
+
 # --- what the container sees: ids, capabilities, mount table, namespaces ------------
 
 def _mount_table(mountinfo: str) -> list[str]:
