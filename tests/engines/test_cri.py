@@ -22,6 +22,8 @@ pytestmark = pytest.mark.skipif(bool(REASON), reason=REASON)
 TOKEN = uuid.uuid4().hex[:6]
 #: Every pod's cgroup parent lies under this (cgroupfs driver: parent/<container id>).
 CG_TOP = f"/pyrunc-cri-{TOKEN}"
+#: Container cgroups found under a pod's parent after the pod was removed.
+CGROUP_LEAKS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,8 @@ def nothing_left(request):
     state = {h: os.listdir(os.path.join(c.d, f"{h}-root", "k8s.io"))
              for h in cri_env.HANDLERS if os.path.isdir(os.path.join(c.d, f"{h}-root", "k8s.io"))}
     c.remove_all_pods()
-    cgs = cri_env.remove_cgroup_tree(CG_TOP)
+    cgs = cri_env.remove_cgroup_tree(CG_TOP) + CGROUP_LEAKS
+    CGROUP_LEAKS.clear()
     assert not pods and not ctrs, f"left in the daemon: pods {pods}, containers {ctrs}"
     assert not any(state.values()), f"runtime state left: {state}"
     assert not cgs, f"cgroups left: {cgs}"
@@ -90,6 +93,14 @@ class Pod:
         if self.id:
             self.cri.crictl("stopp", self.id, check=False)
             self.cri.crictl("rmp", "-f", self.id, check=False)
+        # Once the pod is gone its runtime must have removed every container's cgroup (the
+        # parent is the kubelet's to remove): anything below it is a leak, reported by
+        # nothing_left after the test.
+        for mnt in cri_env._cgroup_mounts():
+            top = mnt.rstrip("/") + self.cgroup_parent
+            if os.path.isdir(top):
+                CGROUP_LEAKS.extend(os.path.join(top, x) for x in os.listdir(top)
+                                    if os.path.isdir(os.path.join(top, x)))
         cri_env.remove_cgroup_tree(self.cgroup_parent)
 
     def create(self, name: str, command: list[str], **extra) -> str:
