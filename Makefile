@@ -12,7 +12,7 @@ APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-ve
 	docker.io podman containernetworking-plugins iptables
 PIP_STAMP := $(VENV)/.deps-installed
 
-.PHONY: deps install demo test lint bench conformance reliability clean
+.PHONY: deps install demo test lint bench conformance critest reliability clean
 
 deps: $(PIP_STAMP)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -64,6 +64,11 @@ bench: install
 # The OCI runtime-tools suites: RUNTIME_TOOLS=/path/to/a/built/runtime-tools (see README).
 conformance: install
 	$(PY) conformance/run.py --tree "$(RUNTIME_TOOLS)" --report conformance-report.json
+
+# The CRI validation suite (cri-tools' critest v1.26.1) against a private containerd, handler
+# runc beside handler pyrunc: CRITEST=/path/to/critest, else critest on PATH (see README).
+critest: install
+	$(PY) conformance/critest.py --report critest-report.json
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info

@@ -1,20 +1,26 @@
 """containerd 1.6 (Debian) runs pyrunc through its runc v2 shim: `ctr run --runc-binary`.
 
 A containerd of the suite's own (root, state, socket, FIFO dir and pyrunc's --root all in
-a temporary directory; cgroups under the run's own parent) imports a busybox OCI image the
-suite builds (there is no registry) and drives the shim's whole path: create/start, exec,
-ps, pause/resume, kill, delete, and a terminal through the console socket.
+a temporary directory; cgroups under the run's own parent; its own PID, mount and network
+namespaces, as tests/engines/cri_env.py starts it, so the shims' sockets under
+/run/containerd stay out of the host's /run) imports a busybox OCI image the suite builds
+(there is no registry) and drives the shim's whole path: create/start, exec, ps,
+pause/resume, kill, delete, and a terminal through the console socket.
 """
 
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
 import ociimage
 import pytest
-from conftest import CGROUP_PARENT, PYRUNC, RUN_TOKEN, run_in_pty
+from conftest import CGROUP_PARENT, HERE, PYRUNC, RUN_TOKEN, run_in_pty
+
+sys.path.insert(0, os.path.join(HERE, "engines"))
+import cri_env  # noqa: E402
 
 REF = "docker.io/library/pyrunc-busybox:latest"
 
@@ -26,32 +32,15 @@ pytestmark = pytest.mark.skipif(not shutil.which("containerd") or not shutil.whi
 def ctd(base_dir, busybox_rootfs):
     d = os.path.join(base_dir, "containerd")
     os.makedirs(d)
-    sock = os.path.join(d, "containerd.sock")
-    with open(os.path.join(d, "config.toml"), "w") as f:
-        f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n[grpc]\n  address = "{sock}"\n'
-                '[plugins."io.containerd.grpc.v1.cri"]\n  disable_tcp_service = true\n')
-    # containerd 1.6's shim keeps its sockets under /run/containerd/s whatever the config
-    # says: if the suite is the one that makes /run/containerd, it removes it again.
-    had_run_dir = os.path.exists("/run/containerd")
-    log = open(os.path.join(d, "containerd.log"), "w")
-    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")], stdout=log, stderr=log)
+    daemon = cri_env.Cri(d).start()
     try:
-        deadline = time.time() + 30
-        while not os.path.exists(sock):
-            assert time.time() < deadline, "containerd did not start"
-            time.sleep(0.1)
         archive = os.path.join(d, "busybox.tar")
         ociimage.build(busybox_rootfs, archive, REF)
-        subprocess.run(["ctr", "-a", sock, "images", "import", archive], check=True, capture_output=True)
-        yield Ctr(sock, d)
+        subprocess.run(["ctr", "-a", daemon.sock, "images", "import", archive], check=True, capture_output=True,
+                       timeout=120)
+        yield Ctr(daemon.sock, d)
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-        log.close()
-        subprocess.run(["umount", "-R", os.path.join(d, "root")], capture_output=True)
-        subprocess.run(["umount", "-R", os.path.join(d, "state")], capture_output=True)
-        if not had_run_dir:
-            shutil.rmtree("/run/containerd", ignore_errors=True)
+        daemon.stop()
 
 
 class Ctr:

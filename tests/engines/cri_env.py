@@ -75,7 +75,7 @@ def find_tool(name: str, var: str) -> str | None:
     return shutil.which(name)
 
 
-def missing_prerequisites() -> str:
+def missing_prerequisites(need_crictl: bool = True) -> str:
     """Why this host cannot run the CRI tests ('' when it can)."""
     for prog in ("containerd", "ctr", "containerd-shim-runc-v2", "unshare", "nsenter", "gcc", "ip"):
         if not shutil.which(prog):
@@ -84,7 +84,7 @@ def missing_prerequisites() -> str:
         return "no CNI plugins in /usr/lib/cni (Debian's containernetworking-plugins)"
     if not os.path.exists(RUNC):
         return f"{RUNC} (the oracle) is not installed"
-    if not find_tool("crictl", "CRICTL"):
+    if need_crictl and not find_tool("crictl", "CRICTL"):
         return "crictl not found: set $CRICTL or put cri-tools' crictl on PATH (Debian does not package it)"
     return ""
 
@@ -98,6 +98,13 @@ def build_pause_rootfs(dest: str) -> str:
     subprocess.run(["gcc", "-static", "-O2", "-o", os.path.join(dest, "pause"), src], check=True,
                    capture_output=True, timeout=120)
     return dest
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent (the test run) dies."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _nspid(host_pid: int) -> list[int]:
@@ -199,9 +206,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                   f'containerd --config "{self.d}/config.toml" & pid=$!; '
                   'trap "kill -TERM $pid" TERM; set +e; wait $pid; wait $pid')
         log = open(self.log_path, "w")
+        # If we die without stopping it, unshare gets SIGKILL and --kill-child takes the
+        # namespace's init, and with it everything in the namespace, along.
         self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--net",
                                       "--propagation", "slave", "--kill-child", "sh", "-c", script],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         while True:
@@ -210,7 +219,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             if not self.pid:
                 self.pid = self._child_of(self._child_of(self.proc.pid))
             if self.pid and os.path.exists(self.sock):
-                if self.crictl("version", timeout=10, check=False).returncode == 0:
+                if subprocess.run(["ctr", "-a", self.sock, "version"], capture_output=True,
+                                  timeout=10).returncode == 0:
                     break
             if time.monotonic() > deadline:
                 self.stop()
@@ -242,13 +252,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         if p.returncode:
             raise RuntimeError(f"ctr images import {archive}: {p.stderr}")
 
-    def import_test_images(self, busybox_rootfs: str) -> None:
-        """The sandbox image and busybox, built offline and imported under the names the
-        config and the tests use."""
+    def import_pause_image(self) -> None:
+        """The sandbox image, built offline, under the name the config gives."""
         pause_root = build_pause_rootfs(os.path.join(self.d, "images", "pause-rootfs"))
         archive = os.path.join(self.d, "images", "pause.tar")
         ociimage.build(pause_root, archive, PAUSE_REF, {"Entrypoint": ["/pause"], "Cmd": None})
         self.import_image(archive)
+
+    def import_test_images(self, busybox_rootfs: str) -> None:
+        """The sandbox image and busybox, imported under the names the tests use."""
+        self.import_pause_image()
         archive = os.path.join(self.d, "images", "busybox.tar")
         ociimage.build(busybox_rootfs, archive, BUSYBOX_REF)
         self.import_image(archive)
