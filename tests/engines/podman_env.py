@@ -93,6 +93,7 @@ class Podman:
         self.rootfs = busybox_rootfs
         self.had_cni_dir = os.path.exists("/var/lib/cni")
         self.had_shm_lock = os.path.exists("/dev/shm/libpod_lock")
+        self.netns_before = _podman_netns()
 
     # -- set-up ----------------------------------------------------------------------
     def start(self) -> "Podman":
@@ -301,6 +302,8 @@ default_network = "pyrunc-podman"
             problems.append(f"cgroups: {self.cgroup_dirs()}")
         if self.conmons():
             problems.append(f"conmon processes: {self.conmons()}")
+        if _podman_netns() - self.netns_before:
+            problems.append(f"netns files: {sorted(_podman_netns() - self.netns_before)}")
         return problems
 
     def settle(self, timeout: float = 20) -> list[str]:
@@ -371,9 +374,20 @@ default_network = "pyrunc-podman"
             problems.append(f"conmon processes: {self.conmons()}")
         if os.path.exists(self.dir):
             problems.append(f"directory {self.dir}")
+        # A bridge container's netns: a bind-mounted file under /run/netns while it lives.
+        new_ns = _podman_netns() - self.netns_before
+        if new_ns:
+            problems.append(f"netns files {sorted(new_ns)}")
         if os.path.exists("/dev/shm/libpod_lock") and not self.had_shm_lock:
             problems.append("/dev/shm/libpod_lock (Podman's shm locks)")
         return problems
+
+
+def _podman_netns() -> set[str]:
+    try:
+        return {n for n in os.listdir("/run/netns") if n.startswith("netns-")}
+    except FileNotFoundError:
+        return set()
 
 
 def _hierarchies() -> list[str]:
