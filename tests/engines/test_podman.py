@@ -578,10 +578,12 @@ def test_pod_shares_infra_netns(podman, rt, same):
             infra = json.loads(podman.check(r, "pod", "inspect", pod))["InfraContainerID"]
             infra_pid = inspect(podman, r, infra, "{{.State.Pid}}")
             infra_net = os.readlink(f"/proc/{infra_pid}/ns/net")
+            infra_ipc = os.readlink(f"/proc/{infra_pid}/ns/ipc")
             server = podman.check(r, "run", "-d", "--pull", "never", "--pod", pod, IMAGE,
                                   "nc", "-l", "-p", "7001").strip()
             p = podman(r, "run", "--rm", "--pull", "never", "--pod", pod, IMAGE, "sh", "-c",
-                       "readlink /proc/self/ns/net; hostname; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                       "readlink /proc/self/ns/net; hostname; readlink /proc/self/ns/ipc; "
+                       "for i in 1 2 3 4 5 6 7 8 9 10; do "
                        "echo hello-in-the-pod | nc -w 2 127.0.0.1 7001 && exit 0; sleep 0.2; done; exit 1")
             podman(r, "wait", server, timeout=20)
             got = podman(r, "logs", server).stdout
@@ -595,10 +597,12 @@ def test_pod_shares_infra_netns(podman, rt, same):
             # Podman 4.3 (cgroupfs, v1) leaves the pod's name=systemd and cgroup2
             # directories, under runc as under pyrunc: not the runtime's to remove.
             podman.remove_cgroup(pod_id)
-        net, host, _ = (p.stdout.split("\n") + ["", ""])[:3]
-        return {"rc": p.returncode, "same_netns": net == infra_net, "hostname": host == pod, "got": got,
+        net, host, ipc = (p.stdout.split("\n") + ["", "", ""])[:3]
+        return {"rc": p.returncode, "same_netns": net == infra_net, "hostname": host == pod,
+                "same_ipc": ipc == infra_ipc, "got": got,
                 "stop_quick": quick, "infra_rc": infra_rc}
-    assert same(observe) == {"rc": 0, "same_netns": True, "hostname": True, "got": "hello-in-the-pod\n",
+    assert same(observe) == {"rc": 0, "same_netns": True, "hostname": True, "same_ipc": True,
+                             "got": "hello-in-the-pod\n",
                              "stop_quick": True, "infra_rc": "0"}
 
 
