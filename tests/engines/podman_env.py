@@ -37,11 +37,6 @@ import tempfile
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-import rootfs as rootfs_builder  # noqa: E402
-
 PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
 RUNC = "/usr/sbin/runc"
 RUNTIMES = {"runc": RUNC, "pyrunc": PYRUNC}
@@ -50,7 +45,7 @@ PAUSE_IMAGE = "localhost/pyrunc-pause:latest"
 #: This VM's hard RLIMIT_NOFILE (and a CI machine's may be too) is below what Podman asks
 #: for by default (1048576, and 4194304 processes): every container would fail create.
 ULIMITS = ["nofile=4096:4096", "nproc=4096:4096"]
-#: Podman's own bound on a container's start; every other wait here has its own.
+#: The bound on one podman command (a hang is a failure); shorter waits have their own.
 TIMEOUT = 60
 
 PAUSE_C = r"""
@@ -84,6 +79,7 @@ class Podman:
     """One private Podman installation; ``p(runtime, *args)`` runs one podman command."""
 
     def __init__(self, busybox_rootfs: str) -> None:
+        """``busybox_rootfs``: tests/rootfs.py's rootfs, imported as the image."""
         self.token = uuid.uuid4().hex[:8]
         # Short: conmon's attach socket path must fit a sockaddr_un.
         self.dir = tempfile.mkdtemp(prefix=f"pyrunc-podman-{self.token}-", dir="/tmp")
@@ -427,6 +423,3 @@ def _check(argv: list[str]) -> None:
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {p.stderr.strip()}")
 
-
-def build_rootfs(base: str) -> str:
-    return rootfs_builder.build(os.path.join(base, "rootfs"))

@@ -16,12 +16,16 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import uuid
 
-import podman_env
 import pytest
-from podman_env import IMAGE, PAUSE_IMAGE
+
+# podman_env sits beside this file (whether or not tests/engines becomes a package).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import podman_env  # noqa: E402
+from podman_env import IMAGE, PAUSE_IMAGE  # noqa: E402
 
 pytestmark = pytest.mark.skipif(podman_env.missing() is not None, reason=str(podman_env.missing()))
 
