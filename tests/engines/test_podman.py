@@ -773,3 +773,20 @@ def test_publish_and_restart_policy(podman, rt, same):
         podman(r, "rm", "-f", again)
         return {"published": got, "restarted_logs": logs}
     assert same(observe) == {"published": "served\n", "restarted_logs": "run\nrun\nrun\n"}
+
+
+def test_namespaces_of_another_container(podman, rt, same):
+    """--network/--pid/--ipc container:X: the runtime joins X's namespaces by path."""
+    def observe(r):
+        other = detached(podman, r, IMAGE, "sleep", "1000")
+        try:
+            pid = inspect(podman, r, other, "{{.State.Pid}}")
+            theirs = [os.readlink(f"/proc/{pid}/ns/{n}") for n in ("net", "pid", "ipc")]
+            p = podman.run(r, "--rm", "--network", f"container:{other}", "--pid", f"container:{other}", "--ipc",
+                           f"container:{other}", IMAGE, "sh", "-c",
+                           "for n in net pid ipc; do readlink /proc/self/ns/$n; done; tr '\\0' ' ' < /proc/1/cmdline")
+        finally:
+            podman(r, "rm", "-f", "-t", "0", other)
+        lines = p.stdout.split("\n")
+        return {"rc": p.returncode, "joined": lines[:3] == theirs, "their_pid1": lines[3]}
+    assert same(observe) == {"rc": 0, "joined": True, "their_pid1": "sleep 1000 "}
