@@ -37,11 +37,6 @@ import tempfile
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-import rootfs as rootfs_builder  # noqa: E402
-
 PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
 RUNC = "/usr/sbin/runc"
 RUNTIMES = {"runc": RUNC, "pyrunc": PYRUNC}
@@ -50,7 +45,7 @@ PAUSE_IMAGE = "localhost/pyrunc-pause:latest"
 #: This VM's hard RLIMIT_NOFILE (and a CI machine's may be too) is below what Podman asks
 #: for by default (1048576, and 4194304 processes): every container would fail create.
 ULIMITS = ["nofile=4096:4096", "nproc=4096:4096"]
-#: Podman's own bound on a container's start; every other wait here has its own.
+#: The bound on one podman command (a hang is a failure); shorter waits have their own.
 TIMEOUT = 60
 
 PAUSE_C = r"""
@@ -84,6 +79,7 @@ class Podman:
     """One private Podman installation; ``p(runtime, *args)`` runs one podman command."""
 
     def __init__(self, busybox_rootfs: str) -> None:
+        """``busybox_rootfs``: tests/rootfs.py's rootfs, imported as the image."""
         self.token = uuid.uuid4().hex[:8]
         # Short: conmon's attach socket path must fit a sockaddr_un.
         self.dir = tempfile.mkdtemp(prefix=f"pyrunc-podman-{self.token}-", dir="/tmp")
@@ -93,6 +89,7 @@ class Podman:
         self.rootfs = busybox_rootfs
         self.had_cni_dir = os.path.exists("/var/lib/cni")
         self.had_shm_lock = os.path.exists("/dev/shm/libpod_lock")
+        self.netns_before = _podman_netns()
 
     # -- set-up ----------------------------------------------------------------------
     def start(self) -> "Podman":
@@ -301,6 +298,8 @@ default_network = "pyrunc-podman"
             problems.append(f"cgroups: {self.cgroup_dirs()}")
         if self.conmons():
             problems.append(f"conmon processes: {self.conmons()}")
+        if _podman_netns() - self.netns_before:
+            problems.append(f"netns files: {sorted(_podman_netns() - self.netns_before)}")
         return problems
 
     def settle(self, timeout: float = 20) -> list[str]:
@@ -371,9 +370,20 @@ default_network = "pyrunc-podman"
             problems.append(f"conmon processes: {self.conmons()}")
         if os.path.exists(self.dir):
             problems.append(f"directory {self.dir}")
+        # A bridge container's netns: a bind-mounted file under /run/netns while it lives.
+        new_ns = _podman_netns() - self.netns_before
+        if new_ns:
+            problems.append(f"netns files {sorted(new_ns)}")
         if os.path.exists("/dev/shm/libpod_lock") and not self.had_shm_lock:
             problems.append("/dev/shm/libpod_lock (Podman's shm locks)")
         return problems
+
+
+def _podman_netns() -> set[str]:
+    try:
+        return {n for n in os.listdir("/run/netns") if n.startswith("netns-")}
+    except FileNotFoundError:
+        return set()
 
 
 def _hierarchies() -> list[str]:
@@ -413,6 +423,3 @@ def _check(argv: list[str]) -> None:
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {p.stderr.strip()}")
 
-
-def build_rootfs(base: str) -> str:
-    return rootfs_builder.build(os.path.join(base, "rootfs"))

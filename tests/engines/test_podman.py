@@ -16,12 +16,16 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import uuid
 
-import podman_env
 import pytest
-from podman_env import IMAGE, PAUSE_IMAGE
+
+# podman_env sits beside this file (whether or not tests/engines becomes a package).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import podman_env  # noqa: E402
+from podman_env import IMAGE, PAUSE_IMAGE  # noqa: E402
 
 pytestmark = pytest.mark.skipif(podman_env.missing() is not None, reason=str(podman_env.missing()))
 
@@ -578,10 +582,12 @@ def test_pod_shares_infra_netns(podman, rt, same):
             infra = json.loads(podman.check(r, "pod", "inspect", pod))["InfraContainerID"]
             infra_pid = inspect(podman, r, infra, "{{.State.Pid}}")
             infra_net = os.readlink(f"/proc/{infra_pid}/ns/net")
+            infra_ipc = os.readlink(f"/proc/{infra_pid}/ns/ipc")
             server = podman.check(r, "run", "-d", "--pull", "never", "--pod", pod, IMAGE,
                                   "nc", "-l", "-p", "7001").strip()
             p = podman(r, "run", "--rm", "--pull", "never", "--pod", pod, IMAGE, "sh", "-c",
-                       "readlink /proc/self/ns/net; hostname; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                       "readlink /proc/self/ns/net; hostname; readlink /proc/self/ns/ipc; "
+                       "for i in 1 2 3 4 5 6 7 8 9 10; do "
                        "echo hello-in-the-pod | nc -w 2 127.0.0.1 7001 && exit 0; sleep 0.2; done; exit 1")
             podman(r, "wait", server, timeout=20)
             got = podman(r, "logs", server).stdout
@@ -595,10 +601,12 @@ def test_pod_shares_infra_netns(podman, rt, same):
             # Podman 4.3 (cgroupfs, v1) leaves the pod's name=systemd and cgroup2
             # directories, under runc as under pyrunc: not the runtime's to remove.
             podman.remove_cgroup(pod_id)
-        net, host, _ = (p.stdout.split("\n") + ["", ""])[:3]
-        return {"rc": p.returncode, "same_netns": net == infra_net, "hostname": host == pod, "got": got,
+        net, host, ipc = (p.stdout.split("\n") + ["", "", ""])[:3]
+        return {"rc": p.returncode, "same_netns": net == infra_net, "hostname": host == pod,
+                "same_ipc": ipc == infra_ipc, "got": got,
                 "stop_quick": quick, "infra_rc": infra_rc}
-    assert same(observe) == {"rc": 0, "same_netns": True, "hostname": True, "got": "hello-in-the-pod\n",
+    assert same(observe) == {"rc": 0, "same_netns": True, "hostname": True, "same_ipc": True,
+                             "got": "hello-in-the-pod\n",
                              "stop_quick": True, "infra_rc": "0"}
 
 
@@ -765,3 +773,20 @@ def test_publish_and_restart_policy(podman, rt, same):
         podman(r, "rm", "-f", again)
         return {"published": got, "restarted_logs": logs}
     assert same(observe) == {"published": "served\n", "restarted_logs": "run\nrun\nrun\n"}
+
+
+def test_namespaces_of_another_container(podman, rt, same):
+    """--network/--pid/--ipc container:X: the runtime joins X's namespaces by path."""
+    def observe(r):
+        other = detached(podman, r, IMAGE, "sleep", "1000")
+        try:
+            pid = inspect(podman, r, other, "{{.State.Pid}}")
+            theirs = [os.readlink(f"/proc/{pid}/ns/{n}") for n in ("net", "pid", "ipc")]
+            p = podman.run(r, "--rm", "--network", f"container:{other}", "--pid", f"container:{other}", "--ipc",
+                           f"container:{other}", IMAGE, "sh", "-c",
+                           "for n in net pid ipc; do readlink /proc/self/ns/$n; done; tr '\\0' ' ' < /proc/1/cmdline")
+        finally:
+            podman(r, "rm", "-f", "-t", "0", other)
+        lines = p.stdout.split("\n")
+        return {"rc": p.returncode, "joined": lines[:3] == theirs, "their_pid1": lines[3]}
+    assert same(observe) == {"rc": 0, "joined": True, "their_pid1": "sleep 1000 "}
