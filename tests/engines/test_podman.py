@@ -29,16 +29,6 @@ from podman_env import IMAGE, PAUSE_IMAGE  # noqa: E402
 
 pytestmark = pytest.mark.skipif(podman_env.missing() is not None, reason=str(podman_env.missing()))
 
-#: The cgroup view without a cgroup namespace (Podman's default on v1 and hybrid hosts):
-#: runc bind-mounts the container's own cgroup directories; pyrunc mounts the roots of
-#: the hierarchies (and cgroup2 at /sys/fs/cgroup/unified).  Fixed in the Docker helper's
-#: branch (issue 18); until that lands, pyrunc's run of these fails.
-CGROUP_VIEW = "cgroup bind mounts without cgroupns (issue 18, fixed on the Docker helper's branch)"
-
-#: The container's pty slave: runc makes it group tty (gid 5, devpts' gid=5 option);
-#: pyrunc leaves it root's.  Owned by the differential helper (issue 18's "pty group").
-PTY_GROUP = "pty slave's group (issue 18, the differential helper's branch)"
-
 _RUNC: dict = {}
 
 
@@ -174,9 +164,6 @@ def test_run_interactive_tty(podman, rt, same):
 
 
 def test_tty_device_owner(podman, rt, same, request):
-    if rt == "pyrunc":
-        request.applymarker(pytest.mark.xfail(reason=PTY_GROUP, strict=False))
-
     def observe(r):
         p = podman.run(r, "--rm", "-t", IMAGE, "sh", "-c", "stat -c '%a %U %G' $(tty)")
         return {"rc": p.returncode, "out": norm(podman, p.stdout)}
@@ -348,8 +335,6 @@ def test_limits_seen_inside_with_cgroupns(podman, rt, same):
 
 
 def test_limits_seen_inside_without_cgroupns(podman, rt, same, request):
-    if rt == "pyrunc":
-        request.applymarker(pytest.mark.xfail(reason=CGROUP_VIEW, strict=False))
     script = "; ".join(f"cat /sys/fs/cgroup/{c}/{f}" for c, f in LIMIT_FILES) + \
         "; grep cgroup /proc/mounts | cut -d' ' -f1-4"
 
@@ -386,14 +371,12 @@ def _mount_table(text: str) -> list[str]:
     out = []
     for line in text.splitlines():
         f = line.split()
-        if len(f) < 4 or f[1].startswith("/sys/fs/cgroup"):
-            continue  # the cgroup mounts: test_limits_seen_inside_without_cgroupns
+        if len(f) < 4:
+            continue
         if f[2] == "overlay":
             f[3] = re.sub(r"(lowerdir|upperdir|workdir)=[^,]*", r"\1=...", f[3])
         out.append(" ".join(f[:4]))
-    # runc applies readonlyPaths before maskedPaths, pyrunc the other way round: the same
-    # mounts, in another order (listed in the issue-18 report).
-    return sorted(out)
+    return out
 
 
 def test_mount_table(podman, rt, same):
@@ -705,9 +688,6 @@ def test_program_that_cannot_exec(podman, rt, same):
 
 
 def test_user_namespace(podman, rt, same, request):
-    if rt == "pyrunc":
-        request.applymarker(pytest.mark.xfail(reason=CGROUP_VIEW + ": the cgroup mount is refused", strict=False))
-
     def observe(r):
         p = podman.run(r, "--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", IMAGE, "sh", "-c",
                        "id; cat /proc/self/uid_map; touch /x && echo written")
