@@ -277,12 +277,18 @@ def run_critest(cri: cri_env.Cri, critest: str, handler: str, work: str, focus: 
     return out
 
 
-def cgroup_dirs_now() -> set[str]:
+def top_cgroups() -> set[str]:
+    """The top-level cgroups of every hierarchy, as paths from its root."""
     out = set()
     for mnt in cri_env._cgroup_mounts():
         if os.path.isdir(mnt):
-            out |= {os.path.join(mnt, x) for x in os.listdir(mnt) if os.path.isdir(os.path.join(mnt, x))}
+            out |= {"/" + x for x in os.listdir(mnt) if os.path.isdir(os.path.join(mnt, x))}
     return out
+
+
+def _host_mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f]
 
 
 def judge(results: dict[str, dict[str, dict]], report: str) -> int:
@@ -355,7 +361,7 @@ def main() -> int:
     mirror = f"http://127.0.0.1:{REGISTRY_PORT}"
     cri = cri_env.Cri(os.path.join(work, "containerd"), mirrors={h: mirror for h in MIRRORED})
     os.makedirs(cri.d)
-    cgroups_before = cgroup_dirs_now()
+    cgroups_before = top_cgroups()
     results: dict[str, dict[str, dict]] = {}
     registry = None
     try:
@@ -373,9 +379,18 @@ def main() -> int:
             registry.stop()
         cri.remove_all_pods()
         cri.stop()
-        # critest's pods carry no cgroup parent: containerd puts them under /k8s.io.
-        for rel in sorted({"/" + os.path.basename(new) for new in cgroup_dirs_now() - cgroups_before}):
-            cri_env.remove_cgroup_tree(rel)
+        # critest's pods carry no cgroup parent: containerd puts them under /k8s.io (its
+        # CRI namespace).  Only that, and only if this run made it: other cgroups that
+        # appeared meanwhile are someone else's.
+        if "/k8s.io" not in cgroups_before:
+            left = cri_env.remove_cgroup_tree("/k8s.io")
+            if left:
+                print(f"leak: cgroups left: {left}", file=sys.stderr)
+        mounts = [m for m in _host_mounts() if m.startswith(work)]
+        if mounts:
+            print(f"leak: mounts left on the host: {mounts}", file=sys.stderr)
+        if os.path.exists(f"/sys/class/net/{cri.bridge}"):
+            print(f"leak: the CNI bridge {cri.bridge} is on the host", file=sys.stderr)
         if a.keep:
             print(f"work directory kept: {work}")
         else:

@@ -3,11 +3,12 @@ and conformance/critest.py.
 
 One containerd (Debian's 1.6) per use, fenced off from the host:
 
-- its own PID, mount and network namespaces (``unshare --pid --fork --mount-proc --mount
-  --net``): every shim and container is a process of that PID namespace, so killing the
-  daemon kills them all; every mount it makes (overlay rootfses, /dev/shm, netns binds)
-  is in its mount namespace; the CNI bridge, veths and any iptables rule are in its
-  network namespace.  A tmpfs over /run inside it holds what containerd 1.6 insists on
+- its own PID, mount, network, IPC and UTS namespaces (``unshare --pid --fork
+  --mount-proc --mount --net --ipc --uts``): every shim and container is a process of
+  that PID namespace, so killing the daemon kills them all; every mount it makes (overlay
+  rootfses, /dev/shm, netns binds) is in its mount namespace; the CNI bridge, veths and
+  any iptables rule are in its network namespace; a host-IPC or host-UTS pod gets the
+  daemon's, not the host's.  A tmpfs over /run inside it holds what containerd 1.6 insists on
   keeping under /run/containerd (the shims' sockets), so the host's /run is not touched;
 - root, state, sockets, CNI config and IPAM data, runtime --root dirs, logs: under one
   temporary directory;
@@ -208,8 +209,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         log = open(self.log_path, "w")
         # If we die without stopping it, unshare gets SIGKILL and --kill-child takes the
         # namespace's init, and with it everything in the namespace, along.
-        self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--net",
-                                      "--propagation", "slave", "--kill-child", "sh", "-c", script],
+        self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--net", "--ipc",
+                                      "--uts", "--propagation", "slave", "--kill-child", "sh", "-c", script],
                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
@@ -271,10 +272,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         return f"/proc/{self.pid}/ns/net"
 
     def in_ns(self, *argv: str, mount: bool = False) -> list[str]:
-        """argv to run in the daemon's network namespace; with mount, in its mount and
-        PID namespaces too (its /proc is that PID namespace's: umount -R reads
-        /proc/self/mountinfo)."""
-        more = [f"--mount=/proc/{self.pid}/ns/mnt", f"--pid=/proc/{self.pid}/ns/pid"] if mount else []
+        """argv to run in the daemon's network namespace; with mount, in all of its
+        namespaces (its /proc is its PID namespace's: umount -R reads /proc/self/mountinfo;
+        what critest does "on the host", ipcmk or sethostname, stays in its IPC and UTS)."""
+        more = [f"--{ns}=/proc/{self.pid}/ns/{f}" for ns, f in
+                (("mount", "mnt"), ("pid", "pid"), ("ipc", "ipc"), ("uts", "uts"))] if mount else []
         return ["nsenter", f"--net={self.netns()}", *more, *argv]
 
     def crictl_argv(self, *args: str) -> list[str]:

@@ -311,6 +311,12 @@ def resources(cri: cri_env.Cri, handler: str) -> dict:
             o["host oom_score_adj"] = f.read().strip()
         o["inside oom_score_adj"] = pod.exec(cid, "cat", "/proc/1/oom_score_adj")[1].strip()
         o["exec's oom_score_adj"] = pod.exec(cid, "cat", "/proc/self/oom_score_adj")[1].strip()
+        # The sandbox: containerd gives it cpu.shares 2 and, restricted here, the daemon's
+        # own oom_score_adj (the pod's resources reach the runtime only as annotations).
+        o["sandbox cpu.shares"] = pod.cgroup_file(pod.id, "cpu", "cpu.shares")
+        sandbox_pid = cri.host_pid(json.loads(cri.crictl("inspectp", pod.id).stdout)["info"]["pid"])
+        with open(f"/proc/{sandbox_pid}/oom_score_adj") as f:
+            o["sandbox oom_score_adj"] = f.read().strip()
         o["inside cgroup paths"] = sorted(line.split(":", 2)[1] for line in
                                           pod.exec(cid, "cat", "/proc/self/cgroup")[1].splitlines())
     return o
@@ -322,6 +328,7 @@ def test_resources(cri):
     assert r["host cpu.shares"] == "512" and r["host cpu quota/period"] == ("50000", "100000")
     assert r["host memory.limit_in_bytes"] == str(64 << 20)
     assert r["host oom_score_adj"] == r["inside oom_score_adj"] == r["exec's oom_score_adj"] == "500"
+    assert r["sandbox cpu.shares"] == "2"
     assert_same(obs)
 
 
