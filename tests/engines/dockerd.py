@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from common import (
+from engines.common import (
     HostState,
     kill_processes_mentioning,
     netns,

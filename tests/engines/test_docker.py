@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from common import RUNTIMES, diff, normalize, wait_for
-from dockerd import IMAGE, PYRUNC, Docker, available, dockerd
+
+from engines.common import RUNTIMES, diff, normalize, wait_for
+from engines.dockerd import IMAGE, PYRUNC, Docker, available, dockerd
 
 pytestmark = pytest.mark.skipif(not available(), reason="Debian's docker.io is not installed (make deps installs it)")
 
