@@ -44,6 +44,8 @@ def _chmod_in_root(rootfd: int, dest: str, mode: int) -> None:
     fd = paths.open_in_root(rootfd, dest)
     try:
         os.chmod(paths.fd_path(fd), mode)
+    except OSError as e:
+        raise SysError("chmod", e.errno or errno.EIO, dest) from None
     finally:
         os.close(fd)
 
@@ -58,11 +60,14 @@ def make_target(rootfd: int, dest: str, source_is_dir: bool) -> None:
     os.close(fd)
 
 
-def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1) -> None:  # m: pyrunc.spec.plan.Mount
+def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1) -> bool:  # m: pyrunc.spec.plan.Mount
     """Mount one config entry; errors name its JSON path and destination.  ``tree_fd``:
-    a detached (idmapped) tree to attach instead of binding the source."""
+    a detached (idmapped) tree to attach instead of binding the source.  True: a tmpfs
+    mounted read-write for now, to be made read-only by ``remount_readonly`` once the
+    other mounts (and the hooks) are done, as runc's finalizeRootfs does (a mount point
+    may still have to be made in it, and it takes the covered directory's mode first)."""
     try:
-        _mount_entry(rootfd, m, cgroup_ns, tree_fd)
+        return _mount_entry(rootfd, m, cgroup_ns, tree_fd)
     except SysError as e:
         raise PyruncError(f"{m.path}: {e.msg}") from None
     finally:
@@ -70,9 +75,20 @@ def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1) -> None:  # 
             os.close(tree_fd)
 
 
-def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
+def remount_readonly(rootfd: int, m) -> None:
+    """The deferred read-only remount of a tmpfs entry (see mount_entry): of the mount,
+    not the filesystem (MS_BIND, as runc: also allowed in a user namespace)."""
+    flags = (m.flags & _REMOUNT_FLAGS) | c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY
+    try:
+        _mount_at(rootfd, m.destination, None, None, flags, None, m.destination)
+    except SysError as e:
+        raise PyruncError(f"{m.path}: {e.msg}") from None
+
+
+def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> bool:
     dest = m.destination
     what = dest
+    ro_later = False
     if m.is_bind:
         try:
             st = os.stat(m.source)
@@ -103,6 +119,9 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
         mode = _existing_mode(rootfd, dest) if m.type == "tmpfs" else None
         make_target(rootfd, dest, True)
         flags = m.flags & ~c.MS_REMOUNT
+        if m.type == "tmpfs" and flags & c.MS_RDONLY:
+            flags &= ~c.MS_RDONLY
+            ro_later = True
         copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
         if copyup:
             _tmpcopyup(rootfd, dest, m.source, flags, m.data, what)
@@ -122,6 +141,7 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int) -> None:
             os.close(fd)
     if m.propagation:
         set_propagation(rootfd, dest, m.propagation, what)
+    return ro_later
 
 
 #: Files under /proc that may be mounted over: those lxcfs emulates (runc's list).

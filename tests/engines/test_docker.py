@@ -407,7 +407,8 @@ def user_network_and_ports(docker, rt):
 
 @scenario(lambda o: o["bind"]["rc"] == 0 and o["host_file"] == "from-container\n" and o["ro"]["rc"] != 0
           and "Read-only file system" in o["ro"]["err"] and o["named"]["out"] == "kept\n"
-          and o["read_only"]["rc"] == 1 and "scratch-ok" in o["read_only"]["out"])
+          and o["read_only"]["rc"] == 1 and "scratch-ok" in o["read_only"]["out"]
+          and "Read-only file system" in o["tmpfs_ro"]["err"] and o["tmpfs_ro"]["out"].startswith("drwxr-xr-x"))
 def volumes(docker, rt):
     """Bind and named volumes, ``:ro``, ``--read-only`` with a ``--tmpfs``, and how they show
     in the mount table."""
@@ -422,8 +423,13 @@ def volumes(docker, rt):
     docker("volume", "rm", vol)
     seen["read_only"] = _sh(docker, rt, "echo ok > /scratch/x && echo scratch-ok; touch /nope",
                             "--read-only", "--tmpfs", "/scratch:size=1m")
-    seen["tmpfs"] = _sh(docker, rt, "grep -E ' /(scratch|tmp2) ' /proc/self/mountinfo | cut -d' ' -f5-; "
+    # Sorted: Docker orders the --tmpfs entries of one depth as its map iterates (randomly).
+    seen["tmpfs"] = _sh(docker, rt, "grep -E ' /(scratch|tmp2) ' /proc/self/mountinfo | cut -d' ' -f5- | sort; "
                         "ls -ld /scratch /tmp2 | cut -c1-10", "--tmpfs", "/scratch", "--tmpfs", "/tmp2:mode=0700")
+    # A read-only tmpfs over an existing directory, with a bind mounted inside it: made
+    # read-only after the bind (and after taking the directory's mode).
+    seen["tmpfs_ro"] = _sh(docker, rt, "ls -ld /root | cut -c1-10; grep -E ' /root(/sub)? ' /proc/self/mountinfo | "
+                           "cut -d' ' -f5-6,10-; touch /root/x", "--tmpfs", "/root:ro", "-v", f"{src}:/root/sub")
     return seen
 
 
