@@ -119,14 +119,25 @@ def _mountinfo(text: str) -> list[str]:
     return out
 
 
-@scenario(lambda o: o["codes"] == [0, 3, 126, 127] and "executable file not found" in o["127"]["err"])
+@scenario(lambda o: o["codes"] == [0, 3, 126, 127] and "executable file not found" in o["127"]["err"]
+          and o["126_dir"]["rc"] == 126 and o["127_path"]["rc"] == 127 and o["mount_codes"] == [125, 125])
 def run_exit_codes(docker, rt):
     """Exit codes 0 and 3 from the process; 126 and 127 from create, with their texts."""
     seen = {"0": _sh(docker, rt, "echo out; echo err >&2"),
             "3": _sh(docker, rt, "exit 3"),
             "126": _run(docker, rt, IMAGE, "/etc/passwd"),
-            "127": _run(docker, rt, IMAGE, "no-such-program")}
+            "127": _run(docker, rt, IMAGE, "no-such-program"),
+            "126_dir": _run(docker, rt, IMAGE, "/etc"),
+            "127_path": _run(docker, rt, IMAGE, "/no/such/program")}
     seen["codes"] = [seen[k]["rc"] for k in ("0", "3", "126", "127")]
+    # Docker derives the exit code from the runtime's words ("permission denied": 126, "not a
+    # directory": 127...), so these count even where the texts differ (pyrunc names the
+    # mount by its JSON path): a file bound onto a directory, a directory onto a file.
+    afile = os.path.join(docker.tmp, "a-file")
+    with open(afile, "w") as f:
+        f.write("x\n")
+    seen["mount_codes"] = [_run(docker, rt, "-v", f"{afile}:/root", IMAGE, "true")["rc"],
+                           _run(docker, rt, "-v", f"{docker.tmp}:/etc/passwd", IMAGE, "true")["rc"]]
     return seen
 
 
