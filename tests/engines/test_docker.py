@@ -561,12 +561,26 @@ def container_view(docker, rt):
     return {"mounts": _mountinfo(normalize(mi)), "rest": normalize(rest)}
 
 
+def _pgrep(cmdline: str) -> list[int]:
+    """Host pids whose command line is ``cmdline``."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().replace(b"\0", b" ").strip() == cmdline.encode():
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
 def _ns(*names: str) -> str:
     return "; ".join(f"readlink /proc/self/ns/{n}" for n in names)
 
 
 @scenario(lambda o: o["shared"]["pid_host"]["rc"] == 0 and o["shared"]["pid_container"] == "same"
-          and o["shared"]["net_container"] == "same" and o["shared"]["host_ns"] == ["pid", "ipc", "uts"])
+          and o["shared"]["net_container"] == "same" and o["shared"]["host_ns"] == ["pid", "ipc", "uts"]
+          and o["shared"]["left_after_stop"] == 0)
 def shared_namespaces(docker, rt):
     """``--pid/--ipc/--uts host`` (the host's namespaces), ``--pid/--network container:X``
     (another container's), the runtime joining them by path."""
@@ -575,6 +589,15 @@ def shared_namespaces(docker, rt):
                _ns("pid", "ipc", "uts"))
     seen = {"pid_host": _out(p, rt), "host_ns": [n for n, v in zip(host, p.stdout.split(), strict=False)
                                                   if host[n] == v]}
+    # With the host's pid namespace the init's exit does not end its children: the shim
+    # has the runtime kill all of the cgroup's (kill --all).
+    cid = docker.detached(rt, "--pid", "host", IMAGE, "sh", "-c", "sleep 4321 & exec sleep 1001")
+    try:
+        wait_for("the child", lambda: _pgrep("sleep 4321"), 20)
+        docker.ok("stop", "-t", "1", cid)
+        seen["left_after_stop"] = len(_pgrep("sleep 4321"))
+    finally:
+        docker.remove(cid)
     cid = docker.detached(rt, IMAGE, "sleep", "1000")
     try:
         mine = docker.ok("exec", cid, "sh", "-c", _ns("pid", "net")).split()
