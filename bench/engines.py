@@ -21,9 +21,8 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "engines"))
-import dockerd as engine  # noqa: E402
 import rootfs as rootfs_builder  # noqa: E402
+from engines import dockerd as engine  # noqa: E402
 
 RUNC = "/usr/sbin/runc"
 

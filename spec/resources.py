@@ -164,31 +164,66 @@ DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
 
 
 def device_writes(res: dict, path: str) -> list[Write]:
-    """The v1 devices controller: the config's rules in order, then runc's defaults."""
-    rules = res.get("devices")
-    if rules is None:
-        return []
-    out: list[Write] = []
+    """The v1 devices controller: the config's rules in order, then runc's defaults, as
+    runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
+    emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
+    express (a hole in a wildcard exception) is refused, as runc refuses it.  runc also
+    drops a default whose path linux.devices lists; that is not done here."""
+    # Without linux.resources.devices the default list alone: runc always writes it (a
+    # container never inherits its parent's "a *:* rwm").
+    rules = res.get("devices") or []
+    default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
+    exceptions: dict[tuple[int, int, str], str] = {}
+    steps = []
     for i, r in enumerate(rules):
         rp = f"{path}.devices[{i}]"
         typ = r.get("type") or "a"
         if typ not in ("a", "c", "b"):
             raise ConfigError(f"{rp}.type", f"unknown device type {typ!r}")
-        major = r.get("major")
-        minor = r.get("minor")
         access = r.get("access") or "rwm"
         if any(ch not in "rwm" for ch in access):
             raise ConfigError(f"{rp}.access", f"{access!r} is not made of r, w and m")
-        maj = "*" if major is None or major < 0 else major
-        mnr = "*" if minor is None or minor < 0 else minor
-        rule = "a" if typ == "a" and major is None and minor is None else f"{typ} {maj}:{mnr} {access}"
-        out.append(("devices", "devices.allow" if r.get("allow") else "devices.deny", rule, rp))
+        major, minor = r.get("major"), r.get("minor")
+        steps.append((bool(r.get("allow")), typ, -1 if major is None or major < 0 else major,
+                      -1 if minor is None or minor < 0 else minor, access, rp))
     for typ, _major, _minor in DEFAULT_MKNOD:
-        out.append(("devices", "devices.allow", f"{typ} *:* m", f"{path}.devices (default allow list)"))
+        steps.append((True, typ, -1, -1, "m", f"{path}.devices (default allow list)"))
     for typ, major, minor in DEFAULT_ALLOWED:
-        out.append(("devices", "devices.allow", f"{typ} {major}:{'*' if minor < 0 else minor} rwm",
-                    f"{path}.devices (default allow list)"))
+        steps.append((True, typ, major, minor, "rwm", f"{path}.devices (default allow list)"))
+    for allow, typ, major, minor, access, rp in steps:
+        if typ == "a":  # "a" resets the list whatever its numbers and access (as the kernel does)
+            default_allow, exceptions = allow, {}
+        elif allow != default_allow:  # an exception to the default: add its access
+            key = (major, minor, typ)
+            exceptions[key] = _perms(exceptions.get(key, "") + access)
+        else:  # the default's own kind: take its access out of an exception
+            _remove_exception(exceptions, typ, major, minor, access, rp, default_allow)
+    out: list[Write] = [("devices", "devices.allow" if default_allow else "devices.deny", "a",
+                         f"{path}.devices")]
+    for (major, minor, typ), access in sorted(exceptions.items()):
+        rule = f"{typ} {'*' if major < 0 else major}:{'*' if minor < 0 else minor} {access}"
+        out.append(("devices", "devices.deny" if default_allow else "devices.allow", rule, f"{path}.devices"))
     return out
+
+
+def _perms(access: str) -> str:
+    return "".join(ch for ch in "rwm" if ch in access)
+
+
+def _remove_exception(exceptions: dict, typ: str, major: int, minor: int, access: str, rp: str,
+                      default_allow: bool) -> None:
+    """runc's emulator: an access taken out of an exact exception; one that a wildcard
+    exception also covers cannot be (v1 has no holes in a wildcard rule)."""
+    for wide in ((-1, minor, typ), (major, -1, typ), (-1, -1, typ)):
+        if wide != (major, minor, typ) and set(exceptions.get(wide, "")) & set(access):
+            kind = "deny" if default_allow else "allow"
+            raise ConfigError(rp, f"unable to remove '{kind}' exception: requested rule not supported by devices "
+                                  f"cgroupv1 (cannot punch hole in existing wildcard rule)")
+    left = _perms("".join(ch for ch in exceptions.get((major, minor, typ), "") if ch not in access))
+    if left:
+        exceptions[(major, minor, typ)] = left
+    else:
+        exceptions.pop((major, minor, typ), None)
 
 
 #: A zero means "unset" for these, at create as at update (runc 1.1's libcontainer/cgroups

@@ -391,9 +391,9 @@ def test_zeros_docker_sends_are_unset():
     written: blkio.weight is absent without BFQ, cpu.shares 0 would become 2)."""
     assert cr.writes_for(DOCKER_UNSET, v2=False, part="limits") == []
     assert cr.writes_for(DOCKER_UNSET, v2=True, part="limits") == []
-    assert cr.writes_for({"memory": {"swappiness": 2**64 - 1}}, v2=False) == []
+    assert cr.writes_for({"memory": {"swappiness": 2**64 - 1}}, v2=False, part="limits") == []
     # Non-zero values next to them are written, and -1 is not "unset".
-    writes = cr.writes_for({"cpu": {"shares": 512, "quota": 0}, "pids": {"limit": -1}}, v2=False)
+    writes = cr.writes_for({"cpu": {"shares": 512, "quota": 0}, "pids": {"limit": -1}}, v2=False, part="limits")
     assert [(w[1], w[2]) for w in writes] == [("cpu.shares", "512"), ("pids.max", "max")]
 
 
@@ -404,3 +404,33 @@ def test_create_with_dockers_unset_resources(pyrunc, make_bundle):
     p = pyrunc("run", "-b", b.path, "unset")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["1024", "max"]
+
+
+DOCKER_DEVICES = [{"allow": False, "access": "rwm"},
+                  {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+                  {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+                  {"allow": False, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+                  {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "r"}]
+
+
+@pytest.mark.parametrize("devices", [None, [], DOCKER_DEVICES, [{"allow": True, "access": "rwm"},
+                                                                  {"allow": False, "type": "b", "access": "w"}]],
+                         ids=["absent", "empty", "docker", "allow-all-but"])
+def test_device_rules_as_runc(pyrunc, make_bundle, tmp_path, devices):
+    """devices.list as runc 1.1 leaves it, order included: the default list even when the
+    config has no rules (a container never keeps its parent's "a *:* rwm")."""
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["resources"].pop("devices", None)
+    if devices is not None:
+        b.config["linux"]["resources"]["devices"] = devices
+    b.write()
+    seen = {}
+    for name, argv in (("runc", ["/usr/sbin/runc", "--root", str(tmp_path / "runc")]), ("pyrunc", pyrunc.cmd())):
+        # Not pipes: a detached container keeps run's stdio.
+        assert subprocess.run([*argv, "run", "-d", "-b", b.path, "dl"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60, stdin=subprocess.DEVNULL).returncode == 0
+        seen[name] = open(f"{cg(b, 'devices')}/devices.list").read()
+        subprocess.run([*argv, "delete", "-f", "dl"], capture_output=True, timeout=60)
+    assert ("c 1:3 rwm" in seen["runc"]) == (devices != [{"allow": True, "access": "rwm"},
+                                                           {"allow": False, "type": "b", "access": "w"}])
+    assert seen["pyrunc"] == seen["runc"]

@@ -44,6 +44,8 @@ def _chmod_in_root(rootfd: int, dest: str, mode: int) -> None:
     fd = paths.open_in_root(rootfd, dest)
     try:
         os.chmod(paths.fd_path(fd), mode)
+    except OSError as e:
+        raise SysError("chmod", e.errno or errno.EIO, dest) from None
     finally:
         os.close(fd)
 
@@ -59,13 +61,16 @@ def make_target(rootfd: int, dest: str, source_is_dir: bool) -> None:
 
 
 def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1,
-                source_fd: int = -1) -> None:  # m: pyrunc.spec.plan.Mount
+                source_fd: int = -1) -> bool:  # m: pyrunc.spec.plan.Mount
     """Mount one config entry; errors name its JSON path and destination.  ``tree_fd``:
     a detached (idmapped) tree to attach instead of binding the source; ``source_fd``:
     the bind source, opened by the runtime (O_PATH, in our mount namespace, with the
-    host's credentials: see mountsrc), bound from instead of the path."""
+    host's credentials: see mountsrc), bound from instead of the path.  True: a tmpfs
+    mounted read-write for now, to be made read-only by ``remount_readonly`` once the
+    other mounts (and the hooks) are done, as runc's finalizeRootfs does (a mount point
+    may still have to be made in it, and it takes the covered directory's mode first)."""
     try:
-        _mount_entry(rootfd, m, cgroup_ns, tree_fd, source_fd)
+        return _mount_entry(rootfd, m, cgroup_ns, tree_fd, source_fd)
     except SysError as e:
         raise PyruncError(f"{m.path}: {e.msg}") from None
     finally:
@@ -74,9 +79,20 @@ def mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int = -1,
                 os.close(fd)
 
 
-def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int = -1) -> None:
+def remount_readonly(rootfd: int, m) -> None:
+    """The deferred read-only remount of a tmpfs entry (see mount_entry): of the mount,
+    not the filesystem (MS_BIND, as runc: also allowed in a user namespace)."""
+    flags = (m.flags & _REMOUNT_FLAGS) | c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY
+    try:
+        _mount_at(rootfd, m.destination, None, None, flags, None, m.destination)
+    except SysError as e:
+        raise PyruncError(f"{m.path}: {e.msg}") from None
+
+
+def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int = -1) -> bool:
     dest = m.destination
     what = dest
+    ro_later = False
     if m.is_bind:
         # The source as the runtime opened it, where it did; else by its path, as we are.
         source = paths.fd_path(source_fd) if source_fd >= 0 else m.source
@@ -111,6 +127,9 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
         existed = mode is not None
         make_target(rootfd, dest, True)
         flags = m.flags & ~c.MS_REMOUNT
+        if m.type == "tmpfs" and flags & c.MS_RDONLY:
+            flags &= ~c.MS_RDONLY
+            ro_later = True
         if copyup:
             _tmpcopyup(rootfd, dest, m.source, flags, m.data, what, existed)
         elif m.type == "sysfs":
@@ -129,6 +148,7 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
             os.close(fd)
     if m.propagation:
         set_propagation(rootfd, dest, m.propagation, what)
+    return ro_later
 
 
 #: Files under /proc that may be mounted over: those lxcfs emulates (runc's list).

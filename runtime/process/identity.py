@@ -222,6 +222,12 @@ def write_oom_score_adj(value: int) -> None:
     try:
         procwrite.write_proc_file("oom_score_adj", str(value))
     except SysError as e:
+        if e.errno == errno.EACCES:
+            # proc(5): a score below the current minimum needs CAP_SYS_RESOURCE.  Said so,
+            # not "permission denied": Docker reads those words as "the command cannot be
+            # invoked" (exit 126) where runc's create fails as a daemon error (125).
+            raise PyruncError(f"process.oomScoreAdj: lowering it to {value} needs CAP_SYS_RESOURCE, "
+                              "which the runtime does not have") from None
         raise PyruncError(f"process.oomScoreAdj: {e.msg}") from None
 
 

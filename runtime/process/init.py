@@ -66,8 +66,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     sources: dict[int, int] = {}
     if any(m.idmap for m in plan.mounts) or mountsrc.wanted(plan):
         trees, sources = _mount_fds(opts, sock)
+    ro_later = []
     for i, m in enumerate(plan.mounts):
-        mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1), sources.pop(i, -1))
+        if mounts.mount_entry(rootfd, m, cgroup_ns, trees.pop(i, -1), sources.pop(i, -1)):
+            ro_later.append(m)
         fault.point(f"mounts[{i}]")
         if paths.clean(m.destination) == "dev" and m.is_bind:
             dev_bound = True
@@ -116,6 +118,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         _write_sysctls(plan.sysctl)
         fault.point("sysctl")
 
+    # Read-only tmpfs entries last, after the mounts inside them and the hooks (runc's
+    # finalizeRootfs), before anything of the user's runs.
+    for m in ro_later:
+        mounts.remount_readonly(rootfd, m)
     os.close(rootfd)
     if opts.no_pivot:
         rootfs.move_root(plan.rootfs)

@@ -129,13 +129,15 @@ class HostState:
     each hierarchy (the test's own parent, an engine's default one such as "docker"), and
     processes whose command line names ``tmp``."""
 
-    def __init__(self, tmp: str, names: tuple[str, ...]) -> None:
+    def __init__(self, tmp: str, names: tuple[str, ...], links: str = r".*") -> None:
+        """``links``: a regular expression of the interface names that count (those the
+        engine makes: other tests beside it may make and remove their own meanwhile)."""
         self.tmp = tmp
         with open("/proc/self/mountinfo") as f:
             self.mounts = {ln.split()[4] for ln in f if tmp in ln.split(" - ")[0]}
         self.netns = {n for n in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else [])
                       if any(x in n for x in names)}
-        self.links = _host_links()
+        self.links = {n for n in _host_links() if re.fullmatch(links, n)}
         self.ruleset = _ruleset()
         self.cgroups = {os.path.join(m, n) for m in _cgroup_mounts() for n in names
                         if os.path.isdir(os.path.join(m, n.lstrip("/")))}

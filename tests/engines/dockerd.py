@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from common import (
+from engines.common import (
     HostState,
     kill_processes_mentioning,
     netns,
@@ -37,6 +37,9 @@ DOCKERD = "/usr/sbin/dockerd"
 DOCKER = "/usr/bin/docker"  # not /usr/local/bin/docker: an unrelated, newer client may sit there
 PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
 IMAGE = "pyrunc-busybox:latest"
+#: The interfaces dockerd makes (its bridges, the host ends of its veths): none may
+#: appear in the host's namespace.
+DOCKER_LINKS = r"docker\d*|br-[0-9a-f]{12}|veth[0-9a-f]{7}"
 
 
 
@@ -106,7 +109,7 @@ def dockerd(rootfs: str, runtimes: dict[str, str] | None = None) -> Iterator[Doc
     # What dockerd makes outside its roots whatever it is told (its plugin socket
     # directory, containerd's shim socket directory): removed again if we made them.
     made = [d for d in ("/etc/docker", "/run/docker", "/run/containerd") if not os.path.exists(d)]
-    before = HostState(tmp, (name, "docker"))
+    before = HostState(tmp, (name, "docker"), DOCKER_LINKS)
     with open(os.path.join(tmp, "daemon.json"), "w") as f:
         # The trust key goes to /etc/docker unless daemon.json says otherwise.
         json.dump({"runtimes": {rt: {"path": path} for rt, path in runtimes.items()},
@@ -145,7 +148,7 @@ def dockerd(rootfs: str, runtimes: dict[str, str] | None = None) -> Iterator[Doc
                 subprocess.run(["umount", "-l", os.path.join(tmp, "data")], capture_output=True, timeout=30)
                 left = remove_cgroups(parent)
     finally:
-        problems = HostState(tmp, (name, "docker")).leaks(before)
+        problems = HostState(tmp, (name, "docker"), DOCKER_LINKS).leaks(before)
         if problems or left:
             shutil.copy(os.path.join(tmp, "dockerd.log"), f"/tmp/{name}-dockerd.log")
         shutil.rmtree(tmp, ignore_errors=True)
