@@ -9,6 +9,14 @@ own ``--root``.  The TAP is parsed with the suite's quirks: several streams in o
 hook tests that report success as a bare ``1..0`` and failure as ``1..0`` plus a YAML
 ``error`` block, ``*_fail`` tests that print nothing and exit 0 on success.
 
+Hook and lifecycle tests report a failure as a YAML block whose ``error`` key may be
+written in JSON form (``"error": ...``, tap-go's encoder): either form is a failure.
+
+A test whose source waits on the clock (``WaitingForStatus``, ``time.Sleep``,
+``time.After``) is timing-sensitive: it runs ``--repeat`` times (3 by default) and is
+reported as ``flaky`` when the runs disagree, never as a pass.  A flaky result is a
+regression where the expectations say pass.
+
 The result is compared with ``expectations-<commit>.json`` beside this file: any
 regression (expected pass, now not) or unexpected pass exits 1.  For a commit without an
 expectations file the results are reported, not judged.  Without a tree: exit 3.
@@ -41,7 +49,7 @@ def tree_commit(tree: str) -> str:
 class Result:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.status = "error"  # pass | fail | error
+        self.status = "error"  # pass | fail | error | flaky
         self.passed = 0
         self.failed = 0
         self.skipped = 0
@@ -78,7 +86,7 @@ def parse_tap(name: str, out: str, code: int, timed_out: bool, err: str = "") ->
                 if not r.first_failure:
                     detail = [x.strip() for x in lines[i + 1:i + 12] if x.strip() and x.strip() not in ("---", "...")]
                     r.first_failure = (desc + (" | " + "; ".join(detail[:4]) if detail else ""))[:400]
-        elif ln.strip().startswith("error:") and not yaml_error:
+        elif ln.strip().startswith(("error:", '"error":')) and not yaml_error:
             yaml_error = ln.strip()
     if timed_out:
         r.status = "error"
@@ -86,8 +94,10 @@ def parse_tap(name: str, out: str, code: int, timed_out: bool, err: str = "") ->
         return r
     if r.failed:
         r.status = "fail"
-    elif yaml_error:
-        r.status = "fail"  # hook tests: `1..0` plus a YAML error block
+    elif yaml_error and not r.passed:
+        # Hook tests: `1..0` plus a YAML error block.  With assertions of its own, a test's
+        # YAML blocks are diagnostics (create prints the expected failure's exit status).
+        r.status = "fail"
         r.first_failure = yaml_error[:400]
     elif code != 0:
         r.status = "error"
@@ -99,6 +109,36 @@ def parse_tap(name: str, out: str, code: int, timed_out: bool, err: str = "") ->
         r.status = "error"
         r.first_failure = "no TAP output"
     return r
+
+
+#: What makes a test timing-sensitive: it waits on the clock.
+_CLOCK = ("WaitingForStatus(", "time.Sleep(", "time.After(")
+
+
+def timing_sensitive(tree: str, exe: str) -> bool:
+    """Whether validation/NAME/NAME.t's source (NAME.go beside it) waits on the clock."""
+    src = os.path.join(tree, exe[:-2] + ".go")
+    try:
+        with open(src) as f:
+            text = f.read()
+    except OSError:
+        return False
+    return any(c in text for c in _CLOCK)
+
+
+def combine(runs: list[Result]) -> Result:
+    """One verdict for the runs of a timing-sensitive test: theirs when they agree, else
+    ``flaky`` (with how many passed and the first failure)."""
+    first = runs[0]
+    first.seconds = sum(r.seconds for r in runs)
+    if all(r.status == first.status for r in runs):
+        return first
+    bad = next(r for r in runs if r.status != "pass")
+    npass = sum(r.status == "pass" for r in runs)
+    bad.status = "flaky"
+    bad.first_failure = f"{npass} of {len(runs)} runs passed; {bad.first_failure}"[:400]
+    bad.seconds = first.seconds
+    return bad
 
 
 def wrapper(pyrunc: str, root: str, workdir: str) -> str:
@@ -123,6 +163,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--report", default="")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of a timing-sensitive test")
     a = ap.parse_args()
     if not a.tree or not os.path.isdir(os.path.join(a.tree, "validation")):
         sys.stderr.write(
@@ -150,30 +191,38 @@ def main() -> int:
     try:
         for exe in exes:
             name = os.path.basename(exe)[:-2]
-            t = time.monotonic()
-            timed_out = False
-            try:
-                # Each executable runs in a private mount namespace of its own: whatever a
-                # runtime mounts outside its containers' namespaces (Debian's runc 1.1.5
-                # does, for linux_ns_itype's config without a mount namespace) goes away
-                # with it instead of staying in the host's mount table.
-                p = subprocess.run(["unshare", "--mount", "--propagation", "private", os.path.join(tree, exe)],
-                                   cwd=tree, env=env, capture_output=True, text=True, timeout=a.timeout,
-                                   stdin=subprocess.DEVNULL)
-                out, err, code = p.stdout, p.stderr, p.returncode
-            except subprocess.TimeoutExpired as e:
-                out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-                err, code, timed_out = "", -1, True
-            r = parse_tap(name, out, code, timed_out, err)
-            r.seconds = time.monotonic() - t
+            runs = []
+            for _ in range(max(1, a.repeat) if timing_sensitive(tree, exe) else 1):
+                runs.append(run_one(tree, exe, name, env, a.timeout))
+                cleanup(a.runtime, root)
+            r = combine(runs)
             results[name] = r
-            cleanup(a.runtime, root)
             print(f"{name:<40} {r.status:<6} {r.passed:>3} ok {r.failed:>3} not ok  {r.first_failure[:70]}",
                   flush=True)
     finally:
         cleanup(a.runtime, root)
         shutil.rmtree(work, ignore_errors=True)
     return judge(results, commit, a.report)
+
+
+def run_one(tree: str, exe: str, name: str, env: dict, timeout: float) -> Result:
+    t = time.monotonic()
+    timed_out = False
+    try:
+        # Each executable runs in a private mount namespace of its own: whatever a
+        # runtime mounts outside its containers' namespaces (Debian's runc 1.1.5 does,
+        # for linux_ns_itype's config without a mount namespace) goes away with it
+        # instead of staying in the host's mount table.
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", os.path.join(tree, exe)],
+                           cwd=tree, env=env, capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        out, err, code = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err, code, timed_out = "", -1, True
+    r = parse_tap(name, out, code, timed_out, err)
+    r.seconds = time.monotonic() - t
+    return r
 
 
 def judge(results: dict[str, Result], commit: str, report: str) -> int:
@@ -195,6 +244,9 @@ def judge(results: dict[str, Result], commit: str, report: str) -> int:
         verdict["regressions"], verdict["unexpected_passes"] = regressions, surprises
         for n in regressions:
             print(f"REGRESSION: {n} was expected to pass: {results[n].first_failure}")
+        for n, r in results.items():
+            if r.status == "flaky" and n not in regressions:
+                print(f"FLAKY: {n}: {r.first_failure}")
         for n in surprises:
             print(f"UNEXPECTED PASS: {n} (raise {os.path.basename(exp_file)})")
         code = 1 if regressions or surprises else 0

@@ -190,6 +190,11 @@ def _check_notify(so: Obj, sc: Seccomp) -> None:
         if r.action != NOTIFY:
             continue
         for i, n in enumerate(r.names):
+            if n == "write":
+                # runc's refusal: the runtime's own writes after the load (its error
+                # report, the sync) would wait on the listener and never be answered.
+                raise ConfigError(join(join(r.path, "names"), i),
+                                  "SCMP_ACT_NOTIFY cannot be used for the write syscall")
             if n in HANDOFF_SYSCALLS:
                 raise ConfigError(join(join(r.path, "names"), i),
                                   f"SCMP_ACT_NOTIFY cannot be used for {n}: the runtime hands the listener "

@@ -472,3 +472,64 @@ def test_seccomp_newer_syscalls_get_enosys(pyrunc, runc, make_bundle, sysno, sha
             "default-enosys": "83 ENOSYS\n435 ENOSYS\n439 ENOSYS\n1000 ENOSYS\n",
             "default-allow": "83 EPERM\n435 EINVAL\n439 EFAULT\n1000 ENOSYS\n"}[shape]
     assert seen["pyrunc"] == want
+
+
+# 9a. procfs or sysfs where the image has /proc or /sys as a symlink: runc refuses it
+# ("must be mounted on ordinary directory"), else the mount lands where the link points
+# (CVE-2019-19921, CVE-2023-27561).  pyrunc's text keeps the entry's JSON path.
+@needs_runc
+@pytest.mark.parametrize("where,fstype", [("proc", "proc"), ("sys", "sysfs")])
+def test_pseudo_filesystem_on_a_symlink_is_refused(pyrunc, runc, make_bundle, where, fstype):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["true"])
+        b.config["root"]["readonly"] = False
+        os.rmdir(os.path.join(b.rootfs, where))
+        os.makedirs(os.path.join(b.rootfs, "tmp", "x"))
+        os.symlink("/tmp/x", os.path.join(b.rootfs, where))
+        b.write()
+        p = rt("run", "-b", b.path, f"lnk-{name}")
+        seen[name] = (p.returncode, p.stderr.split(": error mounting ")[-1].strip())
+        assert os.listdir(os.path.join(b.rootfs, "tmp", "x")) == []  # nothing was mounted there
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"] == (1, f'\\"{fstype}\\" to rootfs at \\"/{where}\\": filesystem \\"{fstype}\\" '
+                                 'must be mounted on ordinary directory"')
+
+
+# 9b. --no-pivot: the rootfs is moved over / and chrooted into, so the host's full /proc
+# stays in the mount namespace; a nested user namespace could then mount a fresh procfs
+# (the kernel allows it when a full one is visible).  runc's msMoveRoot unmounts the
+# host's procfs and sysfs first: the nested mount is refused, as with pivot_root.
+@needs_runc
+@pytest.mark.parametrize("pivot", [True, False])
+def test_no_pivot_hides_the_hosts_procfs(pyrunc, runc, make_bundle, pivot):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED; true"])
+        caps = b.config["process"]["capabilities"]
+        for k in ("bounding", "effective", "permitted"):
+            caps[k] += ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETFCAP", "CAP_DAC_OVERRIDE"]
+        b.config["root"]["readonly"] = False
+        b.write()
+        p = rt("run", *([] if pivot else ["--no-pivot"]), "-b", b.path, f"np-{name}")
+        assert p.returncode == 0, (name, p.stderr)
+        seen[name] = p.stdout
+    assert seen["pyrunc"] == seen["runc"] == ""
+    with open("/proc/self/mountinfo") as f:  # the host's own /proc is untouched
+        assert any(line.split()[4] == "/proc" for line in f)
+
+
+# 9c. SCMP_ACT_NOTIFY on write: runc refuses it (the runtime's own writes after the load
+# would wait on a listener nobody answers yet).
+@needs_runc
+def test_notify_on_write_is_refused(pyrunc, runc, make_bundle, tmp_path):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["true"])
+        b.config["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": str(tmp_path / "agent.sock"),
+            "syscalls": [{"names": ["getpid", "write"], "action": "SCMP_ACT_NOTIFY"}]}
+        b.write()
+        p = rt("run", "-b", b.path, f"nw-{name}")
+        seen[name] = (p.returncode, "SCMP_ACT_NOTIFY cannot be used for the write syscall" in p.stderr)
+    assert seen["pyrunc"] == seen["runc"] == (1, True)

@@ -63,9 +63,28 @@ def test_tap_parsing_quirks():
     assert hook_ok.status == "pass"
     hook_bad = conformance.parse_tap("prestart", "1..0\n---\nerror: hook did not run\n...\n", 0, False)
     assert hook_bad.status == "fail" and "hook did not run" in hook_bad.first_failure
+    # tap-go writes the YAML block in JSON form too: "error": ... is a failure as well.
+    hook_json = conformance.parse_tap("hooks", 'TAP version 13\n  ---\n  {\n    "error": "Hooks MUST be called in '
+                                      'the listed order"\n  }\n  ...\n1..0\n', 0, False)
+    assert hook_json.status == "fail" and "listed order" in hook_json.first_failure
     assert conformance.parse_tap("poststart_fail", "", 0, False).status == "pass"
     assert conformance.parse_tap("create", "", 1, False).status == "error"
     assert conformance.parse_tap("create", "ok 1 - a\n", 0, True).status == "error"
+
+
+def test_timing_sensitive_tests_are_repeated_and_flaky_is_not_a_pass(tmp_path):
+    for name, src in (("kill", "util.WaitingForStatus(r, s, time.Second*10, time.Second)"), ("state", "t.Ok(1)")):
+        (tmp_path / "validation" / name).mkdir(parents=True)
+        (tmp_path / "validation" / name / f"{name}.go").write_text(f"package main\nfunc main() {{ {src} }}\n")
+    assert conformance.timing_sensitive(str(tmp_path), "validation/kill/kill.t")
+    assert not conformance.timing_sensitive(str(tmp_path), "validation/state/state.t")
+    ok = conformance.parse_tap("kill", "ok 1 - a\n1..1\n", 0, False)
+    bad = conformance.parse_tap("kill", "not ok 1 - a\n1..1\n", 0, False)
+    same = conformance.combine([conformance.parse_tap("kill", "ok 1 - a\n1..1\n", 0, False) for _ in range(3)])
+    assert same.status == "pass"
+    mixed = conformance.combine([ok, bad, conformance.parse_tap("kill", "ok 1 - a\n1..1\n", 0, False)])
+    assert mixed.status == "flaky" and mixed.first_failure.startswith("2 of 3 runs passed")
+    assert conformance.judge({"kill": mixed}, "260e151" + "0" * 33, "") == 1  # expected to pass: a regression
 
 
 def test_runner_without_tree_exits_3(tmp_path):

@@ -122,6 +122,8 @@ def _mount_entry(rootfd: int, m, cgroup_ns: bool, tree_fd: int, source_fd: int =
         mount_cgroup(rootfd, dest, m.flags & ~c.MS_REMOUNT, cgroup_ns, what)
     else:
         check_proc_destination(rootfd, m)
+        if m.type in ("proc", "sysfs"):
+            check_ordinary_directory(rootfd, m)
         mode = _existing_mode(rootfd, dest) if m.type == "tmpfs" else None
         copyup = "tmpcopyup" in m.extensions and m.type == "tmpfs"
         existed = mode is not None
@@ -175,6 +177,37 @@ def check_proc_destination(rootfd: int, m) -> None:
     if rel in PROC_MOUNTABLE:
         return
     raise PyruncError(f'{m.path}: "{m.destination}" cannot be mounted because it is inside /proc')
+
+
+def check_ordinary_directory(rootfd: int, m) -> None:
+    """procfs and sysfs only on a directory of the rootfs itself: where the image has
+    /proc or /sys as a symlink (or a file), the mount would land wherever it points
+    (CVE-2019-19921, CVE-2023-27561: e.g. over a directory the container later uses to
+    reach the host's knobs).  runc refuses it with this text."""
+    parent, _, name = paths.clean(m.destination).rpartition("/")
+    if not name:
+        return
+    pfd = _open_parent(rootfd, parent)
+    if pfd < 0:
+        return  # the parent does not exist yet: it is made, the entry with it
+    try:
+        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise SysError("lstat", e.errno or 0, m.destination) from None
+    finally:
+        os.close(pfd)
+    if not stat.S_ISDIR(st.st_mode):
+        raise PyruncError(f'{m.path}: error mounting "{m.source or m.type}" to rootfs at "{m.destination}": '
+                          f'filesystem "{m.type}" must be mounted on ordinary directory')
+
+
+def _open_parent(rootfd: int, parent: str) -> int:
+    try:
+        return paths.open_in_root(rootfd, parent or ".")
+    except SysError:
+        return -1
 
 
 def _resolved(rootfd: int, dest: str) -> str:

@@ -85,7 +85,11 @@ def pivot(rootfs: str) -> None:
 
 
 def move_root(rootfs: str) -> None:
-    """--no-pivot: move the rootfs over / and chroot into it (for a ramdisk root)."""
+    """--no-pivot: move the rootfs over / and chroot into it (for a ramdisk root), the
+    host's procfs and sysfs out of the namespace first (runc's msMoveRoot; nopivot)."""
+    from pyrunc.runtime.linux import nopivot
+
+    nopivot.hide_host_pseudo_filesystems(rootfs)
     try:
         os.chdir(rootfs)
         libc.mount(rootfs, "/", None, c.MS_MOVE, None, what="/")

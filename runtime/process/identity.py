@@ -181,15 +181,20 @@ def enter_cwd(cwd: str, retry_as_user: bool) -> bool:
 def check_cwd_inside(cwd: str) -> None:
     """The cwd is inside the container's root: a cwd such as /proc/self/fd/N naming an
     fd the runtime still holds would otherwise leave the process outside it
-    (CVE-2024-21626); getcwd(2) then reports "(unreachable)" or fails."""
+    (CVE-2024-21626); getcwd(3) then fails with ENOENT ("(unreachable)").  runc's
+    verifyCwd texts."""
     try:
         where = os.getcwd()
     except OSError as e:
-        raise PyruncError(f"chdir to cwd ({_quote(cwd)}) set in config.json failed: "
+        if e.errno == errno.ENOENT:
+            raise PyruncError("current working directory is outside of container mount namespace root -- "
+                              "possible container breakout detected") from None
+        # e.g. a seccomp profile that denies getcwd(2), loaded before us without no_new_privs
+        raise PyruncError("failed to verify if current working directory is safe: "
                           f"{(e.strerror or '').lower()}") from None
     if not where.startswith("/"):
-        raise PyruncError(f"chdir to cwd ({_quote(cwd)}) set in config.json failed: "
-                          "it is outside the container's root")
+        raise PyruncError("current working directory is not absolute -- possible container breakout "
+                          f"detected: cwd is {_quote(where)}")
 
 
 def _quote(s: str) -> str:
