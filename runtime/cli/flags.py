@@ -68,9 +68,14 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
 def check_args(cmd: str, pos: list[str], exact: int | None = None, lo: int | None = None,
                hi: int | None = None) -> None:
     """runc's checkArgs texts."""
+    msg = ""
     if exact is not None and len(pos) != exact:
-        raise UsageError(f'pyrunc: "{cmd}" requires exactly {exact} argument(s)')
-    if lo is not None and len(pos) < lo:
-        raise UsageError(f'pyrunc: "{cmd}" requires a minimum of {lo} argument(s)')
-    if hi is not None and len(pos) > hi:
-        raise UsageError(f'pyrunc: "{cmd}" requires a maximum of {hi} argument(s)')
+        msg = f'pyrunc: "{cmd}" requires exactly {exact} argument(s)'
+    elif lo is not None and len(pos) < lo:
+        msg = f'pyrunc: "{cmd}" requires a minimum of {lo} argument(s)'
+    elif hi is not None and len(pos) > hi:
+        msg = f'pyrunc: "{cmd}" requires a maximum of {hi} argument(s)'
+    if msg:
+        e = UsageError(msg)
+        e.args_error = True  # the usage is shown as "Incorrect Usage." (runc's checkArgs)
+        raise e

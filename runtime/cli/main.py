@@ -78,6 +78,9 @@ def main(argv: list[str]) -> int:
     try:
         g, rest = parse(argv, GLOBAL_FLAGS)
     except UsageError as e:
+        # runc (urfave/cli): the usage on stdout, the error on stderr.
+        cmds = "\n".join(f"   {n:<10}{d}" for n, (_, d) in sorted(COMMANDS.items()))
+        sys.stdout.write(f"Incorrect Usage. {e}\n\n" + USAGE.format(commands=cmds))
         log.error(str(e))
         return 1
     if g["log_format"] not in ("text", "json"):
@@ -106,10 +109,9 @@ def main(argv: list[str]) -> int:
     name, args = rest[0], rest[1:]
     if name not in COMMANDS:
         if name in LATER:
-            log.error(f"{name} is not supported: criu is not available")
-        else:
-            log.error(f"No help topic for '{name}'")
-        return 1
+            return _later(g, name, args)
+        log.error(f"No help topic for '{name}'")
+        return 3  # runc's (urfave/cli's) exit code for an unknown command
     # __import__ rather than importlib: one import less on every command.
     mod = __import__(f"pyrunc.runtime.cli.{COMMANDS[name][0]}", fromlist=["run"])
     try:
@@ -119,6 +121,10 @@ def main(argv: list[str]) -> int:
             return 0
         return mod.run(g, opts, pos)
     except UsageError as e:
+        # runc (urfave/cli): "Incorrect Usage" and the command's help on stdout, the error
+        # on stderr; a flag error is named on the first line.
+        head = "Incorrect Usage." if getattr(e, "args_error", False) else f"Incorrect Usage: {e}"
+        sys.stdout.write(f"{head}\n\n{mod.USAGE}")
         log.error(str(e))
         return 1
     except PyruncError as e:
@@ -131,6 +137,32 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _later(g: dict, name: str, args: list[str]) -> int:
+    """checkpoint/restore: runc's first checks and texts (the container must exist; restore
+    needs the bundle's config.json), then the one-line refusal (criu cannot run here)."""
+    ids = [a for a in args if not a.startswith("-")]
+    if name == "checkpoint" and ids:
+        from pyrunc.runtime.container.container import load
+
+        try:
+            load(g["root"], ids[-1])
+        except PyruncError as e:
+            log.error(str(e))
+            return 1
+    if name == "restore":
+        bundle = "."
+        for i, a in enumerate(args):
+            if a in ("-b", "--bundle") and i + 1 < len(args):
+                bundle = args[i + 1]
+            elif a.startswith("--bundle="):
+                bundle = a.split("=", 1)[1]
+        if not os.path.exists(os.path.join(bundle, "config.json")):
+            log.error("JSON specification file config.json not found")
+            return 1
+    log.error(f"{name} is not supported: criu is not available")
+    return 1
 
 
 def entry() -> None:

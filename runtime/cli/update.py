@@ -13,7 +13,7 @@ FLAGS = [
     Flag("resources,r", "str"),
     Flag("memory", "str"), Flag("memory-reservation", "str"), Flag("memory-swap", "str"),
     Flag("kernel-memory", "str"), Flag("kernel-memory-tcp", "str"),
-    Flag("cpu-shares", "str"), Flag("cpu-quota", "str"), Flag("cpu-period", "str"), Flag("cpu-burst", "str"),
+    Flag("cpu-share", "str"), Flag("cpu-quota", "str"), Flag("cpu-period", "str"), Flag("cpu-burst", "str"),
     Flag("cpu-rt-runtime", "str"), Flag("cpu-rt-period", "str"), Flag("cpu-idle", "str"),
     Flag("cpuset-cpus", "str"), Flag("cpuset-mems", "str"),
     Flag("pids-limit", "str"), Flag("blkio-weight", "str"), Flag("l3-cache-schema", "str"),
@@ -31,7 +31,7 @@ OPTIONS:
    --memory value               memory limit (in bytes, or with k/m/g)
    --memory-reservation value   memory reservation or soft limit
    --memory-swap value          total memory usage (memory + swap); -1 for unlimited
-   --cpu-shares value           CPU shares (relative weight vs. other containers)
+   --cpu-share value            CPU shares (relative weight vs. other containers)
    --cpu-quota value            CPU CFS hardcap limit (in usecs)
    --cpu-period value           CPU CFS period to be used for hardcapping (in usecs)
    --cpu-burst value            CPU CFS hardcap burst limit (in usecs)
@@ -54,14 +54,14 @@ def _bytes(flag: str, v: str) -> int:
     try:
         return int(s) * mult
     except ValueError:
-        raise PyruncError(f"invalid value for --{flag}: {v!r}") from None
+        raise PyruncError(f"invalid value for {flag}: invalid size: '{v}'") from None
 
 
 def _int(flag: str, v: str) -> int:
     try:
         return int(v)
     except ValueError:
-        raise PyruncError(f"invalid value for --{flag}: {v!r}") from None
+        raise PyruncError(f'invalid value for {flag}: strconv.ParseInt: parsing "{v}": invalid syntax') from None
 
 
 def from_flags(o: dict) -> dict:
@@ -73,7 +73,7 @@ def from_flags(o: dict) -> dict:
                                              ("kernel-memory-tcp", "kernel_memory_tcp", "kernelTCP")) if o[d]}
     if mem:
         res["memory"] = mem
-    cpu: dict = {k: _int(f, o[d]) for f, d, k in (("cpu-shares", "cpu_shares", "shares"),
+    cpu: dict = {k: _int(f, o[d]) for f, d, k in (("cpu-share", "cpu_share", "shares"),
                                                   ("cpu-quota", "cpu_quota", "quota"),
                                                   ("cpu-period", "cpu_period", "period"),
                                                   ("cpu-burst", "cpu_burst", "burst"),
@@ -104,7 +104,7 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         try:
             text = sys.stdin.read() if src == "-" else open(src).read()
         except OSError as e:
-            raise PyruncError(f"--resources {src}: {(e.strerror or '').lower()}") from None
+            raise PyruncError(f"open {src}: {(e.strerror or '').lower()}") from None
         try:
             res = jsonin.loads(text)  # type: ignore[assignment]
         except ValueError as e:

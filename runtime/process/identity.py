@@ -155,10 +155,10 @@ def chdir_inside(cwd: str) -> None:
         os.chdir(cwd)
         where = os.getcwd()
     except OSError as e:
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({_q(cwd)}) set in config.json failed: "
                           f"{(e.strerror or '').lower()}") from None
     if not where.startswith("/"):
-        raise PyruncError(f"chdir to cwd ({cwd!r}) set in config.json failed: "
+        raise PyruncError(f"chdir to cwd ({_q(cwd)}) set in config.json failed: "
                           "it is outside the container's root")
 
 
@@ -238,3 +238,10 @@ def lookup(name: str, env: list[str]) -> str:
         if os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _q(s: str) -> str:
+    """Go's %q of a plain string, as runc quotes paths in its messages.  No import: this
+    runs in the container's init, after pivot_root, where the stdlib is out of reach."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
