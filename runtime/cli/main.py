@@ -70,8 +70,28 @@ GLOBAL OPTIONS:
 """
 
 
+def _libseccomp_version() -> str:
+    """libseccomp's own version (seccomp_version(3)), as runc prints it; "" when absent."""
+    import ctypes
+
+    class _Ver(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2")
+        lib.seccomp_version.restype = ctypes.POINTER(_Ver)
+        v = lib.seccomp_version().contents
+        return f"{v.major}.{v.minor}.{v.micro}"
+    except (OSError, AttributeError, ValueError):
+        return ""
+
+
 def version_text() -> str:
-    return f"pyrunc version {__version__}\nspec: {OCI_VERSION}\npython: {sys.version.split()[0]}\n"
+    """runc's lines and order (engines parse "version", "commit:" and "spec:"), with the
+    interpreter where runc names its Go."""
+    seccomp = _libseccomp_version()
+    return (f"pyrunc version {__version__}\ncommit: {__version__}\nspec: {OCI_VERSION}\n"
+            f"python: {sys.version.split()[0]}\n" + (f"libseccomp: {seccomp}\n" if seccomp else ""))
 
 
 def main(argv: list[str]) -> int:

@@ -86,9 +86,10 @@ class Snapshot:
 
 @dataclasses.dataclass
 class WaitOutput:
-    """Wait until the probe has printed its last section (or the container is gone)."""
+    """Wait until the probe has printed its last section (or its container is gone)."""
 
     timeout: float = PROBE_TIMEOUT
+    cid: str = "{id}"
 
 
 @dataclasses.dataclass
@@ -369,7 +370,7 @@ class Run:
         elif isinstance(st, Snapshot):
             self.snapshot(self.fill(st.cid))
         elif isinstance(st, WaitOutput):
-            self.wait_output(st.timeout)
+            self.wait_output(st.timeout, self.fill(st.cid))
         elif isinstance(st, WaitStopped):
             self.wait_stopped(self.fill(st.cid), st.timeout, st.soft)
         elif isinstance(st, Shell):
@@ -527,27 +528,28 @@ class Run:
                 return t.replace("\r\n", "\n")
         return ""
 
-    def wait_output(self, timeout: float) -> None:
-        """Until the probe's last section is out, or no container is left to print it."""
+    def wait_output(self, timeout: float, cid: str) -> None:
+        """Until the probe's last section is out, or its container is not running."""
         deadline = time.monotonic() + timeout
         n = 0
         while time.monotonic() < deadline:
             if "=== end ===" in self.probe_text():
                 return
             n += 1
-            if n % 4 == 0 and not any(self.alive(c) for c in self.ids.values()):
+            if n % 4 == 0 and not self.alive(cid, running_only=True):
                 if "=== end ===" in self.probe_text():
                     return
                 break
             time.sleep(0.05)
         self.obs["probe.wait"] = "the probe did not finish"
 
-    def alive(self, cid: str) -> bool:
-        """Is there a container ``cid`` that is created or running (its output may come)?"""
+    def alive(self, cid: str, running_only: bool = False) -> bool:
+        """Is there a container ``cid`` that is running (or created, or paused)?"""
+        want = ("running",) if running_only else ("created", "running", "paused")
         try:
             p = subprocess.run([self.rt.path, "--root", self.root, "state", cid], capture_output=True,
                                text=True, timeout=CALL_TIMEOUT)
-            return p.returncode == 0 and json.loads(p.stdout).get("status") in ("created", "running", "paused")
+            return p.returncode == 0 and json.loads(p.stdout).get("status") in want
         except (ValueError, subprocess.SubprocessError, OSError):
             return False
 
@@ -671,8 +673,8 @@ class Run:
         import glob
 
         out = set()
-        stem = "*" + self.ids["id"][:-1] + "*"
-        found = {d for m in cgroup_mounts() for d in glob.glob(os.path.join(glob.escape(m), stem))}
+        found = {d for m in cgroup_mounts() for stem in ("*" + self.ids["id"][:-1] + "*", "*" + self.cgtoken + "*")
+                 for d in glob.glob(os.path.join(glob.escape(m), stem))}
         for d in self.cgdirs | set(self.expected_cgroups()) | found:
             while self.ours(d):
                 out.add(d)
@@ -692,12 +694,15 @@ class Run:
     def cleanup(self) -> None:
         """Whatever happened: kill and delete the containers, end the processes, unmount,
         remove the cgroups and the directory."""
+        for d in self.our_cgroups():  # a frozen cgroup first: nothing in it could die
+            _thaw(d)
         try:  # every container the root holds, whatever its id
             held = [x for x in os.listdir(self.root) if os.path.isdir(os.path.join(self.root, x))]
         except OSError:
             held = []
         for cid in [*self.ids.values(), *held]:
-            for args in (["kill", cid, "KILL"], ["delete", "--force", cid]):
+            # "--": an id may begin with a dash
+            for args in (["kill", "--", cid, "KILL"], ["delete", "--force", "--", cid]):
                 try:
                     subprocess.run([self.rt.path, "--root", self.root, *args], capture_output=True, timeout=15)
                 except (subprocess.SubprocessError, OSError):
@@ -716,11 +721,15 @@ class Run:
             p.wait(5)
         for m in reversed(_mounts_under(self.dir)):
             subprocess.run(["umount", "-l", m], capture_output=True, timeout=10)
-        for d in mine:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        for d in mine:  # deepest first; a killed process may take a moment to leave
+            deadline = time.monotonic() + 3
+            while os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -783,6 +792,16 @@ def _token_pids(token: str) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def _thaw(d: str) -> None:
+    freezer = os.path.join(d, "freezer.state")
+    if os.path.exists(freezer):
+        try:
+            with open(freezer, "w") as f:
+                f.write("THAWED")
+        except OSError:
+            pass
 
 
 def _kill_cgroup(d: str) -> None:
@@ -887,6 +906,14 @@ REWRITES: list[tuple[str, str, str, str]] = [
      "", "as below (a terminal merges the warnings into stdout)"),
     ("file log*", r'.*can\'t raise ambient capability CAP_\w+: operation not permitted.*\n?', "",
      "as below (the --log file)"),
+    ("*.stderr", r"(?m)^debug: .*\n?", "",
+     "--debug lines trace each runtime's own steps (runc: nsexec and libcontainer; pyrunc: its own); "
+     "the other lines of a --debug run are compared"),
+    ("call* --version.stdout", r"(?m)^(<PROG> version|commit:|spec:|go:|python:|libseccomp:) ?.*$",
+     r"\1 <V>", "the versions are each program's own (pyrunc's spec: 1.3.0); the lines are runc's"),
+    ("call* -v.stdout", r"(?m)^(<PROG> version|commit:|spec:|go:|python:|libseccomp:) ?.*$",
+     r"\1 <V>", "as for --version"),
+    ("call* -*.stdout", r"(?m)^(go|python): <V>$", "<language>: <V>", "runc names its Go, pyrunc its Python"),
     ("*.stderr", r"warning: can't raise ambient capability CAP_\w+: operation not permitted\n?", "",
      "runc 1.5 warns that an ambient capability could not be raised (runc's own template asks for "
      "three that are not inheritable); runc 1.1.5 dropped them silently"),

@@ -47,6 +47,18 @@ SCENARIOS += [
     nobundle("cli-root-relative", Call(["list"], global_args=["--root", "relative-root"], cwd="{tmp}")),
     nobundle("cli-checkpoint", C("checkpoint", "x")),
     nobundle("cli-restore", C("restore", "x")),
+    nobundle("cli-version", Call(["--version"], global_args=[])),
+    nobundle("cli-version-short", Call(["-v"], global_args=[])),
+    nobundle("cli-help", Call(["--help"], global_args=[])),
+    nobundle("cli-help-command", C("help", "create")),
+    nobundle("cli-create-help", C("create", "--help")),
+    nobundle("cli-kill-help", C("kill", "-h")),
+    Scenario("cli-debug-run", [Call(["run", "--bundle", "{bundle}", "{id}"],
+                                    global_args=["--debug", "--root", "{root}"])],
+             change=lambda c: c["process"].update(args=["true"])),
+    Scenario("cli-debug-create-fails", [Call(["create", "--bundle", "{bundle}", "{id}"],
+                                             global_args=["--root", "{root}", "--debug"])],
+             change=lambda c: c["process"].update(args=["/nosuch"]), probe=False),
     nobundle("cli-systemd-cgroup", Call(["--systemd-cgroup", "create", "--bundle", "{bundle}", "{id}"],
                                         global_args=["--root", "{root}"])),
 ]
@@ -143,7 +155,7 @@ SCENARIOS += [
 # ---------------------------------------------------------------- signals
 for sig in ("KILL", "SIGKILL", "9", "TERM", "SIGTERM", "15", "kill", "sigusr1", "USR1", "SIGRTMIN", "SIGRTMIN+1",
             "SIGRTMAX", "64", "HUP"):
-    SCENARIOS.append(created(f"cli-kill-signal-{sig}", C("kill", "{id}", sig), WaitStopped(timeout=2, soft=True),
+    SCENARIOS.append(created(f"cli-kill-signal-{sig}", C("kill", "{id}", sig), WaitStopped(timeout=1, soft=True),
                              STATE))
 for sig in ("FOO", "SIGFOO", "999", "-9", "0x9", "", "65", "SIGRTMAX+1"):
     SCENARIOS.append(created(f"cli-kill-bad-signal-{sig or 'empty'}", C("kill", "{id}", sig)))
@@ -248,7 +260,7 @@ SCENARIOS += [
     Scenario("cli-run-existing-id", [CREATE, Call(["run", "--bundle", "{bundle}", "{id}"]), FORCE], hold=True),
     Scenario("cli-run-detach-keep", [Call(["run", "-d", "--keep", "--bundle", "{bundle}", "{id}"]), WaitOutput(),
                                       FORCE], hold=True),
-    Scenario("cli-start-two-created", [CREATE, CREATE2, C("start", "{id}", "{id2}"), WaitOutput(),
+    Scenario("cli-start-two-created", [CREATE, CREATE2, C("start", "{id}", "{id2}"), STATE,
                                        C("delete", "-f", "{id}"), C("delete", "-f", "{id2}")], hold=True),
     Scenario("cli-delete-two-ids", [CREATE, CREATE2, C("delete", "-f", "{id}", "{id2}"), STATE], hold=True),
     Scenario("cli-kill-missing-then-delete", [C("kill", "{id}", "KILL"), DELETE], probe=False),
