@@ -66,8 +66,9 @@ KNOWN: list[tuple[str, str, str]] = [
     ("mount-dev-symlink", "container.stdio", f"{OPEN}: runc reopens a /dev/null stdio inside the container"),
     ("seccomp-default-errno", "*", f"{OPEN}: a profile that denies the init's own sync write: runc's create "
      "succeeds (the init dies after), pyrunc's create fails"),
-    ("seccomp-allowlist-enosys", "*", f"{OPEN}: pyrunc's init makes syscalls after loading the filter that "
-     "runc's does not (a tight allow list that runc accepts fails pyrunc's exec)"),
+    ("seccomp-allowlist-enosys", "*", f"{OPEN}: pyrunc's init still sends its ready message over the sync "
+     "socket after loading the filter (runc only closes its pipe): an allow list without sendmsg/sendto that "
+     "runc accepts fails pyrunc's create, reported as 'exec: operation not permitted'"),
     ("tty-console-socket*", "container.console-name", f"{OPEN}: the init's warnings go to the container's "
      "terminal (runc's go to runc's stderr through its log pipe)"),
     ("tty-run-detach-console", "container.console-name", f"{OPEN}: the init's warnings go to the container's "
