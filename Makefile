@@ -29,7 +29,7 @@ $(PIP_STAMP): pyproject.toml
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check setuptools wheel pytest ruff \
-		python-prctl jsonschema pyroute2
+		python-prctl jsonschema pyroute2 pytest-xdist
 	touch $(PIP_STAMP)
 
 install: deps

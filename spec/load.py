@@ -96,6 +96,11 @@ def build(data: dict, bundle: str) -> Plan:
 
     if not _stat.S_ISDIR(st.st_mode):
         raise PyruncError(f"invalid rootfs: {plan.rootfs}: not a directory")
+    # runc's check (1.1.5 and 1.5): the rootfs, made absolute, is its own real path (no
+    # symlink in it), so the path in the state is the directory that was mounted.
+    absroot = os.path.abspath(plan.rootfs)
+    if os.path.realpath(absroot) != absroot:
+        raise PyruncError("invalid rootfs: not an absolute path, or a symlink")
 
     if cfg.has("process"):
         plan.process = _process(cfg.obj("process"))
@@ -294,6 +299,12 @@ def _mount(m: Obj) -> Mount:
     dest = string(m.require("destination"), m.at("destination"))
     if not dest:
         raise ConfigError(m.at("destination"), "must not be empty")
+    if not dest.startswith("/"):
+        from pyrunc.runtime import log
+
+        # runc's warning (1.1.5 and 1.5); the destination is then taken from the root.
+        log.warn(f"mount destination {dest} is not absolute. Support for non-absolute mount destinations "
+                 "will be removed in a future release.")
     opts = m.strings("options")
     for i, o in enumerate(opts):
         if mountopts.unknown_recursive(o):
@@ -568,8 +579,18 @@ _IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
                 "kernel.shmmni", "kernel.shm_rmid_forced"}
 
 
+def sysctl_dotted(key: str) -> str:
+    """sysctl(8)'s two spellings made one: when the first separator is a '/', the '/' and
+    '.' swap ("net/ipv4/conf/eth0.1/rp_filter" is "net.ipv4.conf.eth0/1.rp_filter"), as runc."""
+    i = min((k for k in (key.find("."), key.find("/")) if k >= 0), default=-1)
+    if i < 0 or key[i] == ".":
+        return key
+    return key.translate(str.maketrans("./", "/."))
+
+
 def _check_sysctl(plan: Plan, key: str) -> None:
     path = f"linux.sysctl.{key}"
+    key = sysctl_dotted(key)
 
     def new(ns: str) -> bool:
         n = plan.namespace(ns)

@@ -77,14 +77,14 @@ def _cpuset_and_pids(res: dict, cpu: dict, path: str, v2: bool) -> list[Write]:
     return out
 
 
-def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
+def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True) -> list[Write]:
     out: list[Write] = []
     mem = _obj(res, "memory", path)
     mp = f"{path}.memory"
-    for key in ("kernel", "kernelTCP"):
-        if key in mem:
-            # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.
-            log.warn(f"{mp}.{key}: kernel memory limits are ignored by this kernel, ignored")
+    if warn and ("kernel" in mem or "kernelTCP" in mem):
+        # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's
+        # one warning (1.1.5 and 1.5).
+        log.warn("Kernel memory settings are ignored and will be removed")
     if mem.get("useHierarchy") is False and kernel_major_minor() >= (5, 11):
         raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
     if "limit" in mem:
@@ -94,7 +94,8 @@ def v1_writes(res: dict, path: str = "linux.resources") -> list[Write]:
                     f"{mp}.reservation"))
     if "swap" in mem:
         out.append(("memory", "memory.memsw.limit_in_bytes", str(_int(mem["swap"], f"{mp}.swap", -1)), f"{mp}.swap"))
-    if "swappiness" in mem:
+    if "swappiness" in mem and mem["swappiness"] != (1 << 64) - 1:
+        # runc: a uint64 of all ones is -1 (Docker's "unset"), left alone.
         sw = _int(mem["swappiness"], f"{mp}.swappiness", 0)
         if sw > 100:
             raise ConfigError(f"{mp}.swappiness", f"{sw} is out of range (0-100)")
@@ -332,7 +333,7 @@ def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> 
     """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
     the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
     res = drop_unset(res, update)
-    writes = v2_writes(res) if v2 else v1_writes(res)
+    writes = v2_writes(res) if v2 else v1_writes(res, warn=part != "devices")  # warnings once
     if update or part == "limits":
         return [w for w in writes if w[0] != "devices"]
     if part == "devices":

@@ -209,6 +209,16 @@ def test_features(pyrunc):
     assert {"idmap", "ridmap"} <= set(f["mountOptions"])
 
 
-def test_checkpoint_is_a_one_line_error(pyrunc):
+def test_checkpoint_is_a_one_line_error(pyrunc, make_bundle):
+    # runc's first checks and texts, then criu's absence: one line each, exit 1.
     p = pyrunc("checkpoint", "x")
-    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "criu" in p.stderr
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "container does not exist" in p.stderr
+    b = make_bundle(["sleep", "100"])
+    pyrunc("create", "-b", b.path, "ck", check=True)
+    try:
+        p = pyrunc("checkpoint", "ck")
+        assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "criu" in p.stderr
+        p = pyrunc("restore", "-b", b.path, "ck2")
+        assert p.returncode == 1 and len(p.stderr.splitlines()) == 1 and "criu" in p.stderr
+    finally:
+        pyrunc("delete", "--force", "ck")

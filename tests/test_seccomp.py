@@ -357,6 +357,9 @@ def test_unknown_syscall_name_is_a_warning(pyrunc, make_bundle):
                        deny(["mkdir", "no_such_syscall_2099", "mkdirat"]))
     p = pyrunc("run", "-b", b.path, "unknown")
     assert p.returncode == 0 and "rc=1" in p.stdout, p.stderr
+    assert "no_such_syscall_2099" not in p.stderr  # runc says it at debug level only
+    p = pyrunc("--debug", "run", "-b", b.path, "unknown")
+    assert p.returncode == 0 and "rc=1" in p.stdout, p.stderr
     assert 'linux.seccomp.syscalls[0].names[1]: unknown seccomp syscall \\"no_such_syscall_2099\\" ignored' \
         in p.stderr
 

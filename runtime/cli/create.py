@@ -63,9 +63,7 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto"):
     from pyrunc.runtime.container.create import CreateOptions
     from pyrunc.runtime.errors import PyruncError
 
-    if opts["preserve_fds"] < 0:
-        raise PyruncError("--preserve-fds: must not be negative")
-    extra = opts["preserve_fds"]
+    extra = max(opts["preserve_fds"], 0)  # runc passes none for a negative count
     listen = os.environ.get("LISTEN_FDS")
     if listen:
         try:
@@ -85,7 +83,7 @@ def check_systemd(g: dict) -> None:
     from pyrunc.runtime.errors import PyruncError
 
     if g["systemd_cgroup"] and not os.path.isdir("/run/systemd/system"):
-        raise PyruncError("systemd cgroup flag passed, but systemd support for managing cgroups is not available")
+        raise PyruncError("systemd not running on this host, cannot use systemd cgroups manager")  # runc 1.1.5, 1.5
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

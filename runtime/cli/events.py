@@ -36,7 +36,9 @@ def _duration(v: str) -> float:
             if d > 0:
                 return d
             break
-    raise PyruncError(f"invalid --interval {v!r}: a duration such as 500ms, 5s or 1m")
+    from pyrunc.runtime.errors import UsageError
+
+    raise UsageError(f'invalid value "{v}" for flag -interval: parse error')  # runc's (urfave's) text
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

@@ -110,7 +110,7 @@ def _process_only(c, opts: dict, args: list[str]):
             with open(opts["process"]) as f:
                 text = f.read()
         except OSError as e:
-            raise PyruncError(f"--process {opts['process']}: {(e.strerror or '').lower()}") from None
+            raise PyruncError(f"open {opts['process']}: {(e.strerror or '').lower()}") from None
         proc = load_process_json(text)
         from pyrunc.runtime import jsonin
 
@@ -131,7 +131,7 @@ def _process_only(c, opts: dict, args: list[str]):
                 proc.exec_cpu_affinity = base.exec_cpu_affinity
         return proc
     if not args:
-        raise PyruncError("exec args cannot be empty")
+        raise PyruncError("process args cannot be empty")
     plan = _bundle_plan(c)
     if plan is None:
         raise PyruncError("the container's bundle is gone: give the process with --process")
@@ -144,16 +144,18 @@ def _process_only(c, opts: dict, args: list[str]):
         proc.cwd = opts["cwd"]
     for e in opts["env"]:
         if "=" not in e:
-            raise PyruncError(f"--env {e!r}: not KEY=value")
+            raise PyruncError(f'unable to start container process: invalid environment variable: "{e}"')
         key = e.split("=", 1)[0] + "="
         proc.env = [x for x in proc.env if not x.startswith(key)] + [e]
     if opts["user"]:
         uid, _, gid = opts["user"].partition(":")
-        try:
-            proc.uid = int(uid)
-            proc.gid = int(gid) if gid else proc.gid
-        except ValueError:
-            raise PyruncError(f"--user {opts['user']!r}: uid[:gid] must be numbers") from None
+        # runc's order and texts (strconv.Atoi's): the gid is parsed first.
+        for what, v in (("gid", gid), ("uid", uid)):
+            if (v or what == "uid") and not v.lstrip("+-").isdigit():
+                raise PyruncError(f'parsing {v} as int for {what} failed: strconv.Atoi: parsing "{v}": '
+                                  "invalid syntax")
+        proc.uid = int(uid)
+        proc.gid = int(gid) if gid else proc.gid
     for gid in opts["additional_gids"]:
         try:
             proc.additional_gids.append(int(gid))
@@ -177,5 +179,13 @@ def _process_only(c, opts: dict, args: list[str]):
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("exec", pos, lo=1)
     c, proc = _process(g, opts, pos[0], pos[1:])
+    if proc.terminal and not opts["console_socket"] and not opts["detach"]:
+        # runc: a foreground terminal is the caller's own (/dev/tty), which must exist.
+        import os
+
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC))
+        except OSError as e:
+            raise PyruncError(f"open /dev/tty: {(e.strerror or '').lower()}") from None
     return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"], opts["preserve_fds"],
                           opts["ignore_paused"], opts["cgroup"], opts["pidfd_socket"])

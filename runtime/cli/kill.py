@@ -1,6 +1,7 @@
 """pyrunc kill [--all] <container-id> [signal]"""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
+from pyrunc.runtime.errors import PyruncError
 from pyrunc.spec.signals import parse_signal
 
 FLAGS = [Flag("all,a")]
@@ -20,10 +21,17 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.container.container import load
 
     c = load(g["root"], pos[0])
-    if len(pos) > 1:
+    if len(pos) > 1 and pos[1] != "":
         sig = parse_signal(pos[1])
     else:
         # config.md "Annotations": the image's stopSignal SHOULD be the signal that kills it.
         sig = parse_signal(c.annotation("org.opencontainers.image.stopSignal") or "SIGTERM")
-    c.kill(sig, opts["all"])
+    try:
+        c.kill(sig, opts["all"])
+    except (OSError, OverflowError, ValueError) as e:
+        import errno
+
+        if isinstance(e, OSError) and e.errno != errno.EINVAL:
+            raise
+        raise PyruncError("unable to signal init: invalid argument") from None
     return 0

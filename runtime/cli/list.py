@@ -42,7 +42,7 @@ def _table(rows: list[list[str]]) -> str:
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("list", pos, exact=0)
     if opts["format"] not in ("table", "json"):
-        raise PyruncError(f"invalid format option: {opts['format']}")
+        raise PyruncError("invalid format option")  # runc's text
     from pyrunc.runtime.container import store
     from pyrunc.runtime.container.container import load
 

@@ -70,8 +70,28 @@ GLOBAL OPTIONS:
 """
 
 
+def _libseccomp_version() -> str:
+    """libseccomp's own version (seccomp_version(3)), as runc prints it; "" when absent."""
+    import ctypes
+
+    class _Ver(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2")
+        lib.seccomp_version.restype = ctypes.POINTER(_Ver)
+        v = lib.seccomp_version().contents
+        return f"{v.major}.{v.minor}.{v.micro}"
+    except (OSError, AttributeError, ValueError):
+        return ""
+
+
 def version_text() -> str:
-    return f"pyrunc version {__version__}\nspec: {OCI_VERSION}\npython: {sys.version.split()[0]}\n"
+    """runc's lines and order (engines parse "version", "commit:" and "spec:"), with the
+    interpreter where runc names its Go."""
+    seccomp = _libseccomp_version()
+    return (f"pyrunc version {__version__}\ncommit: {__version__}\nspec: {OCI_VERSION}\n"
+            f"python: {sys.version.split()[0]}\n" + (f"libseccomp: {seccomp}\n" if seccomp else ""))
 
 
 def main(argv: list[str]) -> int:
@@ -109,10 +129,9 @@ def main(argv: list[str]) -> int:
     name, args = rest[0], rest[1:]
     if name not in COMMANDS:
         if name in LATER:
-            log.error(f"{name} is not supported: criu is not available")
-        else:
-            log.error(f"No help topic for '{name}'")
-        return 1
+            return _later(g, name, args)
+        log.error(f"No help topic for '{name}'")
+        return 3  # runc's (urfave/cli's) exit code for an unknown command
     # __import__ rather than importlib: one import less on every command.
     mod = __import__(f"pyrunc.runtime.cli.{COMMANDS[name][0]}", fromlist=["run"])
     flags = mod.FLAGS + [Flag("help,h")]
@@ -150,6 +169,32 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _later(g: dict, name: str, args: list[str]) -> int:
+    """checkpoint/restore: runc's first checks and texts (the container must exist; restore
+    needs the bundle's config.json), then the one-line refusal (criu cannot run here)."""
+    ids = [a for a in args if not a.startswith("-")]
+    if name == "checkpoint" and ids:
+        from pyrunc.runtime.container.container import load
+
+        try:
+            load(g["root"], ids[-1])
+        except PyruncError as e:
+            log.error(str(e))
+            return 1
+    if name == "restore":
+        bundle = "."
+        for i, a in enumerate(args):
+            if a in ("-b", "--bundle") and i + 1 < len(args):
+                bundle = args[i + 1]
+            elif a.startswith("--bundle="):
+                bundle = a.split("=", 1)[1]
+        if not os.path.exists(os.path.join(bundle, "config.json")):
+            log.error("JSON specification file config.json not found")
+            return 1
+    log.error(f"{name} is not supported: criu is not available")
+    return 1
 
 
 def entry() -> None:

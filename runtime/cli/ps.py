@@ -36,7 +36,7 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         os.write(1, ("[" + ",".join(str(p) for p in pids) + "]\n").encode())
         return 0
     if opts["format"] != "table":
-        raise PyruncError(f"invalid format option: {opts['format']}")
+        raise PyruncError("invalid format option")  # runc's text
     import subprocess
 
     # What follows the id goes to ps(1) as given, a "--" too (runc's; ps then refuses it).

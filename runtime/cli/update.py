@@ -133,7 +133,7 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         try:
             text = sys.stdin.read() if src == "-" else open(src).read()
         except OSError as e:
-            raise PyruncError(f"--resources {src}: {(e.strerror or '').lower()}") from None
+            raise PyruncError(f"open {src}: {(e.strerror or '').lower()}") from None
         try:
             res = jsonin.loads(text)  # type: ignore[assignment]
         except ValueError as e:

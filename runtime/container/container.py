@@ -48,10 +48,10 @@ class Container:
             return CREATING
         if st is None or not st.pid or not procfs.is_alive(st.pid, st.start):
             return STOPPED
+        if self._frozen():  # runc's order: a frozen created container is paused
+            return PAUSED
         if os.path.exists(os.path.join(self.dir, store.FIFO)):
             return CREATED
-        if self._frozen():
-            return PAUSED
         return RUNNING
 
     def _frozen(self) -> bool:
@@ -75,7 +75,7 @@ class Container:
                      "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
                      "created": st.created if st else ""}
         if st and st.annotations:
-            out["annotations"] = self.annotations()
+            out["annotations"] = dict(sorted(self.annotations().items()))  # runc (Go) sorts map keys
         out["owner"] = ""
         return out
 
@@ -161,12 +161,9 @@ class Container:
             # the container's cgroup, even after the init is gone.
             from pyrunc.runtime.linux import cgroups
 
-            found = cgroups.pids(self.state.cgroups)
             cgroups.signal_all(self.state.cgroups, sig)
             if status in (STOPPED, CREATING):
-                if not found:
-                    raise NotRunning()
-                return
+                return  # runc (1.1.5 and 1.5): --all on a stopped container is no error
         if status in (STOPPED, CREATING):
             raise NotRunning()
         assert self.state is not None
@@ -428,7 +425,7 @@ class Container:
             out["pid"] = st.pid
         out["bundle"] = st.bundle
         if st.annotations:
-            out["annotations"] = self.annotations()
+            out["annotations"] = dict(sorted(self.annotations().items()))  # runc (Go) sorts map keys
         return dumps(out)
 
 

@@ -267,6 +267,9 @@ def write_pid_file(path: str, pid: int) -> None:
     tmp = os.path.join(d, "." + name)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise PyruncError(f"open {tmp}: {(e.strerror or '').lower()}") from None  # runc's text
+    try:
         try:
             os.write(fd, str(pid).encode())
         finally:

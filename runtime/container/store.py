@@ -23,9 +23,13 @@ CREATOR = "creator"
 _MAGIC = "pyrunc-state 1"
 
 
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+
+
 def validate_id(cid: str) -> None:
-    """runc 1.5: not empty, not . or .., no slash (and nothing that is not a plain name)."""
-    if not cid or cid in (".", "..") or "/" in cid or "\0" in cid or "\n" in cid or len(cid) > 1024:
+    """runc (1.1.5 and 1.5): not empty, only [A-Za-z0-9_+-.], not . or .. (and, ours,
+    at most 1024 characters)."""
+    if not cid or cid in (".", "..") or not _ID_CHARS.issuperset(cid) or len(cid) > 1024:
         raise InvalidID()
 
 
@@ -205,7 +209,7 @@ def make_dir(root: str, cid: str) -> str:
     try:
         os.makedirs(root, 0o711, exist_ok=True)
     except OSError as e:
-        raise PyruncError(f"create root {root}: {(e.strerror or '').lower()}") from None
+        raise PyruncError(f"mkdir {e.filename or root}: {(e.strerror or '').lower()}") from None  # runc's text
     try:
         os.mkdir(cdir, 0o711)
     except FileExistsError:

@@ -163,8 +163,9 @@ def _add_rule(lib: ctypes.CDLL, ctx: int, rule, default: int) -> None:
     for i, name in enumerate(rule.names):
         nr = lib.seccomp_syscall_resolve_name(name.encode())
         if nr == _NR_SCMP_ERROR:
-            # runc: a syscall this libseccomp/kernel does not know is skipped, so newer profiles load.
-            log.warn(f'{rule.path}.names[{i}]: unknown seccomp syscall "{name}" ignored')
+            # runc: a syscall this libseccomp/kernel does not know is skipped, so newer profiles
+            # load; runc says so at debug level only (1.1.5 and 1.5), so do we.
+            log.debug(f'{rule.path}.names[{i}]: unknown seccomp syscall "{name}" ignored')
             continue
         for conds in groups:
             arr = (_ArgCmp * len(conds))(*[_ArgCmp(a.index, _CMP[a.op], a.value, a.value_two) for a in conds])

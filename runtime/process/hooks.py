@@ -26,6 +26,27 @@ def state_json(cid: str, status: str, pid: int, plan) -> str:
     return dumps(st)
 
 
+def _enter_bundle(state: str) -> None:
+    """A hook runs from the bundle directory, as runc's (runc works from the bundle during
+    create); where the bundle cannot be entered (a hook inside the container after
+    pivot_root) the working directory stays.  No import: this may run in the container."""
+    key = '"bundle":'
+    i = state.find(key)
+    if i < 0:
+        return
+    j = state.find('"', i + len(key)) + 1
+    out, k = [], j
+    while 0 < k < len(state) and state[k] != '"':
+        if state[k] == "\\" and k + 1 < len(state):
+            k += 1
+        out.append(state[k])
+        k += 1
+    try:
+        os.chdir("".join(out))
+    except OSError:
+        pass
+
+
 def run(hook, state: str, kind: str) -> None:
     """Run one hook; a non-zero exit, a signal or the timeout is an error naming it."""
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
@@ -37,6 +58,8 @@ def run(hook, state: str, kind: str) -> None:
             os.dup2(rfd, 0)
             os.dup2(efd_w, 1)
             os.dup2(efd_w, 2)
+            if kind in ("prestart", "createRuntime", "createContainer", "poststart"):
+                _enter_bundle(state)
             env = dict(e.partition("=")[::2] for e in hook.env)
             os.execve(hook.path, argv, env)
         except OSError as e:

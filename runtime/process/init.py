@@ -130,12 +130,12 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
 
     fault.point("pivot_root")
     rootfs.apply_root_propagation(plan.rootfs_propagation)
-    if plan.hostname is not None:
+    if plan.hostname:  # runc sets none for "" (the namespace keeps the host's name)
         try:
             _socket.sethostname(plan.hostname)
         except OSError as e:
-            raise SysError("sethostname", e.errno or 0, plan.hostname) from None
-    if plan.domainname is not None:
+            raise SysError("sethostname", e.errno or 0) from None  # runc's text: no name
+    if plan.domainname:  # as for the hostname
         libc.setdomainname(plan.domainname)
     fault.point("hostname")
     if plan.root_readonly:
@@ -169,11 +169,32 @@ def _mount_fds(opts: InitOptions, sock: sync.Sock) -> tuple[dict[int, int], dict
             raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
 
 
+#: What runc's waiting init (a Go program) dies of: Go's runtime catches these and exits
+#: (status 2, as pid 1 of its namespace cannot die of its own re-raised signal).  A
+#: created container sent SIGTERM is then stopped under both runtimes.
+_DEADLY_WHILE_WAITING = (1, 2, 3, 4, 5, 6, 7, 8, 11, 15, 16, 31)
+
+
+def _die_quietly(_sig: int, _frame: object) -> None:
+    os._exit(2)
+
+
 def wait_for_start(opts: InitOptions) -> None:
     """Block until `start` writes the exec FIFO (runtime.md: the process runs at start)."""
     fd = opts.fifo_fd
     if fd < 0:
         return
+    import _signal  # the C module: no enum import on the hot path
+
+    saved = {n: _signal.signal(n, _die_quietly) for n in _DEADLY_WHILE_WAITING}
+    try:
+        _wait_fifo(fd)
+    finally:
+        for n, h in saved.items():
+            _signal.signal(n, h)
+
+
+def _wait_fifo(fd: int) -> None:
     while True:
         p = select.poll()
         p.register(fd, select.POLLIN)
@@ -242,7 +263,7 @@ def _write_sysctls(sysctl: dict[str, str]) -> None:
     mount over /proc/sys cannot turn the write into a write elsewhere (CVE-2025-52881).
     Each file resolves in this process's namespaces (net, ipc, uts), the container's."""
     for key, val in sysctl.items():
-        rel = "sys/" + key.replace(".", "/")
+        rel = "sys/" + _sysctl_path(key)
         try:
             procwrite.write(rel, val)
         except SysError as e:
@@ -250,3 +271,11 @@ def _write_sysctls(sysctl: dict[str, str]) -> None:
 
 
 __all__ = ["main"]
+
+
+def _sysctl_path(key: str) -> str:
+    """The /proc/sys path of a sysctl in either spelling (spec.load.sysctl_dotted's rule;
+    no import: the init runs it in the container)."""
+    i = min((k for k in (key.find("."), key.find("/")) if k >= 0), default=-1)
+    dotted = key if i < 0 or key[i] == "." else key.translate(str.maketrans("./", "/."))
+    return dotted.translate(str.maketrans("./", "/."))

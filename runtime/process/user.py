@@ -30,9 +30,11 @@ def switch(proc) -> None:  # proc: pyrunc.spec.plan.Process
         from pyrunc.spec.caps import NAMES, last_cap
 
         last = last_cap()
-        for path, name in caps.unknown:
-            # config.md 1.3.0: unknown capabilities are a warning, not an error.
-            log.warn(f"{path}: unknown capability {name!r} ignored")
+        if caps.unknown:
+            # config.md 1.3.0: unknown capabilities are a warning, not an error.  runc's one
+            # line (1.1.5 and 1.5), the names sorted as Go prints a slice.
+            names = " ".join(sorted({name for _path, name in caps.unknown}))
+            log.warn(f"ignoring unknown or unavailable capabilities: [{names}]")
         for field in ("bounding", "effective", "permitted", "inheritable", "ambient"):
             for cnum in getattr(caps, field):
                 if cnum > last:

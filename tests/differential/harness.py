@@ -86,17 +86,20 @@ class Snapshot:
 
 @dataclasses.dataclass
 class WaitOutput:
-    """Wait until the probe has printed its last section (or the container is gone)."""
+    """Wait until the probe has printed its last section (or its container is gone)."""
 
     timeout: float = PROBE_TIMEOUT
+    cid: str = "{id}"
 
 
 @dataclasses.dataclass
 class WaitStopped:
-    """Wait until the container's init is gone (state 'stopped')."""
+    """Wait until the container's init is gone (state 'stopped').  ``soft``: it may stay
+    (a signal it ignores): record whether it stopped instead of calling it a hang."""
 
     cid: str = "{id}"
     timeout: float = 10.0
+    soft: bool = False
 
 
 @dataclasses.dataclass
@@ -107,7 +110,15 @@ class Shell:
     fn: Callable[[dict[str, str]], None]
 
 
-Step = Call | Snapshot | WaitOutput | WaitStopped | Shell
+@dataclasses.dataclass
+class Collect:
+    """Record the files matching ``pattern`` in {tmp} (what hooks wrote, a --pid-file, a
+    --log file): JSON is compared as data (pids and times normalized), text as text."""
+
+    pattern: str = "*"
+
+
+Step = Call | Snapshot | WaitOutput | WaitStopped | Shell | Collect
 
 
 @dataclasses.dataclass
@@ -152,6 +163,22 @@ def lifecycle(*middle: Step, create: list[str] | None = None, start: list[str] |
     ]
 
 
+def field(*middle: Step, create: list[str] | None = None) -> list[Step]:
+    """create, look from the host, start, let the probe print and exit, collect the
+    files, delete: one config field's scenario."""
+    return [
+        Call(["create", *(create or []), "--bundle", "{bundle}", "{id}"]),
+        Snapshot(),
+        Call(["start", "{id}"]),
+        WaitOutput(),
+        WaitStopped(),
+        *middle,
+        Collect(),
+        Call(["state", "{id}"]),
+        Call(["delete", "{id}"]),
+    ]
+
+
 def run_once(*flags: str) -> list[Step]:
     """A foreground ``run``: the probe prints and exits; its output is run's stdout."""
     return [Call(["run", *flags, "--bundle", "{bundle}", "{id}"])]
@@ -190,15 +217,24 @@ def _version(path: str) -> str:
 _templates: dict[tuple[str, str], dict] = {}
 
 
-def template(runc: str, kind: str = "spec") -> dict:
-    """runc's own default config (``runc spec``, or ``runc spec --rootless``), never a copy
-    written into this repository."""
-    key = (runc, kind)
+def template(runc: str, kind: str = "spec", uid: int | None = None) -> dict:
+    """runc's own default config (``runc spec``, or ``runc spec --rootless`` run as the
+    user who will run the container: its id maps name that user), never a copy written
+    into this repository."""
+    key = (runc, kind, uid)
     if key not in _templates:
         d = tempfile.mkdtemp(prefix="diff-spec-")
         try:
             args = [runc, "spec"] + (["--rootless"] if kind == "rootless" else [])
-            subprocess.run(args, cwd=d, check=True, capture_output=True, timeout=10)
+            pre = None
+            if uid is not None:
+                os.chown(d, uid, uid)
+
+                def pre() -> None:
+                    os.setgroups([])
+                    os.setgid(uid)
+                    os.setuid(uid)
+            subprocess.run(args, cwd=d, check=True, capture_output=True, timeout=10, preexec_fn=pre)
             with open(os.path.join(d, "config.json")) as f:
                 _templates[key] = json.load(f)
         finally:
@@ -246,7 +282,8 @@ class Run:
     def __init__(self, scn: Scenario, rt: Runtime, base: str, rootfs: str, sysprobe: str | None) -> None:
         self.scn, self.rt = scn, rt
         tag = uuid.uuid4().hex[:8]
-        self.dir = tempfile.mkdtemp(prefix=f"diff-{rt.name}-", dir=base)
+        # The same length for every runtime: list's table pads columns to the paths.
+        self.dir = tempfile.mkdtemp(prefix="diff-", dir=base)
         os.chmod(self.dir, 0o755)
         self.root = os.path.join(self.dir, "state")
         self.bundle = os.path.join(self.dir, "bundle")
@@ -258,7 +295,7 @@ class Run:
         self.cgtoken = f"diff{tag}"
         self.vars = {**self.ids, "bundle": self.bundle, "root": self.root, "tmp": self.tmp,
                      "rootfs": os.path.join(self.bundle, "rootfs"), "dir": self.dir,
-                     "cgtoken": self.cgtoken}
+                     "cgtoken": self.cgtoken, "prog": rt.path}
         self.obs: dict[str, str] = {}
         self.outputs: list[str] = []     # files the probe's output may land in
         self.cgdirs: set[str] = set()    # host cgroup directories seen
@@ -301,7 +338,7 @@ class Run:
         if scn.extra_files:
             with open(os.path.join(rfs, "probe.extra"), "w") as f:
                 f.write("".join(p + "\n" for p in scn.extra_files))
-        cfg = template(RUNC, scn.template)
+        cfg = template(RUNC, scn.template, scn.rootless_user)
         cfg["process"]["terminal"] = False
         if scn.probe:
             cfg["process"]["args"] = ["/bin/sh", "/probe.sh"] + (["hold"] if scn.hold else [])
@@ -333,11 +370,38 @@ class Run:
         elif isinstance(st, Snapshot):
             self.snapshot(self.fill(st.cid))
         elif isinstance(st, WaitOutput):
-            self.wait_output(st.timeout)
+            self.wait_output(st.timeout, self.fill(st.cid))
         elif isinstance(st, WaitStopped):
-            self.wait_stopped(self.fill(st.cid), st.timeout)
+            self.wait_stopped(self.fill(st.cid), st.timeout, st.soft)
         elif isinstance(st, Shell):
             st.fn(self.vars)
+        elif isinstance(st, Collect):
+            self.collect(st.pattern)
+
+    def collect(self, pattern: str) -> None:
+        import glob
+
+        for path in sorted(glob.glob(os.path.join(self.tmp, pattern))):
+            name = os.path.basename(path)
+            if re.fullmatch(r"(out|err|console)\d+(\.ready)?|console\.sock", name) or not os.path.isfile(path):
+                continue
+            text = _read(path)
+            lines: list = []
+            try:
+                if name == "config.json":
+                    lines = [json.loads(text)]
+                else:
+                    lines = [json.loads(x) for x in text.splitlines() if x.strip()]
+                body = "\n".join(json.dumps(_scrub(x), sort_keys=True) for x in lines)
+            except ValueError:
+                body = text
+            if name.endswith(".pid"):
+                body = "<PID>" if text.strip().isdigit() else text
+            if name == "config.json" and lines:  # one field per JSON pointer: `spec`'s choices apart
+                for ptr, val in _flatten(lines[0]):
+                    self.obs[f"file config.json {ptr}"] = self.normalize(json.dumps(val))
+                continue
+            self.obs[f"file {name}"] = self.normalize(body)
 
     def argv(self, c: Call) -> list[str]:
         g = c.global_args if c.global_args is not None else ["--root", "{root}"]
@@ -397,6 +461,14 @@ class Run:
             return
         self.obs[f"{key}.exit"] = str(rc)
         self.obs[f"{key}.stdout"] = self.clean_stdout(out_path, c.tty)
+        if c.args and c.args[0] in ("ps", "events"):  # pids, times, counters (and the widths they make)
+            self.obs[f"{key}.stdout"] = re.sub(r" +", " ", re.sub(r"\d+", "N", self.obs[f"{key}.stdout"]))
+        if c.args and c.args[0] == "list":  # pids; the table's widths follow the times' lengths
+            out = re.sub(r'"pid":\d+', '"pid":<PID>', self.obs[f"{key}.stdout"])
+            if not out.startswith("["):
+                out = "\n".join(re.sub(r" +", " ", re.sub(r"^(\S+ +)\d+", r"\1<PID>", x)).rstrip()
+                                for x in out.splitlines())
+            self.obs[f"{key}.stdout"] = out
         self.obs[f"{key}.stderr"] = self.clean_stderr(_read(err_path))
 
     def start_receiver(self, sock: str, out: str) -> None:
@@ -456,13 +528,30 @@ class Run:
                 return t.replace("\r\n", "\n")
         return ""
 
-    def wait_output(self, timeout: float) -> None:
+    def wait_output(self, timeout: float, cid: str) -> None:
+        """Until the probe's last section is out, or its container is not running."""
         deadline = time.monotonic() + timeout
+        n = 0
         while time.monotonic() < deadline:
             if "=== end ===" in self.probe_text():
                 return
+            n += 1
+            if n % 4 == 0 and not self.alive(cid, running_only=True):
+                if "=== end ===" in self.probe_text():
+                    return
+                break
             time.sleep(0.05)
         self.obs["probe.wait"] = "the probe did not finish"
+
+    def alive(self, cid: str, running_only: bool = False) -> bool:
+        """Is there a container ``cid`` that is running (or created, or paused)?"""
+        want = ("running",) if running_only else ("created", "running", "paused")
+        try:
+            p = subprocess.run([self.rt.path, "--root", self.root, "state", cid], capture_output=True,
+                               text=True, timeout=CALL_TIMEOUT)
+            return p.returncode == 0 and json.loads(p.stdout).get("status") in want
+        except (ValueError, subprocess.SubprocessError, OSError):
+            return False
 
     def observe_probe(self) -> None:
         text = self.probe_text()
@@ -475,7 +564,11 @@ class Run:
                 break
             body = body.strip("\n")
             if name == "mountinfo":
-                body = normalize_mountinfo(body)
+                # The cgroup mounts apart: one difference there should not hide the others.
+                lines = normalize_mountinfo(body).splitlines()
+                cg = [x for x in lines if x.split(" ")[1].startswith("/sys/fs/cgroup")]
+                self.obs["container.mountinfo.cgroup"] = self.normalize("\n".join(cg))
+                body = "\n".join(x for x in lines if x not in cg)
             elif name == "pid":
                 continue
             elif name == "net":
@@ -511,7 +604,8 @@ class Run:
         self.obs["host.namespaces"] = " ".join(ns)
         lines = []
         for d in container_cgroup_dirs(pid):
-            self.cgdirs.add(d)
+            if self.ours(d):
+                self.cgdirs.add(d)
             lines.append(d)
             for f in CGROUP_VALUES:
                 path = os.path.join(d, f)
@@ -529,8 +623,13 @@ class Run:
         except OSError:
             pass
 
-    def wait_stopped(self, cid: str, timeout: float) -> None:
+    def wait_stopped(self, cid: str, timeout: float, soft: bool = False) -> None:
         deadline = time.monotonic() + timeout
+        if soft:
+            while time.monotonic() < deadline and self.alive(cid):
+                time.sleep(0.05)
+            self.obs[f"stopped {cid.replace(self.ids['id'], '<ID>')}"] = "no" if self.alive(cid) else "yes"
+            return
         while time.monotonic() < deadline:
             try:
                 p = subprocess.run([self.rt.path, "--root", self.root, "state", cid], capture_output=True,
@@ -544,8 +643,10 @@ class Run:
 
     def observe_after(self) -> None:
         self.obs["host.after.mounts"] = self.normalize("\n".join(_mounts_under(self.dir)))
-        left = [d for d in sorted(self.cgdirs | set(self.expected_cgroups())) if os.path.isdir(d)]
-        self.obs["host.after.cgroups"] = self.normalize("\n".join(left))
+        leaves = self.cgdirs | set(self.expected_cgroups())
+        left = [d for d in sorted(self.our_cgroups()) if os.path.isdir(d)]
+        self.obs["host.after.cgroups"] = self.normalize("\n".join(d for d in left if d in leaves))
+        self.obs["host.after.cgroup-parents"] = self.normalize("\n".join(d for d in left if d not in leaves))
         self.obs["host.after.processes"] = str(len(_token_pids(self.token)))
         if os.path.isdir(self.root):
             self.obs["host.after.state"] = self.normalize(" ".join(sorted(os.listdir(self.root))))
@@ -564,17 +665,44 @@ class Run:
         if not isinstance(cgp, str):
             return []
         rel = cgp if cgp.startswith("/") else "/" + (cgp or self.ids["id"])
-        if ":" in rel:
-            return []
-        return [m + rel for m in cgroup_mounts()]
+        return [m + rel for m in cgroup_mounts() if self.ours(m + rel)]
+
+    def our_cgroups(self) -> set[str]:
+        """The container's cgroup directories and their parents named for this run (and
+        any top-level one whose name holds this run's id)."""
+        import glob
+
+        out = set()
+        found = {d for m in cgroup_mounts() for stem in ("*" + self.ids["id"][:-1] + "*", "*" + self.cgtoken + "*")
+                 for d in glob.glob(os.path.join(glob.escape(m), stem))}
+        for d in self.cgdirs | set(self.expected_cgroups()) | found:
+            while self.ours(d):
+                out.add(d)
+                d = os.path.dirname(d)
+        return out
+
+    def ours(self, d: str) -> bool:
+        """Only a cgroup named with this run's id or token is ever emptied or removed: a
+        config may name "/" or a host cgroup, and cleanup must never touch those."""
+        d = os.path.normpath(d)
+        if d in (os.path.normpath(m) for m in cgroup_mounts()):
+            return False
+        return any(t in d for t in (*self.ids.values(), self.cgtoken))
 
     # ---- cleanup
 
     def cleanup(self) -> None:
         """Whatever happened: kill and delete the containers, end the processes, unmount,
         remove the cgroups and the directory."""
-        for cid in self.ids.values():
-            for args in (["kill", cid, "KILL"], ["delete", "--force", cid]):
+        for d in self.our_cgroups():  # a frozen cgroup first: nothing in it could die
+            _thaw(d)
+        try:  # every container the root holds, whatever its id
+            held = [x for x in os.listdir(self.root) if os.path.isdir(os.path.join(self.root, x))]
+        except OSError:
+            held = []
+        for cid in [*self.ids.values(), *held]:
+            # "--": an id may begin with a dash
+            for args in (["kill", "--", cid, "KILL"], ["delete", "--force", "--", cid]):
                 try:
                     subprocess.run([self.rt.path, "--root", self.root, *args], capture_output=True, timeout=15)
                 except (subprocess.SubprocessError, OSError):
@@ -584,7 +712,8 @@ class Run:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        for d in sorted(self.cgdirs | set(self.expected_cgroups()), key=len, reverse=True):
+        mine = sorted(self.our_cgroups(), key=len, reverse=True)
+        for d in mine:
             _kill_cgroup(d)
         for p in self.receivers:
             if p.poll() is None:
@@ -592,12 +721,33 @@ class Run:
             p.wait(5)
         for m in reversed(_mounts_under(self.dir)):
             subprocess.run(["umount", "-l", m], capture_output=True, timeout=10)
-        for d in sorted(self.cgdirs | set(self.expected_cgroups()), key=len, reverse=True):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        for d in mine:  # deepest first; a killed process may take a moment to leave
+            deadline = time.monotonic() + 3
+            while os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _flatten(x: Any, ptr: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    """(JSON pointer, value) down to three levels."""
+    if isinstance(x, dict) and x and depth < 3:
+        return [kv for k, v in x.items() for kv in _flatten(v, f"{ptr}/{k}", depth + 1)]
+    return [(ptr or "/", x)]
+
+
+def _scrub(x: Any) -> Any:
+    """A JSON value with its pids and times replaced."""
+    if isinstance(x, dict):
+        return {k: ("<PID>" if k == "pid" and isinstance(v, int) else
+                    "<TIME>" if k in ("time", "created") else _scrub(v)) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_scrub(v) for v in x]
+    return x
 
 
 def _after_end(text: str) -> str:
@@ -642,6 +792,16 @@ def _token_pids(token: str) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def _thaw(d: str) -> None:
+    freezer = os.path.join(d, "freezer.state")
+    if os.path.exists(freezer):
+        try:
+            with open(freezer, "w") as f:
+                f.write("THAWED")
+        except OSError:
+            pass
 
 
 def _kill_cgroup(d: str) -> None:
@@ -735,13 +895,49 @@ REWRITES: list[tuple[str, str, str, str]] = [
      "the state's ociVersion is the runtime-spec version the runtime implements (runtime.md, State): "
      "pyrunc implements 1.3.0, runc 1.1.5 reports 1.0.2-dev"),
     ("call* list.stdout", r'"ociVersion":"[^"]*"', '"ociVersion":<OCI>', "as for state (list --format json)"),
+    ("file hook*", r'"ociVersion": "[^"]*"', '"ociVersion": <OCI>', "as for state (the state hooks read)"),
     ("host.after.state", r"^\(no root directory\)$", "",
      "runc 1.5 does not create --root for a command on a container (libcontainer.Load); runc 1.1.5's "
      "factory made it, empty, on every command: an empty root and no root hold the same (nothing)"),
+    ("host.after.cgroup-parents", r"[\s\S]+", "",
+     "runc leaves behind the empty parent cgroups it made for a nested cgroupsPath (/docker/<id>, "
+     "/kubepods/.../pod/<id>); pyrunc removes the ones it made when they are empty: nothing is left"),
+    ("call*", r'time="<TIME>" level=warning msg="can\'t raise ambient capability CAP_\w+: operation not permitted"\n?',
+     "", "as below (a terminal merges the warnings into stdout)"),
+    ("file log*", r'.*can\'t raise ambient capability CAP_\w+: operation not permitted.*\n?', "",
+     "as below (the --log file)"),
+    ("*.stderr", r"(?m)^debug: .*\n?", "",
+     "--debug lines trace each runtime's own steps (runc: nsexec and libcontainer; pyrunc: its own); "
+     "the other lines of a --debug run are compared"),
+    ("call* --version.stdout", r"(?m)^(<PROG> version|commit:|spec:|go:|python:|libseccomp:) ?.*$",
+     r"\1 <V>", "the versions are each program's own (pyrunc's spec: 1.3.0); the lines are runc's"),
+    ("call* -v.stdout", r"(?m)^(<PROG> version|commit:|spec:|go:|python:|libseccomp:) ?.*$",
+     r"\1 <V>", "as for --version"),
+    ("call* -*.stdout", r"(?m)^(go|python): <V>$", "<language>: <V>", "runc names its Go, pyrunc its Python"),
     ("*.stderr", r"warning: can't raise ambient capability CAP_\w+: operation not permitted\n?", "",
      "runc 1.5 warns that an ambient capability could not be raised (runc's own template asks for "
      "three that are not inheritable); runc 1.1.5 dropped them silently"),
 ]
+
+
+HELP = ("pyrunc's help is its own words (the project copies no prose from runc): a usage error's first "
+        "line, its stderr and its exit code are compared, not the help text under it")
+JSON_PATH = ("pyrunc names the config.json path of the value at fault in every error about the config "
+             "(the project's rule for bad input); runc's message names none. The exit code is compared")
+_PATH_RE = re.compile(r"(\b(process|root|mounts|linux|hooks|hostname|domainname|annotations|ociVersion|"
+                      r"config\.json)((\.\w+)|(\[\d+\]))*(\s\([^)]*\))?|\s--[a-z][a-z-]+):")
+
+
+def _is_help(text: str) -> bool:
+    return text.startswith(("Incorrect Usage", "NAME:"))
+
+
+def _config_error(ref: str, mine: str) -> bool:
+    """Both one error line, pyrunc's naming a config.json path."""
+    a, b = ref.splitlines(), mine.splitlines()
+    errs_a = [x for x in a if x.startswith(("error:", "fatal:"))]
+    errs_b = [x for x in b if x.startswith("error:")]
+    return bool(errs_a) and len(errs_b) == 1 and bool(_PATH_RE.search(errs_b[0]))
 
 
 def _rewrite(obs: dict[str, str]) -> dict[str, str]:
@@ -836,7 +1032,9 @@ def compare(scn: Scenario, base: str, rootfs: str, sysprobe: str | None) -> Resu
     ref_split = []
     if len(ref_obs) > 1:
         ref_split = sorted(k for k in set(ref_obs[0]) | set(ref_obs[1]) if ref_obs[0].get(k) != ref_obs[1].get(k))
-    label = refs[-1].label + (f" (over {refs[0].label})" if len(refs) > 1 else "")
+    label = f"{refs[-1].label} ({refs[-1].path})"
+    if len(refs) > 1:
+        label += f", over {refs[0].label} ({refs[0].path}) where the two agree"
     from known import KNOWN
 
     known = [(f, who) for sg, f, who in KNOWN if fnmatch.fnmatchcase(scn.name, sg)]
@@ -847,6 +1045,11 @@ def compare(scn: Scenario, base: str, rootfs: str, sysprobe: str | None) -> Resu
         if a == b:
             continue
         why = next((r for g, r in scn.deliberate.items() if fnmatch.fnmatchcase(k, g)), None)
+        if why is None and k.endswith(".stdout") and _is_help(a) and _is_help(b) \
+                and a.splitlines()[0].replace("<PROG>", "") == b.splitlines()[0].replace("<PROG>", ""):
+            why = HELP
+        if why is None and k.endswith(".stderr") and _config_error(a, b):
+            why = JSON_PATH
         who = next((w for g, w in known if fnmatch.fnmatchcase(k, g)), None)
         if why is not None:
             seen[k] = why
@@ -854,10 +1057,16 @@ def compare(scn: Scenario, base: str, rootfs: str, sysprobe: str | None) -> Resu
             kn[k], kv[k] = who, (a, b)
         else:
             diffs[k] = (a, b)
-    fixed = [f"{scn.name}: {g}" for g, _w in known
-             if any(fnmatch.fnmatchcase(scn.name, sg) and sg != "*" for sg, f, _ in KNOWN if f == g)
-             and not any(fnmatch.fnmatchcase(k, g) for k in kn)]
+    if hangs and any(g == "hang" for g, _w in known) and not strict:
+        kn["hang"], kv["hang"] = next(w for g, w in known if g == "hang"), ("", "; ".join(hangs))
+        hangs = []
+    # known.py lines naming this scenario (not "*") whose fields all agree now: fixed
+    fixed = [f"{sg} {f}" for sg, f, _w in KNOWN if sg != "*" and fnmatch.fnmatchcase(scn.name, sg)
+             and not any(fnmatch.fnmatchcase(k, f) for k in kn)]
     stale = []
-    if not RUNC15:
-        stale = [g for g in scn.deliberate if not any(fnmatch.fnmatchcase(k, g) for k in seen)]
+    if not RUNC15:  # a reason none of whose fields differs any more
+        for why in dict.fromkeys(scn.deliberate.values()):
+            globs = [g for g, r in scn.deliberate.items() if r == why]
+            if not any(fnmatch.fnmatchcase(k, g) for k in seen for g in globs):
+                stale.append(globs[0])
     return Result(scn.name, label, diffs, seen, stale, hangs, ref_split, kn, fixed, kv)

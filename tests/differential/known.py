@@ -1,18 +1,88 @@
-"""Differences the tier finds that are owned elsewhere and not fixed on this branch yet:
-(scenario glob, field glob, who fixes it and what).  A scenario whose only differences
-are listed here is reported as an expected failure (xfail), with the list; once the fix
-lands the scenario passes and the line should go (the test prints it as fixed).
-``DIFF_STRICT=1`` turns these into failures, to see what is still open after a merge.
+"""Differences the tier finds that are not fixed on this branch: (scenario glob, field glob,
+who fixes it and what).  A scenario whose only differences are listed here is reported as
+an expected failure (xfail) naming them; once the fix lands the scenario passes and the
+report says which line is no longer needed.  ``DIFF_STRICT=1`` turns them into failures,
+to see what is still open after a merge.  The field "hang" stands for a call that did not
+return in its timeout.
 
-These are NOT deliberate differences: each one is a place where pyrunc is still wrong."""
+These are NOT deliberate differences: each is a place where pyrunc is still wrong.
+"""
+
+FIXES = "fixes helper (issue 19's sample list)"
+DOCKER = "docker helper"
+PODMAN = "podman helper"
+CRI = "CRI helper"
+OPEN = "open (larger than a local fix; in the tier's report)"
 
 KNOWN: list[tuple[str, str, str]] = [
-    # The engines issue (docker helper): without a cgroup namespace runc bind-mounts each v1
-    # hierarchy's directory of the container, on a writable tmpfs, and no cgroup2 on a hybrid host.
-    ("*", "container.mountinfo", "docker helper: cgroup bind-mounts without a cgroup namespace"),
-    ("*", "container.cgroupfs", "docker helper: cgroup bind-mounts without a cgroup namespace"),
-    # Found by this tier, larger than a local fix (open; in the tier's report):
-    # a foreground `run` without a terminal gives the container pipes that runc copies to its own
-    # stdio (setupProcessPipes); pyrunc hands its own stdio down.
-    ("*run*", "container.stdio", "open: foreground run's stdio are runc's pipes, pyrunc's own fds"),
+    # ---- docker helper: cgroup mounts without a cgroup namespace (runc binds each v1 hierarchy's
+    # directory of the container onto a writable tmpfs, and mounts no cgroup2 on a hybrid host;
+    # in a user namespace pyrunc's mount of the hierarchies fails with EPERM)
+    ("*", "container.mountinfo.cgroup", f"{DOCKER}: cgroup mounts without a cgroup namespace"),
+    ("*", "container.cgroupfs", f"{DOCKER}: cgroup mounts without a cgroup namespace"),
+    ("ns-user*", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    ("userns-*", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    ("tty-console-socket-userns", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    ("rootless-lifecycle", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    ("rootless-field", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    ("rootless-exec", "*", f"{DOCKER}: cgroup mount in a user namespace (EPERM)"),
+    # ---- docker helper: zero resources (Docker sends 0 for unset) and blkio.weight (absent here)
+    ("docker-*", "*", f"{DOCKER}: blkio/cpu zero resources (blkio.weight 0 on a host without the file)"),
+    ("blkio-weight*", "*", f"{DOCKER}: blkio.weight on a host without the file (runc skips it)"),
+    ("cli-update-blkio", "*", f"{DOCKER}: blkio.weight on a host without the file (runc skips it)"),
+    ("cpu-zeros", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
+    ("cri-container", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
+    ("cri-container-rshared", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
+    ("cri-pod", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
+    ("memory-zeros", "*", f"{DOCKER}: zero resources, memory too (runc leaves limit 0 unset)"),
+    ("caps-sys-resource", "*", f"{DOCKER}: bounding-set caps (runc fails: unable to apply caps)"),
+    # ---- fixes helper: issue 19's sample list
+    ("cwd-root-as-1000", "*", f"{FIXES}: cwd before the privilege drop"),
+    ("userns-bind-private-source", "*", f"{FIXES}: bind sources in a user namespace"),
+    ("hooks-*", "file hook-*.json", f'{FIXES}: hooks status "creating"'),
+    ("cli-update-flags-after-id", "*", f"{FIXES}: update ID --flags order"),
+    ("cli-create-flag-after-id", "*", f"{FIXES}: flags after the id (urfave's argument reordering, as update)"),
+    ("cgroups-path-frozen", "*", f"{FIXES}: frozen cgroupsPath (pyrunc's create hangs)"),
+    ("cgroups-path-frozen", "hang", f"{FIXES}: frozen cgroupsPath (pyrunc's create hangs)"),
+    ("*", "container.syscalls", f"{FIXES}: seccomp ENOSYS for syscalls newer than the profile"),
+    ("mount-sysfs-proc-symlink", "*", f"{FIXES}: procfs/sysfs over a symlink refused"),
+    ("mount-sys-symlink", "*", f"{FIXES}: procfs/sysfs over a symlink refused"),
+    ("no-pivot-nested-proc", "*", f"{FIXES}: --no-pivot leaves the host's /proc reachable"),
+    ("seccomp-notify-write", "*", f"{FIXES}: SCMP_ACT_NOTIFY on write refused"),
+    ("tty-*", "container.tty", f"{FIXES}: console pty group (tty, gid 5) and mode"),
+    ("tty-*", "container.dev", f"{FIXES}: console pty group (tty, gid 5) and mode"),
+    ("tty-run-script*", "call0 run.stdout", f"{FIXES}: console (runc's run -t writes a NUL first)"),
+    ("cli-spec*", "file config.json /linux/namespaces", f"{FIXES}: spec's cgroup namespace default"),
+    ("rootless-spec", "file config.json /linux/namespaces", f"{FIXES}: spec's cgroup namespace default"),
+    # ---- podman helper
+    ("devices-default-path", "*", f"{PODMAN}: devices fileMode (a missing fileMode is 0 in runc)"),
+    ("podman-*", "container.syscalls", f"{FIXES}: seccomp ENOSYS for syscalls newer than the profile"),
+    # ---- CRI helper
+    ("propagation-shared", "container.mountinfo", f"{CRI}: rshared rootfs and pivot_root"),
+    ("cri-container-cpuset", "*", f"{CRI}: cpuset fill (an empty mems/cpus is unset)"),
+    # ---- found by this tier, larger than a local fix
+    ("*run*", "container.stdio", f"{OPEN}: a foreground run gives the container pipes (runc copies them); "
+     "pyrunc hands its own stdio down"),
+    ("mount-dev-symlink", "container.stdio", f"{OPEN}: runc reopens a /dev/null stdio inside the container"),
+    ("seccomp-default-errno", "*", f"{OPEN}: a profile that denies the init's own sync write: runc's create "
+     "succeeds (the init dies after), pyrunc's create fails"),
+    ("seccomp-allowlist-enosys", "*", f"{OPEN}: pyrunc's init still sends its ready message over the sync "
+     "socket after loading the filter (runc only closes its pipe): an allow list without sendmsg/sendto that "
+     "runc accepts fails pyrunc's create, reported as 'exec: operation not permitted'"),
+    ("tty-console-socket*", "container.console-name", f"{OPEN}: the init's warnings go to the container's "
+     "terminal (runc's go to runc's stderr through its log pipe)"),
+    ("tty-run-detach-console", "container.console-name", f"{OPEN}: the init's warnings go to the container's "
+     "terminal"),
+    ("tty-exec-*", "call* exec.stdout", f"{OPEN}: exec's warnings go to the container's terminal"),
+    ("cpu-shares-1", "*", f"{OPEN} (docker helper's area): runc reads cpu.shares back and refuses a value "
+     "the kernel clamped ('the minimum allowed cpu-shares is 2')"),
+    ("cli-events-stats", "*", f"{OPEN}: events --stats lacks runc's percpu_kernel/percpu_user, cpuset, "
+     "hugetlb... and has other throttling keys"),
+    ("cli-exec-env", "*", f"{OPEN} (minor): runc (urfave 1.22) refuses -e and --env in one command"),
+    ("cli-ps-args-dashdash", "*", f"{OPEN} (minor): runc passes a '--' after the id on to ps"),
+    ("userns-cgroupns", "container.dev", f"{OPEN} (minor): /dev/mqueue's group in a user namespace"),
+    ("userns-cgroupns", "container.mountinfo", f"{OPEN} (minor): the order of the /dev binds in a user "
+     "namespace (runc: null, random, full, tty, zero, urandom)"),
+    ("rootless-resources", "call0 create.stderr", f"{OPEN} (minor): runc's error chain prefix "
+     "(error during container init: error setting cgroup config...)"),
 ]

@@ -2,6 +2,7 @@
 # Run by busybox sh as the container's process.  Files of the process itself are read
 # with the shell's own `read` (a child's /proc/self would show the child's credentials,
 # which an execve changes when capabilities are not ambient).
+HOLD="$1"
 s() { echo "=== $1 ==="; }
 dump() { while IFS= read -r l || [ -n "$l" ]; do echo "$l"; done < "$1"; }
 s pid; echo $$
@@ -13,6 +14,9 @@ s hostname; hostname; dump /proc/sys/kernel/hostname; dump /proc/sys/kernel/doma
 s status; dump /proc/$$/status | grep -E '^(Cap|NoNewPrivs|Seccomp|Groups|Uid|Gid)'
 s limits; dump /proc/$$/limits
 s oom_score_adj; dump /proc/$$/oom_score_adj
+s sched; ionice -p $$ 2>&1; read -r st < /proc/$$/stat; set -- ${st##*) }; shift 37; echo "rt_priority=$1 policy=$2"
+s affinity; dump /proc/$$/status | grep -E '^(Cpus|Mems)_allowed_list'
+s personality; dump /proc/$$/personality 2>&1
 s lsm; dump /proc/$$/attr/current 2>&1
 s stdio; for n in 0 1 2; do echo "$n $(readlink /proc/$$/fd/$n)"; done
 s fds; for f in /proc/$$/fd/*; do printf '%s ' "${f##*/}"; done; echo
@@ -44,4 +48,4 @@ if [ -r /probe.extra ]; then
   while read -r f; do s "extra $f"; cat "$f" 2>&1; done < /probe.extra
 fi
 s end
-if [ "$1" = hold ]; then exec sleep 600; fi
+if [ "$HOLD" = hold ]; then exec sleep 600; fi

@@ -342,10 +342,6 @@ def cgroup_view(cri: cri_env.Cri, handler: str) -> dict:
         return o
 
 
-@pytest.mark.xfail(strict=True, reason="pyrunc mounts each v1 hierarchy's root without a cgroup namespace (the "
-                   "CRI's case), so a program reads the host's limits, and its /sys/fs/cgroup tmpfs and mount set "
-                   "differ from runc's: 'cgroup bind mounts without cgroupns', the docker helper's; drop this "
-                   "mark when that lands")
 def test_cgroup_view_without_cgroupns(cri):
     obs = both(cgroup_view, cri)
     assert obs["runc"]["memory/memory.limit_in_bytes"] == str(64 << 20)

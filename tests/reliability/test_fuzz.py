@@ -194,7 +194,8 @@ def _error_lines(stderr: str) -> int:
 def _check(p: subprocess.CompletedProcess) -> str:
     if "Traceback" in p.stderr or "internal error" in p.stderr:
         return f"traceback: {p.stderr[-600:]}"
-    if p.returncode not in (0, 1, 255):
+    if p.returncode not in (0, 1, 255) and not (p.returncode == 3 and "No help topic" in p.stderr):
+        # (3: runc's, urfave/cli's, exit code for an unknown command)
         return f"exit {p.returncode}: {p.stderr[-300:]}"
     return ""
 
