@@ -224,3 +224,25 @@ def run_in_pty(argv: list[str]) -> tuple[int, bytes]:
     _, status = os.waitpid(pid, 0)
     os.close(master)
     return os.waitstatus_to_exitcode(status), out
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The differential tier (tests/differential): which runc each scenario was compared
+    with (and where runc 1.1.5 and 1.5 differ)."""
+    refs: dict[str, int] = {}
+    split = []
+    for reports in terminalreporter.stats.values():
+        for r in reports:
+            props = dict(getattr(r, "user_properties", ()) or ())
+            if getattr(r, "when", "") != "call" or "diff-reference" not in props:
+                continue
+            refs[props["diff-reference"]] = refs.get(props["diff-reference"], 0) + 1
+            if "diff-ref-split" in props:
+                split.append(f"{r.nodeid.split('[')[-1].rstrip(']')}: {props['diff-ref-split']}")
+    if not refs:
+        return
+    terminalreporter.section("differential tier: references")
+    for ref, n in refs.items():
+        terminalreporter.write_line(f"{n} scenarios compared with {ref}")
+    for line in split:
+        terminalreporter.write_line(f"runc 1.1.5 and 1.5 differ (1.5 won) in {line}")

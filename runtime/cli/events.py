@@ -38,7 +38,9 @@ def _duration(v: str) -> float:
             break
     from pyrunc.runtime.errors import UsageError
 
-    raise UsageError(f'invalid value "{v}" for flag -interval: parse error')  # runc's (urfave's) text
+    e = UsageError(f'invalid value "{v}" for flag -interval: parse error')  # runc's (urfave's) text
+    e.kind = "flag"  # shown with the command's usage (cli/main.py)
+    raise e
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

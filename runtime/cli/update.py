@@ -63,7 +63,7 @@ def _bytes(flag: str, v: str) -> int:
     except ValueError:  # "1.2.3": go-units' ParseFloat fails the same way
         raise PyruncError(f"invalid value for {flag}: invalid size: '{v}'") from None
     unit = m.group(2)
-    return int(num * (1024 ** (_UNITS.index(unit.lower()) + 1) if unit else num))
+    return int(num * 1024 ** (_UNITS.index(unit.lower()) + 1)) if unit else int(num)
 
 
 def _go_int(flag: str, v: str, signed: bool) -> int:

@@ -10,11 +10,15 @@ or cgroup of it is left, and after the module no process or mount of the daemon 
 
 import json
 import os
+import sys
 import time
 import uuid
 
-import cri_env
 import pytest
+
+# cri_env sits beside this file (tests/engines is a package; conformance/critest.py imports it too).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cri_env  # noqa: E402
 
 REASON = cri_env.missing_prerequisites()
 pytestmark = pytest.mark.skipif(bool(REASON), reason=REASON)
