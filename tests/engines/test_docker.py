@@ -11,8 +11,9 @@ A scenario is a function ``(docker, runtime) -> observations``: what the contain
 and exited with, what it saw (limits read inside, its mount table, capabilities, ids) and
 what the host shows (its cgroup files), normalised so that ids and times do not differ.
 Each test runs one scenario under both runtimes and asserts that pyrunc's observations
-equal runc's (a divergence shows as a dict diff), after checking runc's against what the
-scenario is about, so that a scenario that observes nothing cannot pass.
+equal runc's (a divergence shows as a unified diff of the two), after checking runc's
+against what the scenario is about, so that a scenario that observes nothing cannot pass.
+Where pyrunc differs on purpose, the scenario normalises that one thing and says why.
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ def no_containers_left(request, docker):
 # --- the scenarios --------------------------------------------------------------------
 
 Scenario = Callable[[Docker, str], dict]
-SCENARIOS: dict[str, tuple[Scenario, Callable[[dict], None]]] = {}
+SCENARIOS: dict[str, tuple[Scenario, Callable[[dict], bool]]] = {}
 
 
-def scenario(check: Callable[[dict], None]):
+def scenario(check: Callable[[dict], bool]):
     """Register a scenario with ``check``: what runc's observations must show (the
     scenario's point, so that one that observes nothing fails)."""
     def register(fn: Scenario) -> Scenario:
