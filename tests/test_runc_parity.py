@@ -7,7 +7,6 @@ The differential tier (tests/differential/) compares whole observations; these a
 regression tests of the fixes, one behaviour each.
 """
 
-import copy
 import json
 import os
 import shutil
@@ -40,15 +39,6 @@ def runc(tmp_path):
 
 def both(pyrunc, runc):
     return (("runc", runc), ("pyrunc", pyrunc))
-
-
-def clone_bundle(b, make_bundle):
-    """A second bundle with the same config (its own rootfs copy and cgroup)."""
-    other = make_bundle()
-    cfg = copy.deepcopy(b.config)
-    cfg["linux"]["cgroupsPath"] = other.config["linux"]["cgroupsPath"]
-    other.config = cfg
-    return other.write()
 
 
 # 1. spec: runc's template adds a cgroup namespace only where /sys/fs/cgroup is cgroup2.
