@@ -376,7 +376,10 @@ def _mount_table(text: str) -> list[str]:
         if f[2] == "overlay":
             f[3] = re.sub(r"(lowerdir|upperdir|workdir)=[^,]*", r"\1=...", f[3])
         out.append(" ".join(f[:4]))
-    return out
+    # Sorted: Podman's own order of the files it binds (/etc/hostname, hosts, resolv.conf,
+    # .containerenv) is not the same from one run to the next (seen under runc alone);
+    # the order in which a runtime mounts a given config is the differential tier's.
+    return sorted(out)
 
 
 def test_mount_table(podman, rt, same):
