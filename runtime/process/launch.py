@@ -87,6 +87,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                 sync.send(parent, "ok")
             elif kind == "pid":
                 init_pid = int(payload)
+                fault.point("init-pid")
                 on_pid(init_pid)
                 # Only now may the init go on: killed before this, we leave no init
                 # that the state does not name (the setup child then tells it to exit).
