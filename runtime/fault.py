@@ -27,6 +27,7 @@ STEPS = (
     "namespace-<type>",  # each namespace joined or created (in the setup child)
     "id-maps",          # uid_map/gid_map written by the runtime
     "init-fork",        # the init forked (setup child side)
+    "init-pid",         # the init's pid received, not yet in the state (runtime side)
     "mounts[i]",        # each config mount made (in the init)
     "devices",          # /dev nodes and links made
     "readonly-paths",   # linux.readonlyPaths mounted
@@ -42,11 +43,15 @@ STEPS = (
 
 
 def point(step: str) -> None:
-    """Raise the injected failure if ``step`` is the one named by PYRUNC_FAULT."""
+    """Raise the injected failure if ``step`` is the one named by PYRUNC_FAULT;
+    ``stop@<step>`` stops the process there instead (SIGSTOP), for a test to SIGKILL
+    the runtime at a known point of create."""
     if _STEP and _STEP == step:
         from pyrunc.runtime.errors import PyruncError
 
         raise PyruncError(f"fault injected at {step} (PYRUNC_FAULT)")
+    if _STEP and _STEP == "stop@" + step:
+        os.kill(os.getpid(), 19)  # SIGSTOP
 
 
 def active() -> bool:

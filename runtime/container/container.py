@@ -373,8 +373,12 @@ class Container:
         self._thaw()
         # Without a pid namespace of its own the container's processes outlive its init:
         # kill them through the cgroup, as runc does.  With one, the kernel kills them all
-        # when the init dies, and a shared cgroup's other members are left alone.
-        sweep = bool(st.cgroups) and not st.own_pidns
+        # when the init dies, and a shared cgroup's other members are left alone.  A create
+        # killed before it recorded the init leaves no pid to kill, only the cgroups it
+        # made for itself: whatever is in them is that create's (its setup child, an init
+        # not yet let go on), still dying; swept all the same, so that they can go.
+        crashed = not st.pid and bool(st.made_cgroups) and set(st.cgroups) <= set(st.made_cgroups)
+        sweep = bool(st.cgroups) and (not st.own_pidns or crashed)
         if sweep:
             from pyrunc.runtime.linux import cgroups
 

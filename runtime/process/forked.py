@@ -7,6 +7,19 @@ import os
 from pyrunc.runtime.process import sync
 
 
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` (the runtime that forked it) dies
+    (PR_SET_PDEATHSIG), then make sure it has not died already: a parent gone between
+    the fork and the prctl sends nothing, and the orphan would run on with nobody to
+    tell.  The kernel clears the signal for our children and on a change of
+    credentials (setresuid): called again after one."""
+    from pyrunc.runtime.linux import libc
+
+    libc.prctl(libc.PR_SET_PDEATHSIG, _signal.SIGKILL, what="set parent death signal")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def prepare() -> None:
     """Default signal dispositions (Python ignores SIGPIPE and SIGXFSZ, the runtime has
     handlers, a caller may have left any signal ignored: none of it reaches the

@@ -49,10 +49,11 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
 
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
     parent, child = sync.pair()
+    me = os.getpid()
     setup_pid = os.fork()
     if setup_pid == 0:
         parent.close()
-        _child_main(opts, child)
+        _child_main(opts, child, me)
     child.close()
     init_pid = 0
     master = -1
@@ -86,7 +87,11 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                 sync.send(parent, "ok")
             elif kind == "pid":
                 init_pid = int(payload)
+                fault.point("init-pid")
                 on_pid(init_pid)
+                # Only now may the init go on: killed before this, we leave no init
+                # that the state does not name (the setup child then tells it to exit).
+                sync.send(parent, "ok")
                 # It exits right after saying so; bounded all the same.
                 if not forked.reap(setup_pid, 10.0):
                     raise PyruncError("unable to start container process: "
@@ -189,9 +194,12 @@ def _send_mount_fds(sock, opts: InitOptions, init_pid: int) -> None:
     sync.send(sock, "ok")
 
 
-def _child_main(opts: InitOptions, sock) -> None:
+def _child_main(opts: InitOptions, sock, parent: int) -> None:
     """The setup child: never returns."""
     try:
+        # First: a runtime SIGKILLed from here on takes us with it, wherever we are
+        # (the socket's EOF is seen only at the next step).
+        forked.die_with_parent(parent)
         forked.prepare()
     except BaseException as e:
         forked.report(sock, f"prepare the container's process: {e}")

@@ -10,13 +10,14 @@ import os
 from pyrunc.runtime import fault
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
-from pyrunc.runtime.process import identity, sync
+from pyrunc.runtime.process import forked, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 
 
 def run(opts: InitOptions, sock: sync.Sock) -> int:
     """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
     plan = opts.plan
+    runtime = os.getppid()  # checked by forked.die_with_parent
     sync.expect(sock, "go")
     if plan.process is not None and plan.process.oom_score_adj is not None:
         # Before any user namespace: in one, this non-dumpable process's /proc files
@@ -41,6 +42,8 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         sync.expect(sock, "ok")
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
+        # A change of credentials clears the parent death signal: set it again.
+        forked.die_with_parent(runtime)
     flags = namespaces.new_flags(plan.namespaces, exclude=c.CLONE_NEWUSER)
     if flags:
         libc.unshare(flags)
@@ -62,7 +65,9 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         fault.point(f"namespace-{ns.type}")
     # The init and this process share the socket: the init says nothing on it until the
     # parent has its pid (else a slow "pid" comes after the init's "ready", and the
-    # parent would record pid 0 and lose the init).
+    # parent would record pid 0 and lose the init), nor does anything at all until the
+    # parent has recorded it in the state ("ok"): a runtime killed in between would
+    # leave an init waiting on the exec FIFO for ever that delete --force cannot name.
     told_r, told_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -76,6 +81,7 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     os.close(told_r)
     try:
         sync.send(sock, "pid", str(pid))
+        sync.expect(sock, "ok")  # EOF: the runtime died; told_w closes, the init exits
         os.write(told_w, b"1")
     finally:
         os.close(told_w)

@@ -12,7 +12,9 @@ A message is ``kind`` and an optional text payload, separated by NUL, and may ca
         <---------- netdevices ---------------  (linux.netDevices) waits in its new netns
     moves the host's interfaces into it
         ---------------- ok ------------------>
-        <------------- pid N -----------------  setup forked the init, exits
+        <------------- pid N -----------------  setup forked the init; the init waits
+    records N in the state
+        ---------------- ok ------------------>  setup lets the init go on, exits
         <---------- mountfds N ---------------  (idmapped mounts; binds in a user ns)
     opens them (host's privilege)
         ------- mounttree I (fd) ------------->  a detached idmapped tree for mounts[I]
@@ -27,6 +29,10 @@ A message is ``kind`` and an optional text payload, separated by NUL, and may ca
 
 Any step may answer ``error MSG`` instead: the child then exits and the parent reports
 MSG as the failure of the whole operation.  EOF before ``ready`` is an error too.
+
+A runtime SIGKILLed at any step leaves nothing that ``delete --force`` cannot find: the
+setup child dies with it (PR_SET_PDEATHSIG), an init not yet let go on with the setup
+child (its "told" pipe closes), and an init let go on is named in the state.
 """
 
 import _socket  # the C module: socket.py imports enum and selectors

@@ -4,11 +4,12 @@ trace; after each kill the leak check of the whole host (state, mounts, processe
 cgroups) must come back clean."""
 
 import json
+import subprocess
 import time
 
 import pytest
-from common import FULL, no_traceback, popen, run
-from conftest import leaks
+from common import ENV, FULL, no_traceback, popen, run
+from conftest import PYRUNC, leaks
 
 #: Milliseconds after the command starts; CI takes a spread, the full run every 3 ms.
 DELAYS = list(range(0, 150, 3)) if FULL else [0, 8, 16, 24, 32, 40, 50, 60, 75, 90, 110, 140]
@@ -52,6 +53,37 @@ def test_killed_while_creating(pyrunc, make_bundle, base_dir, command):
         _kill_after(pyrunc.root, delay, *args)
         seen.add(_check_and_clean(pyrunc.root, base_dir, cid, {"creating", "created", "running", "stopped"}))
     assert "gone" in seen or "creating" in seen  # the early kills did land mid-create
+
+
+def _wait_stopped(p: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Until ``p`` has stopped itself (state T), bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert p.poll() is None, f"the runtime exited ({p.returncode}) before its stop point"
+        with open(f"/proc/{p.pid}/stat") as f:
+            if f.read().rpartition(")")[2].split()[0] == "T":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"the runtime did not reach its stop point in {timeout}s")
+
+
+@pytest.mark.parametrize("step", ["cgroup-join", "init-pid", "device-rules"])
+def test_killed_at_a_known_step(pyrunc, make_bundle, base_dir, step):
+    """The runtime stops itself at a step of create (PYRUNC_FAULT=stop@STEP), stays
+    stopped while what it forked may run on, then is SIGKILLed: delete --force leaves
+    nothing.  At init-pid (the init's pid received, not yet in the state) an init that
+    went on alone used to wait on the exec FIFO for ever, named by no state."""
+    b = make_bundle(["sleep", "1000"])
+    p = subprocess.Popen([PYRUNC, "--root", pyrunc.root, "create", "-b", b.path, "k"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(ENV, PYRUNC_FAULT=f"stop@{step}"))
+    try:
+        _wait_stopped(p)
+        time.sleep(1.0)  # the window: the runtime's children run on meanwhile if they may
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+    assert _check_and_clean(pyrunc.root, base_dir, "k", {"created", "stopped"})
 
 
 def test_killed_while_starting(pyrunc, make_bundle, base_dir):

@@ -14,7 +14,7 @@ NAMESPACES = ["pid", "network", "ipc", "uts", "mount", "cgroup", "user"]
 N_MOUNTS = len(default_config()["mounts"])
 STEPS = (["state-dir", "lock", "cgroup-create", "cgroup-limits", "state-write", "cgroup-join"]
          + [f"namespace-{t}" for t in NAMESPACES]
-         + ["id-maps", "init-fork"] + [f"mounts[{i}]" for i in range(N_MOUNTS)]
+         + ["id-maps", "init-fork", "init-pid"] + [f"mounts[{i}]" for i in range(N_MOUNTS)]
          + ["devices", "readonly-paths", "masked-paths", "sysctl", "pivot_root", "hostname", "rootfs-readonly",
             "seccomp", "exec", "device-rules"])
 
