@@ -21,7 +21,7 @@ deps: $(PIP_STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(PIP_STAMP): pyproject.toml
+$(PIP_STAMP): pyproject.toml Makefile
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "apt-get install$$missing"; \
@@ -52,7 +52,9 @@ demo: install
 
 test: install
 	$(VENV)/bin/ruff check runtime spec hooks tests bench conformance
-	$(PY) -m pytest -q tests
+	@# Two workers (this VM has 2 cores): every test has its own state root, bundles,
+	@# cgroup parent, daemons and network namespaces, so they run side by side.
+	$(PY) -m pytest -q -n 2 tests
 
 # The reliability issue's full sizes (3000 fuzzed inputs of each kind, 1000 run cycles...).
 reliability: install
