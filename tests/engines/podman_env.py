@@ -302,8 +302,10 @@ default_network = "pyrunc-podman"
             problems.append(f"netns files: {sorted(_podman_netns() - self.netns_before)}")
         return problems
 
-    def settle(self, timeout: float = 20) -> list[str]:
-        """Wait (bounded) for conmon's exit commands to finish; then what is left."""
+    def settle(self, timeout: float = 60) -> list[str]:
+        """Wait (bounded) for conmon's exit commands to finish; then what is left.  The
+        bound is generous: with the suite's other worker running dockerd, CNI's teardown
+        waits on the host-wide xtables lock (seen: a netns file still there after 20 s)."""
         deadline = time.monotonic() + timeout
         while True:
             problems = self.leftovers()
