@@ -241,28 +241,42 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-def run_in_pty(argv: list[str]) -> tuple[int, bytes]:
+def run_in_pty(argv: list[str], timeout: float = 60, env: dict | None = None) -> tuple[int, bytes]:
     """Run ``argv`` with a pseudo-terminal as its stdio, as a user at a shell would;
-    returns (exit code, everything it wrote)."""
+    returns (exit code, everything it wrote).  Past ``timeout`` it is killed and the test
+    fails: a runtime that hangs on a terminal must not hang the suite."""
     import pty
+    import select
+    import signal
+    import time
 
     pid, master = pty.fork()
     if pid == 0:
         try:
-            os.execvp(argv[0], argv)
+            os.execvpe(argv[0], argv, env if env is not None else os.environ)
         finally:
             os._exit(127)
     out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError(f"timed out after {timeout:g}s: {argv}; output so far {out!r}")
+            if not select.select([master], [], [], left)[0]:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
     return os.waitstatus_to_exitcode(status), out
 
 

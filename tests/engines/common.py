@@ -212,40 +212,11 @@ def normalize(text: str, replacements: dict[str, str] | None = None) -> str:
 def run_in_pty(argv: list[str], timeout: float = 60, env: dict | None = None) -> tuple[int, str]:
     """Run ``argv`` with a pseudo-terminal as its stdio (what a user at a shell gives
     ``docker run -it``); (exit code, everything it wrote, CRs dropped).  Killed, and the
-    test failed, past ``timeout``."""
-    import pty
-    import select
-    import signal
+    test failed, past ``timeout`` (tests/conftest.py's run_in_pty)."""
+    from conftest import run_in_pty as run_bytes
 
-    pid, master = pty.fork()
-    if pid == 0:
-        try:
-            os.execvpe(argv[0], argv, env if env is not None else os.environ)
-        finally:
-            os._exit(127)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise AssertionError(f"timed out after {timeout:g}s: {argv}; output so far {out!r}")
-            ready, _, _ = select.select([master], [], [], left)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the other side is closed
-                break
-            if not chunk:
-                break
-            out += chunk
-        _, status = os.waitpid(pid, 0)
-    finally:
-        os.close(master)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
+    code, out = run_bytes(argv, timeout, env)
+    return code, out.decode(errors="replace").replace("\r", "")
 
 
 def diff(control: object, subject: object) -> str:

@@ -26,8 +26,6 @@ rootfs, the pod's infra image a static pause program compiled by the tests.
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -214,35 +212,9 @@ default_network = "pyrunc-podman"
     def in_pty(self, runtime: str, *args: str, timeout: float = TIMEOUT) -> tuple[int, bytes]:
         """Run podman with a pseudo-terminal as its stdio (as at a shell): (exit code, output)."""
         argv = self.argv(runtime, *args)
-        env = self.env()
-        pid, master = pty.fork()
-        if pid == 0:
-            try:
-                os.execvpe(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        out = b""
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    os.kill(pid, signal.SIGKILL)
-                    raise AssertionError(f"podman {' '.join(args)} under {runtime}: no end in {timeout}s: {out!r}")
-                r, _, _ = select.select([master], [], [], left)
-                if not r:
-                    continue
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            _, status = os.waitpid(pid, 0)
-        finally:
-            os.close(master)
-        return os.waitstatus_to_exitcode(status), out
+        from conftest import run_in_pty
+
+        return run_in_pty(argv, timeout, self.env())
 
     def wait_for(self, what: str, pred, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
