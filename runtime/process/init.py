@@ -55,6 +55,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     os.setsid()
     # Warnings from here on must reach the host's --log file, not a path in the rootfs.
     log.pin()
+    log.forward(lambda level, msg: sync.send(sock, "log", f"{level}\0{msg}"))
     # Our pid as the runtime sees it, for the hooks' state: the host's /proc still shows it.
     opts.host_pid = int(os.readlink("/proc/self"))
 

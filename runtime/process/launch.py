@@ -8,7 +8,7 @@ here and ``run`` can wait for its exit status.
 
 import os
 
-from pyrunc.runtime import fault
+from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import forked, sync
 from pyrunc.runtime.process.options import InitOptions
@@ -99,6 +99,8 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                 setup_pid = 0
             elif kind == "tty":
                 master = fds[0]
+            elif kind == "log":
+                log.relay(payload)
             elif kind == "hooks":
                 run_hooks(init_pid)
                 sync.send(parent, "ok")
