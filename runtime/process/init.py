@@ -14,7 +14,7 @@ import select
 from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
-from pyrunc.runtime.process import console, forked, hooks, identity, sync
+from pyrunc.runtime.process import forked, hooks, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
 
@@ -248,10 +248,10 @@ def _open_terminal(rootfd: int, proc) -> int:
 
 
 def _send_terminal(opts: InitOptions, sock: sync.Sock, master: int) -> None:
-    if opts.console_socket:
-        console.send_master(opts.console_socket, master)
-    else:
-        sync.send(sock, "tty", "", [master])
+    """The master goes to the runtime, which hands it on to --console-socket: the socket
+    is the caller's, reachable with the runtime's privilege, not always with the init's
+    (a user namespace's root may not search a 0700 directory of the host's root)."""
+    sync.send(sock, "tty", "", [master])
     os.close(master)
 
 

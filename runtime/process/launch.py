@@ -98,7 +98,10 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                                       + ((stuck() if stuck else "") or "the setup process did not exit"))
                 setup_pid = 0
             elif kind == "tty":
-                master = fds[0]
+                if opts.console_socket:
+                    _to_console_socket(opts.console_socket, fds[0])
+                else:
+                    master = fds[0]
             elif kind == "log":
                 log.relay(payload)
             elif kind == "hooks":
@@ -139,6 +142,19 @@ def prepare_seccomp(sc, sock) -> None:
         sync.recv(sock)
         raise
     sc.sync_sock = sock
+
+
+def _to_console_socket(path: str, master: int) -> None:
+    """The init's pty master -> the caller's --console-socket (runc connects to it as the
+    runtime, with the runtime's privilege), then closed here."""
+    from pyrunc.runtime.process import console
+
+    try:
+        console.send_master(path, master)
+    except PyruncError as e:
+        raise PyruncError(f"unable to start container process: {e}") from None
+    finally:
+        os.close(master)
 
 
 def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> None:
