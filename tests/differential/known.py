@@ -73,7 +73,6 @@ KNOWN: list[tuple[str, str, str]] = [
      "the kernel clamped ('the minimum allowed cpu-shares is 2')"),
     ("cli-events-stats", "*", f"{OPEN}: events --stats lacks runc's percpu_kernel/percpu_user, cpuset, "
      "hugetlb... and has other throttling keys"),
-    ("cli-exec-env", "*", f"{OPEN} (minor): runc (urfave 1.22) refuses -e and --env in one command"),
     ("cli-ps-args-dashdash", "*", f"{OPEN} (minor): runc passes a '--' after the id on to ps"),
     ("tty-console-socket-userns", "container.dev", f"{OPEN} (minor): /dev/mqueue's group in a user namespace"),
     ("tty-console-socket-userns", "container.mountinfo", f"{OPEN} (minor): the order of the /dev binds in a "
