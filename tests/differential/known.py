@@ -58,7 +58,6 @@ KNOWN: list[tuple[str, str, str]] = [
     ("devices-default-path", "*", f"{PODMAN}: devices fileMode (a missing fileMode is 0 in runc)"),
     ("podman-*", "container.syscalls", f"{FIXES}: seccomp ENOSYS for syscalls newer than the profile"),
     # ---- CRI helper
-    ("propagation-shared", "container.mountinfo", f"{CRI}: rshared rootfs and pivot_root"),
     ("cri-container-cpuset", "*", f"{CRI}: cpuset fill (an empty mems/cpus is unset)"),
     # ---- found by this tier, larger than a local fix
     ("*run*", "container.stdio", f"{OPEN}: a foreground run gives the container pipes (runc copies them); "
