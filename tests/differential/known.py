@@ -70,8 +70,6 @@ KNOWN: list[tuple[str, str, str]] = [
      "runc accepts fails pyrunc's create, reported as 'exec: operation not permitted'"),
     ("cpu-shares-1", "*", f"{OPEN} (docker helper's area): runc reads cpu.shares back and refuses a value "
      "the kernel clamped ('the minimum allowed cpu-shares is 2')"),
-    ("cli-events-stats", "*", f"{OPEN}: events --stats lacks runc's percpu_kernel/percpu_user, cpuset, "
-     "hugetlb... and has other throttling keys"),
     ("cli-ps-args-dashdash", "*", f"{OPEN} (minor): runc passes a '--' after the id on to ps"),
     ("tty-console-socket-userns", "container.dev", f"{OPEN} (minor): /dev/mqueue's group in a user namespace"),
     ("tty-console-socket-userns", "container.mountinfo", f"{OPEN} (minor): the order of the /dev binds in a "
