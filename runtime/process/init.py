@@ -143,10 +143,16 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         rootfs.readonly_root()
         fault.point("rootfs-readonly")
 
+    # "ready" before the seccomp filter and the privilege drop, as runc's init signals it
+    # (a profile may deny the socket's calls); an error after it still goes to the runtime,
+    # which reads on until we close the socket (or die): a filter that denies even that
+    # leaves a created container whose init is gone, as under runc.
+    sync.send(sock, "ready")
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
     path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,
                                       opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
-    sync.send(sock, "ready")
+    log.forward(None)
+    sock.close()  # our init is complete: the runtime's read ends
     return path, argv, env
 
 

@@ -57,6 +57,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
     child.close()
     init_pid = 0
     master = -1
+    ready = False
     gone_in = 5.0  # how long a killed child may take to be reaped
     try:
         place_in_cgroups(setup_pid)
@@ -112,10 +113,12 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
             elif kind == "seccomp":
                 _hand_over_listener(opts, init_pid, fds)
             elif kind == "ready":
-                break
+                ready = True  # errors may still come until the init closes its end
             elif kind == "error":
                 raise PyruncError(f"unable to start container process: {payload}")
             elif kind == "eof":
+                if ready:
+                    break
                 raise PyruncError("unable to start container process: container init exited before it was ready")
             else:
                 raise PyruncError(f"sync: unexpected message {kind!r}")
