@@ -14,6 +14,7 @@ _path: str = ""
 _fd: int = -1
 _json: bool = False
 _debug: bool = False
+_forward = None  # set in a container's process: a line's way to the runtime that started it
 
 
 def configure(path: str, fmt: str, debug: bool) -> None:
@@ -30,6 +31,15 @@ def pin() -> None:
             _fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError:
             _fd = -1
+
+
+def forward(send) -> None:
+    """In a child that is becoming the container's process: hand each line to ``send``
+    (level, msg), the sync channel to the runtime, which logs it as its own.  The child's
+    stderr may already be the container's terminal or stdio, where no warning of the
+    runtime belongs (runc's init writes to its log pipe, read by runc)."""
+    global _forward
+    _forward = send
 
 
 def pinned_fd() -> int:
@@ -79,6 +89,11 @@ def _emit(level: str, msg: str) -> None:
             os.write(_fd, line.encode())
         except OSError:
             pass
+    elif _forward is not None:
+        try:
+            _forward(level, msg)
+        except OSError:
+            pass
     elif _path:
         try:
             fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -97,6 +112,13 @@ def _write_stderr(text: str) -> None:
         os.write(2, text.encode())
     except OSError:
         pass
+
+
+def relay(payload: str) -> None:
+    """A line a container's process sent (:func:`forward`): "level NUL msg"."""
+    level, _, msg = payload.partition("\0")
+    if level != "debug" or _debug:
+        _emit(level or "warning", msg)
 
 
 def error(msg: str) -> None:

@@ -60,6 +60,7 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
     table = {n: f for f in flags for n in f.names}
     values: dict = {f.dest: (list(f.default) if f.kind == "list" else f.default) for f in flags}
     pos: list[str] = []
+    seen: set[str] = set()
     i = 0
     while i < len(args):
         a = args[i]
@@ -77,6 +78,7 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
         f = table.get(name)
         if f is None:
             raise UsageError(f"flag provided but not defined: -{name}")
+        seen.add(name)
         if f.kind == "bool":
             if eq:
                 if val.lower() not in ("true", "false", "1", "0"):
@@ -99,7 +101,19 @@ def parse(args: list[str], flags: list[Flag], stop_at_positional: bool = True) -
                 raise UsageError(f'invalid value "{val}" for flag -{name}: parse error') from None
         else:
             values[f.dest] = val
+    _one_form_each(flags, seen)
     return values, pos
+
+
+def _one_form_each(flags: list[Flag], seen: set[str]) -> None:
+    """runc's urfave/cli 1.22 refuses a flag given under two of its names (``-e A --env B``),
+    after parsing; the text names the later name of the two first."""
+    for f in flags:
+        used = [n for n in f.names if n in seen]
+        if len(used) > 1:
+            e = UsageError(f"Cannot use two forms of the same flag: {used[1]} {used[0]}")
+            e.kind = "forms"
+            raise e
 
 
 def check_args(cmd: str, pos: list[str], exact: int | None = None, lo: int | None = None,

@@ -100,7 +100,9 @@ def main(argv: list[str]) -> int:
     except UsageError as e:
         # runc (urfave/cli): the complaint and the help on stdout, the error on stderr.
         cmds = "\n".join(f"   {n:<10}{d}" for n, (_, d) in sorted(COMMANDS.items()))
-        sys.stdout.write(f"Incorrect Usage. {e}\n\n" + USAGE.format(commands=cmds))
+        # (two forms of one global flag: urfave's line has no "Incorrect Usage." before it)
+        lead = f"{e}\n" if getattr(e, "kind", "") == "forms" else f"Incorrect Usage. {e}\n\n"
+        sys.stdout.write(lead + USAGE.format(commands=cmds))
         log.error(str(e))
         return 1
     if g["log_format"] not in ("text", "json"):

@@ -83,6 +83,8 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
                     _hand_over_listener(opts, pid, listener)
             elif kind == "tty":
                 master = fds[0]
+            elif kind == "log":
+                log.relay(payload)
             elif kind == "error":
                 raise PyruncError(f"unable to start container process: {payload}")
             elif kind == "eof":
@@ -170,6 +172,9 @@ def _process(opts: ExecOptions, sock, csock) -> None:
     """The exec'd process, in the container's pid namespace: never returns."""
     try:
         proc = opts.proc
+        # The runtime's warnings go back to `exec` (its --log or stderr), never to the
+        # process's terminal or stdio.
+        log.forward(lambda level, msg: sync.send(sock, "log", f"{level}\0{msg}"))
         if proc.terminal:
             os.setsid()
             _terminal(opts, sock, csock)

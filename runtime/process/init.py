@@ -14,7 +14,7 @@ import select
 from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
-from pyrunc.runtime.process import console, forked, hooks, identity, sync
+from pyrunc.runtime.process import forked, hooks, identity, sync
 from pyrunc.runtime.process.options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
 
@@ -55,6 +55,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     os.setsid()
     # Warnings from here on must reach the host's --log file, not a path in the rootfs.
     log.pin()
+    log.forward(lambda level, msg: sync.send(sock, "log", f"{level}\0{msg}"))
     # Our pid as the runtime sees it, for the hooks' state: the host's /proc still shows it.
     opts.host_pid = int(os.readlink("/proc/self"))
 
@@ -142,10 +143,16 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         rootfs.readonly_root()
         fault.point("rootfs-readonly")
 
+    # "ready" before the seccomp filter and the privilege drop, as runc's init signals it
+    # (a profile may deny the socket's calls); an error after it still goes to the runtime,
+    # which reads on until we close the socket (or die): a filter that denies even that
+    # leaves a created container whose init is gone, as under runc.
+    sync.send(sock, "ready")
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
     path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,
                                       opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
-    sync.send(sock, "ready")
+    log.forward(None)
+    sock.close()  # our init is complete: the runtime's read ends
     return path, argv, env
 
 
@@ -247,10 +254,10 @@ def _open_terminal(rootfd: int, proc) -> int:
 
 
 def _send_terminal(opts: InitOptions, sock: sync.Sock, master: int) -> None:
-    if opts.console_socket:
-        console.send_master(opts.console_socket, master)
-    else:
-        sync.send(sock, "tty", "", [master])
+    """The master goes to the runtime, which hands it on to --console-socket: the socket
+    is the caller's, reachable with the runtime's privilege, not always with the init's
+    (a user namespace's root may not search a 0700 directory of the host's root)."""
+    sync.send(sock, "tty", "", [master])
     os.close(master)
 
 

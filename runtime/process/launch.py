@@ -8,7 +8,7 @@ here and ``run`` can wait for its exit status.
 
 import os
 
-from pyrunc.runtime import fault
+from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import forked, sync
 from pyrunc.runtime.process.options import InitOptions
@@ -57,6 +57,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
     child.close()
     init_pid = 0
     master = -1
+    ready = False
     gone_in = 5.0  # how long a killed child may take to be reaped
     try:
         place_in_cgroups(setup_pid)
@@ -98,7 +99,12 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                                       + ((stuck() if stuck else "") or "the setup process did not exit"))
                 setup_pid = 0
             elif kind == "tty":
-                master = fds[0]
+                if opts.console_socket:
+                    _to_console_socket(opts.console_socket, fds[0])
+                else:
+                    master = fds[0]
+            elif kind == "log":
+                log.relay(payload)
             elif kind == "hooks":
                 run_hooks(init_pid)
                 sync.send(parent, "ok")
@@ -107,10 +113,12 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
             elif kind == "seccomp":
                 _hand_over_listener(opts, init_pid, fds)
             elif kind == "ready":
-                break
+                ready = True  # errors may still come until the init closes its end
             elif kind == "error":
                 raise PyruncError(f"unable to start container process: {payload}")
             elif kind == "eof":
+                if ready:
+                    break
                 raise PyruncError("unable to start container process: container init exited before it was ready")
             else:
                 raise PyruncError(f"sync: unexpected message {kind!r}")
@@ -137,6 +145,19 @@ def prepare_seccomp(sc, sock) -> None:
         sync.recv(sock)
         raise
     sc.sync_sock = sock
+
+
+def _to_console_socket(path: str, master: int) -> None:
+    """The init's pty master -> the caller's --console-socket (runc connects to it as the
+    runtime, with the runtime's privilege), then closed here."""
+    from pyrunc.runtime.process import console
+
+    try:
+        console.send_master(path, master)
+    except PyruncError as e:
+        raise PyruncError(f"unable to start container process: {e}") from None
+    finally:
+        os.close(master)
 
 
 def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> None:

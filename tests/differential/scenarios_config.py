@@ -101,6 +101,11 @@ ALL_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"
             "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
             "CAP_CHECKPOINT_RESTORE"]
 
+ROOT_PROPAGATION = (
+    "config-linux.md (Rootfs Mount Propagation): rootfsPropagation is the propagation of the container's "
+    "root; pyrunc sets it on / after pivot_root (recursively for an r* value), as runc does since its fix "
+    "of issue 1755 (PR 4724, 1.2.x backport PR 4791); runc 1.1.5 leaves the new root private, so its "
+    "mountinfo shows no shared:N peer group")
 SPEC13 = "a runtime-spec 1.3.0 field runc 1.1.5 does not know (it ignores it); pyrunc implements it"
 
 SCENARIOS: list[Scenario] = [
@@ -378,7 +383,8 @@ for name, change, kw in [
     ("propagation-rprivate", put("/linux/rootfsPropagation", "rprivate"), {}),
     ("propagation-slave", put("/linux/rootfsPropagation", "slave"), {}),
     ("propagation-rslave", put("/linux/rootfsPropagation", "rslave"), {}),
-    ("propagation-shared", put("/linux/rootfsPropagation", "shared"), {}),
+    ("propagation-shared", put("/linux/rootfsPropagation", "shared"),
+     {"deliberate": {"container.mountinfo": ROOT_PROPAGATION}}),
     ("propagation-unbindable", put("/linux/rootfsPropagation", "unbindable"), {}),
     ("propagation-bad", put("/linux/rootfsPropagation", "sideways"), {}),
     ("mount-label", put("/linux/mountLabel", "system_u:object_r:container_file_t:s0"), {}),

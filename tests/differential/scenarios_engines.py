@@ -9,6 +9,7 @@ import re
 import subprocess
 
 from harness import Call, Scenario, Shell, WaitOutput, WaitStopped, field
+from scenarios_config import ROOT_PROPAGATION
 
 DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
                "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
@@ -263,7 +264,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("cri-sandbox", field(), change=cri_sandbox),
     Scenario("cri-container", field(), change=cri_container),
     Scenario("cri-container-rshared", field(), change=_with(cri_container, _set(["linux", "rootfsPropagation"],
-                                                                                 "rshared"))),
+                                                                                 "rshared")),
+             deliberate={"container.mountinfo": ROOT_PROPAGATION}),
     Scenario("cri-container-cpuset", field(), change=_with(cri_container, _set(
         ["linux", "resources", "cpu"], {"shares": 2, "cpus": "0", "mems": ""}))),
     Scenario("cri-pod", [
