@@ -53,8 +53,9 @@ demo: install
 test: install
 	$(VENV)/bin/ruff check runtime spec hooks tests bench conformance
 	@# Two workers (this VM has 2 cores): every test has its own state root, bundles,
-	@# cgroup parent, daemons and network namespaces, so they run side by side.
-	$(PY) -m pytest -q -n 2 tests
+	@# cgroup parent and network namespaces, so they run side by side; an engine's
+	@# module keeps its one daemon on one worker (xdist_group, --dist loadgroup).
+	$(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 # The reliability issue's full sizes (3000 fuzzed inputs of each kind, 1000 run cycles...).
 reliability: install

@@ -21,7 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cri_env  # noqa: E402
 
 REASON = cri_env.missing_prerequisites()
-pytestmark = pytest.mark.skipif(bool(REASON), reason=REASON)
+pytestmark = [pytest.mark.skipif(bool(REASON), reason=REASON),
+              # one worker for everything that uses CNI and /var/lib/cni (Podman and the CRI):
+              # libcni keeps its cache there, and one daemon's clean-up must not meet another's
+              pytest.mark.xdist_group("cni")]
 
 TOKEN = uuid.uuid4().hex[:6]
 #: Every pod's cgroup parent lies under this (cgroupfs driver: parent/<container id>).

@@ -32,7 +32,8 @@ import pytest
 from engines.common import RUNTIMES, diff, normalize, wait_for
 from engines.dockerd import IMAGE, PYRUNC, Docker, available, dockerd
 
-pytestmark = pytest.mark.skipif(not available(), reason="Debian's docker.io is not installed (make deps installs it)")
+pytestmark = [pytest.mark.skipif(not available(), reason="Debian's docker.io is not installed (make deps installs it)"),
+              pytest.mark.xdist_group("docker")]  # the module's one dockerd, on one worker
 
 
 def _read(path: str) -> str:

@@ -27,7 +27,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import podman_env  # noqa: E402
 from podman_env import IMAGE, PAUSE_IMAGE  # noqa: E402
 
-pytestmark = pytest.mark.skipif(podman_env.missing() is not None, reason=str(podman_env.missing()))
+pytestmark = [pytest.mark.skipif(podman_env.missing() is not None, reason=str(podman_env.missing())),
+              # the module's one Podman, on one worker; with the CRI tests, which share
+              # libcni's /var/lib/cni (Podman 4.3 cannot move it)
+              pytest.mark.xdist_group("cni")]
 
 _RUNC: dict = {}
 
