@@ -22,9 +22,10 @@ import cri_env  # noqa: E402
 
 REASON = cri_env.missing_prerequisites()
 pytestmark = [pytest.mark.skipif(bool(REASON), reason=REASON),
-              # one worker for everything that uses CNI and /var/lib/cni (Podman and the CRI):
-              # libcni keeps its cache there, and one daemon's clean-up must not meet another's
-              pytest.mark.xdist_group("cni")]
+              # the engines on one worker, one after the other: a daemon's private mount
+              # namespace made while another's netns file is mounted keeps that file busy, and
+              # its owner's `ip netns delete` then fails (seen under -n 2)
+              pytest.mark.xdist_group("engines")]
 
 TOKEN = uuid.uuid4().hex[:6]
 #: Every pod's cgroup parent lies under this (cgroupfs driver: parent/<container id>).
