@@ -52,7 +52,15 @@ def netns(name: str) -> Iterator[str]:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, timeout=30)
         yield name
     finally:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
+        # Bounded retries: a mount namespace being made elsewhere at that moment (another
+        # test's container, under -n 2) holds a copy of the netns file's mount for a while,
+        # and the unlink fails with EBUSY until it lets go.
+        deadline = time.monotonic() + 30
+        while True:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
+            if not os.path.exists(f"/run/netns/{name}") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
 
 
 def in_netns(name: str) -> list[str]:
