@@ -12,7 +12,7 @@ APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-ve
 	docker.io podman containernetworking-plugins iptables
 PIP_STAMP := $(VENV)/.deps-installed
 # Tests that run after the parallel part, on their own (see test:).
-SERIAL := tests/engines/test_podman.py tests/reliability/test_long_run.py
+SERIAL := tests/reliability/test_long_run.py tests/engines/test_docker.py tests/engines/test_podman.py
 
 .PHONY: deps install demo test lint bench conformance critest reliability clean
 
@@ -58,7 +58,7 @@ test: install
 	@# cgroup parent and network namespaces, so they run side by side; an engine's
 	@# module keeps its one daemon on one worker (xdist_group, --dist loadgroup).
 	@# Alone afterwards: the long run counts the host's mounts (a dockerd beside it adds
-	@# some), and Podman's module left a netns behind under the parallel load (open).
+	@# some); Docker and Podman left a netns file busy under the parallel load (open).
 	$(PY) -m pytest -q -n 2 --dist loadgroup tests $(SERIAL:%=--ignore=%)
 	$(PY) -m pytest -q $(SERIAL)
 
