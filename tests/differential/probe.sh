@@ -41,7 +41,7 @@ s sysctl; for f in net/ipv4/ip_forward net/ipv4/ping_group_range kernel/shmmax k
     kernel/sem net/core/somaxconn kernel/pid_max fs/mqueue/msg_max; do
   echo "$f: $(cat /proc/sys/$f 2>&1)"; done
 s procs; ps -o user,comm 2>&1
-s writable; for p in /proc/sys /proc/sysrq-trigger /sys /sys/fs/cgroup /dev /dev/shm /tmp; do
+s writable; for p in /proc/sys /proc/sys/kernel/hostname /sys /sys/fs/cgroup /dev /dev/shm /tmp; do
   if [ -w "$p" ]; then echo "$p w"; else echo "$p -"; fi; done
 if [ -x /sysprobe ]; then s syscalls; /sysprobe; fi
 if [ -r /probe.extra ]; then

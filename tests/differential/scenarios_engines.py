@@ -20,7 +20,9 @@ MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/late
           "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
 PODMAN_MASKED = MASKED + ["/sys/fs/selinux", "/sys/dev/block", "/sys/devices/virtual/powercap",
                           "/proc/interrupts"]
-READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+# Docker's read-only paths, with a namespaced file (the container's own hostname) where Docker
+# names /proc/sysrq-trigger: a runtime that got this wrong must not be able to reach the host.
+READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sys/kernel/hostname"]
 DEVICE_RULES = [{"allow": False, "access": "rwm"}] + [
     {"allow": True, "type": "c", "major": ma, "minor": mi, "access": "rwm"}
     for ma, mi in ((1, 5), (1, 3), (1, 9), (1, 8), (5, 0), (5, 1), (1, 7))] + [
