@@ -43,7 +43,6 @@ never imports it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import hashlib
@@ -211,10 +210,13 @@ def open_netns(st: State) -> int:
 
 
 def setns(fd: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise HookError(f"setns: {os.strerror(e).lower()}")
+    from pyrunc.runtime.errors import SysError
+    from pyrunc.runtime.linux import libc
+
+    try:
+        libc.setns(fd, CLONE_NEWNET)
+    except SysError as e:
+        raise HookError(str(e)) from None
 
 
 def why(e: BaseException) -> str:

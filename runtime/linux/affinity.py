@@ -29,11 +29,12 @@ def reset(pid: int) -> None:
     when this fails."""
     import ctypes
 
+    from pyrunc.runtime.linux.libc import LIBC
+
     # Straight to libc with an all-ones mask: os.sched_setaffinity builds it bit by bit
     # (~170 us for 8192 CPUs here, against a few us).
-    libc = ctypes.CDLL(None, use_errno=True)
     mask = b"\xff" * (len(_ALL) // 8)
-    if libc.sched_setaffinity(ctypes.c_int(pid), ctypes.c_size_t(len(mask)), mask) < 0:
+    if LIBC.sched_setaffinity(ctypes.c_int(pid), ctypes.c_size_t(len(mask)), mask) < 0:
         err = ctypes.get_errno()
         log.warn(f"reset the CPU affinity of pid {pid}: {os.strerror(err).lower()}")
 

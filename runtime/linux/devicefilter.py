@@ -13,13 +13,13 @@ import os
 import struct
 
 from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.linux.libc import syscall
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
 BPF_PROG_TYPE_CGROUP_DEVICE = 15
 BPF_CGROUP_DEVICE = 6
 BPF_F_ALLOW_MULTI = 2
-SYS_BPF = 321 if os.uname().machine == "x86_64" else 280
 
 DEV_BLOCK, DEV_CHAR = 1, 2
 ACC_MKNOD, ACC_READ, ACC_WRITE = 1, 2, 4
@@ -112,10 +112,6 @@ class _AttachAttr(ctypes.Structure):
                 ("attach_type", ctypes.c_uint32), ("attach_flags", ctypes.c_uint32), ("pad", ctypes.c_char * 32)]
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
 def load(insns: bytes) -> int:
     """BPF_PROG_LOAD: the kernel's verifier checks the program; returns its fd."""
     buf = ctypes.create_string_buffer(insns)
@@ -123,7 +119,7 @@ def load(insns: bytes) -> int:
     log = ctypes.create_string_buffer(65536)
     attr = _LoadAttr(BPF_PROG_TYPE_CGROUP_DEVICE, len(insns) // 8, ctypes.addressof(buf), ctypes.addressof(lic),
                      1, len(log), ctypes.addressof(log), 0, 0)
-    fd = _libc.syscall(SYS_BPF, BPF_PROG_LOAD, ctypes.byref(attr), ctypes.sizeof(attr))
+    fd = syscall("bpf", BPF_PROG_LOAD, ctypes.byref(attr), ctypes.sizeof(attr))
     if fd < 0:
         err = ctypes.get_errno()
         detail = log.value.decode(errors="replace").strip().splitlines()
@@ -137,7 +133,7 @@ def attach(cgroup_dir: str, prog_fd: int) -> None:
     dfd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         attr = _AttachAttr(dfd, prog_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)
-        if _libc.syscall(SYS_BPF, BPF_PROG_ATTACH, ctypes.byref(attr), ctypes.sizeof(attr)) < 0:
+        if syscall("bpf", BPF_PROG_ATTACH, ctypes.byref(attr), ctypes.sizeof(attr)) < 0:
             err = ctypes.get_errno()
             raise PyruncError(f"linux.resources.devices: attach the device eBPF program to {cgroup_dir}: "
                               f"{os.strerror(err).lower()}")

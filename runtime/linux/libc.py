@@ -1,4 +1,10 @@
-"""ctypes access to the libc calls CPython 3.11 does not expose.
+"""The one door to libc: the only ``ctypes.CDLL(None)`` of the runtime, the syscall numbers per
+architecture, and the calls CPython 3.11 does not expose.
+
+Every module that needs a libc function or a raw syscall goes through :data:`LIBC` and
+:func:`syscall` (or :func:`nr`), so that the numbers live in one table and an architecture
+the table does not know is one clear error at the call that needs a number, never the
+numbers of another machine.
 
 Loaded on first use only: ``start``, ``state``, ``kill`` and ``delete`` never import it.
 Python 3.12 has ``os.unshare``/``os.setns``; those are used when present.
@@ -7,22 +13,44 @@ Python 3.12 has ``os.unshare``/``os.setns``; those are used when present.
 import ctypes
 import os
 
-from pyrunc.runtime.errors import SysError
+from pyrunc.runtime.errors import PyruncError, SysError
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+#: libc (the process's own symbols: libc is already mapped, so this works after pivot_root too).
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
 
-# x86_64 and aarch64 syscall numbers (the generic table for the newer calls).
-_ARCH = os.uname().machine
 #: The machine whose syscall numbers this process uses, read once at import: after
 #: personality(PER_LINUX32) (process.personality, set before seccomp) uname says "i686".
-ARCH = _ARCH
-SYS_PIVOT_ROOT = 155 if _ARCH == "x86_64" else 41
-SYS_CAPGET = 125 if _ARCH == "x86_64" else 90
-SYS_CAPSET = 126 if _ARCH == "x86_64" else 91
-SYS_OPENAT2 = 437
-SYS_KEYCTL = 250 if _ARCH == "x86_64" else 219
-SYS_RT_SIGACTION = 13 if _ARCH == "x86_64" else 134
+ARCH = os.uname().machine
+
+# Syscall numbers.  x86_64 has its own table (arch/x86/entry/syscalls/syscall_64.tbl);
+# aarch64, riscv64 and loongarch64 share the generic one (include/uapi/asm-generic/unistd.h).
+_X86_64 = {"rt_sigaction": 13, "capget": 125, "capset": 126, "pivot_root": 155, "set_mempolicy": 238,
+           "get_mempolicy": 239, "keyctl": 250, "ioprio_set": 251, "sched_setattr": 314, "seccomp": 317,
+           "bpf": 321}
+_GENERIC = {"ioprio_set": 30, "pivot_root": 41, "capget": 90, "capset": 91, "rt_sigaction": 134,
+            "keyctl": 219, "get_mempolicy": 236, "set_mempolicy": 237, "sched_setattr": 274, "seccomp": 277,
+            "bpf": 280}
+# Calls added since Linux 5.1 have one number on both tables (alpha aside, which pyrunc does not know).
+_UNIFIED = {"pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+            "fsmount": 432, "pidfd_open": 434, "openat2": 437, "mount_setattr": 442}
+_TABLES = {"x86_64": {**_X86_64, **_UNIFIED}, "aarch64": {**_GENERIC, **_UNIFIED},
+           "riscv64": {**_GENERIC, **_UNIFIED}, "loongarch64": {**_GENERIC, **_UNIFIED}}
+
+
+def nr(name: str) -> int:
+    """The number of syscall ``name`` on this machine; an unknown architecture is an error."""
+    table = _TABLES.get(ARCH)
+    if table is None:
+        raise PyruncError(f"{name}: no syscall numbers known for the {ARCH} architecture "
+                          f"(pyrunc knows {', '.join(_TABLES)})")
+    return table[name]
+
+
+def syscall(name: str, *args) -> int:
+    """syscall(2) by name; returns the raw result (-1 with errno set on failure)."""
+    return int(LIBC.syscall(ctypes.c_long(nr(name)), *args))
+
 
 # prctl(2)
 PR_SET_PDEATHSIG = 1
@@ -58,16 +86,16 @@ def _b(s: str | None) -> bytes | None:
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None,
           what: str = "") -> None:
     """mount(2); ``what`` names the mount in errors (e.g. the config's destination)."""
-    ret = _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
+    ret = LIBC.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
     _check(ret, f"mount {source or fstype or ''} to {what or target}".replace("  ", " "))
 
 
 def umount2(target: str, flags: int = 0) -> None:
-    _check(_libc.umount2(_b(target), flags), "umount", target)
+    _check(LIBC.umount2(_b(target), flags), "umount", target)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    _check(_libc.syscall(SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root", new_root)
+    _check(syscall("pivot_root", _b(new_root), _b(put_old)), "pivot_root", new_root)
 
 
 def unshare(flags: int) -> None:
@@ -77,7 +105,7 @@ def unshare(flags: int) -> None:
         except OSError as e:
             raise SysError("unshare", e.errno or 0) from None
         return
-    _check(_libc.unshare(flags), "unshare")
+    _check(LIBC.unshare(flags), "unshare")
 
 
 def setns(fd: int, nstype: int, path: str = "") -> None:
@@ -87,17 +115,17 @@ def setns(fd: int, nstype: int, path: str = "") -> None:
         except OSError as e:
             raise SysError("setns", e.errno or 0, path) from None
         return
-    _check(_libc.setns(fd, nstype), "setns", path)
+    _check(LIBC.setns(fd, nstype), "setns", path)
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0, what: str = "prctl") -> int:
-    return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), ctypes.c_ulong(arg4),
+    return _check(LIBC.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), ctypes.c_ulong(arg4),
                               ctypes.c_ulong(arg5)), what)
 
 
 def setdomainname(name: str) -> None:
     b = name.encode()
-    _check(_libc.setdomainname(b, len(b)), "setdomainname", name)
+    _check(LIBC.setdomainname(b, len(b)), "setdomainname", name)
 
 
 class _OpenHow(ctypes.Structure):
@@ -111,7 +139,7 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     bpath = _b(path)
     for _ in range(256):
-        ret = int(_libc.syscall(SYS_OPENAT2, dirfd, bpath, ctypes.byref(how), ctypes.sizeof(how)))
+        ret = syscall("openat2", dirfd, bpath, ctypes.byref(how), ctypes.sizeof(how))
         if ret >= 0 or ctypes.get_errno() != 11:  # EAGAIN
             break
     return _check(ret, "openat2", path)
@@ -132,7 +160,7 @@ _CAP_V3 = 0x20080522
 def capget() -> tuple[int, int, int]:
     hdr = _CapHeader(_CAP_V3, 0)
     data = (_CapData * 2)()
-    _check(_libc.syscall(SYS_CAPGET, ctypes.byref(hdr), data), "capget")
+    _check(syscall("capget", ctypes.byref(hdr), data), "capget")
     e = data[0].effective | (data[1].effective << 32)
     p = data[0].permitted | (data[1].permitted << 32)
     i = data[0].inheritable | (data[1].inheritable << 32)
@@ -146,14 +174,14 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].effective = (effective >> shift) & 0xFFFFFFFF
         data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
-    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(hdr), data), "capset")
+    _check(syscall("capset", ctypes.byref(hdr), data), "capset")
 
 
 def join_session_keyring(name: str | None) -> None:
     """keyctl(KEYCTL_JOIN_SESSION_KEYRING): a new session keyring for the container."""
     KEYCTL_JOIN_SESSION_KEYRING = 1
-    ret = _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, _b(name))
-    _check(int(ret), "join session keyring")
+    ret = syscall("keyctl", KEYCTL_JOIN_SESSION_KEYRING, _b(name))
+    _check(ret, "join session keyring")
 
 
 class _KSigaction(ctypes.Structure):
@@ -167,19 +195,14 @@ def reset_signal_dispositions() -> None:
     """Every signal 1..64 back to SIG_DFL, through the raw syscall: glibc's wrappers refuse
     its own two internal real-time signals, which a caller may have left ignored."""
     act = _KSigaction(None, 0, None, 0)
+    number = ctypes.c_long(nr("rt_sigaction"))
     for sig in range(1, 65):
         if sig in (9, 19):  # SIGKILL, SIGSTOP
             continue
-        _libc.syscall(SYS_RT_SIGACTION, sig, ctypes.byref(act), None, 8)
+        LIBC.syscall(number, sig, ctypes.byref(act), None, 8)
 
 
-# The new mount API (mount_setattr(2), open_tree(2), fsopen(2)): one number on every arch.
-SYS_OPEN_TREE = 428
-SYS_MOVE_MOUNT = 429
-SYS_FSOPEN = 430
-SYS_FSCONFIG = 431
-SYS_FSMOUNT = 432
-SYS_MOUNT_SETATTR = 442
+# The new mount API (mount_setattr(2), open_tree(2), fsopen(2)).
 OPEN_TREE_CLONE = 1
 AT_RECURSIVE = 0x8000
 AT_EMPTY_PATH = 0x1000
@@ -195,22 +218,22 @@ MOUNT_ATTR_IDMAP = 0x100000
 def fs_instance(fstype: str, attrs: int) -> int:
     """A new, detached instance of ``fstype`` (fsopen, fsconfig create, fsmount): an fd
     of its root that no path leads to, so nothing mounted anywhere can shadow it."""
-    fsfd = _check(int(_libc.syscall(SYS_FSOPEN, _b(fstype), 1)), "fsopen", fstype)  # FSOPEN_CLOEXEC
+    fsfd = _check(syscall("fsopen", _b(fstype), 1), "fsopen", fstype)  # FSOPEN_CLOEXEC
     try:
-        _check(int(_libc.syscall(SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE, None, None, 0)), "fsconfig", fstype)
-        return _check(int(_libc.syscall(SYS_FSMOUNT, fsfd, 1, attrs)), "fsmount", fstype)  # FSMOUNT_CLOEXEC
+        _check(syscall("fsconfig", fsfd, FSCONFIG_CMD_CREATE, None, None, 0), "fsconfig", fstype)
+        return _check(syscall("fsmount", fsfd, 1, attrs), "fsmount", fstype)  # FSMOUNT_CLOEXEC
     finally:
         os.close(fsfd)
 
 
 def open_tree(dirfd: int, path: str, flags: int) -> int:
-    return _check(int(_libc.syscall(SYS_OPEN_TREE, dirfd, _b(path), flags | os.O_CLOEXEC)), "open_tree", path)
+    return _check(syscall("open_tree", dirfd, _b(path), flags | os.O_CLOEXEC), "open_tree", path)
 
 
 def move_mount_fd(from_fd: int, to_fd: int, what: str) -> None:
     """Attach the detached tree ``from_fd`` on the directory ``to_fd`` (both fds)."""
     flags = MOVE_MOUNT_F_EMPTY_PATH | 0x40  # MOVE_MOUNT_T_EMPTY_PATH
-    _check(int(_libc.syscall(SYS_MOVE_MOUNT, from_fd, b"", to_fd, b"", flags)), "move_mount", what)
+    _check(syscall("move_mount", from_fd, b"", to_fd, b"", flags), "move_mount", what)
 
 
 class _MountAttr(ctypes.Structure):
@@ -222,28 +245,19 @@ def mount_setattr(fd: int, attr_set: int, attr_clr: int, recursive: bool, userns
                   what: str = "") -> None:
     attr = _MountAttr(attr_set, attr_clr, 0, userns_fd)
     flags = AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
-    _check(int(_libc.syscall(SYS_MOUNT_SETATTR, fd, b"", flags, ctypes.byref(attr), ctypes.sizeof(attr))),
+    _check(syscall("mount_setattr", fd, b"", flags, ctypes.byref(attr), ctypes.sizeof(attr)),
            "mount_setattr", what)
 
 
 def fstatfs_type(fd: int) -> int:
     """f_type of fstatfs(2): which filesystem an fd is on (first field of struct statfs)."""
     buf = ctypes.create_string_buffer(128)
-    _check(_libc.fstatfs(fd, buf), "fstatfs")
+    _check(LIBC.fstatfs(fd, buf), "fstatfs")
     return ctypes.c_long.from_buffer(buf).value
 
 
 # Process attributes: sched_setattr(2), ioprio_set(2), personality(2).
-_SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
-_SYS_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}
 IOPRIO_WHO_PROCESS = 1
-
-
-def _nr(table: dict[str, int], name: str) -> int:
-    nr = table.get(_ARCH)
-    if nr is None:
-        raise SysError(name, 38)  # ENOSYS
-    return nr
 
 
 def sched_setattr(policy: int, flags: int, nice: int, priority: int, runtime: int, deadline: int,
@@ -253,14 +267,12 @@ def sched_setattr(policy: int, flags: int, nice: int, priority: int, runtime: in
 
     attr = ctypes.create_string_buffer(struct.pack("=IIQiIQQQ", 48, policy, flags, nice, priority,
                                                    runtime, deadline, period))
-    _check(int(_libc.syscall(ctypes.c_long(_nr(_SYS_SCHED_SETATTR, "sched_setattr")), ctypes.c_long(0),
-                             attr, ctypes.c_long(0))), "sched_setattr")
+    _check(syscall("sched_setattr", ctypes.c_long(0), attr, ctypes.c_long(0)), "sched_setattr")
 
 
 def ioprio_set(which: int, who: int, prio: int) -> None:
-    _check(int(_libc.syscall(ctypes.c_long(_nr(_SYS_IOPRIO_SET, "ioprio_set")), ctypes.c_long(which),
-                             ctypes.c_long(who), ctypes.c_long(prio))), "ioprio_set")
+    _check(syscall("ioprio_set", ctypes.c_long(which), ctypes.c_long(who), ctypes.c_long(prio)), "ioprio_set")
 
 
 def personality(persona: int) -> None:
-    _check(_libc.personality(ctypes.c_ulong(persona)), "personality")
+    _check(LIBC.personality(ctypes.c_ulong(persona)), "personality")

@@ -5,41 +5,24 @@ import ctypes
 import os
 
 from pyrunc.runtime.errors import PyruncError, SysError
+from pyrunc.runtime.linux import libc
 from pyrunc.spec import cpulist
-
-_SYS_SET_MEMPOLICY = {"x86_64": 238, "aarch64": 237}
-_SYS_GET_MEMPOLICY = {"x86_64": 239, "aarch64": 236}
-
-
-def _nr(table: dict[str, int], name: str) -> int:
-    from pyrunc.runtime.linux.libc import ARCH
-
-    nr = table.get(ARCH)  # not uname now: a 32-bit personality may be set already
-    if nr is None:
-        raise SysError(name, 38)  # ENOSYS
-    return nr
 
 
 def set_mempolicy(mode: int, nodemask: bytes) -> None:
     """``nodemask``: a bitmap of whole unsigned longs (empty: no nodes).  The kernel reads
     maxnode - 1 bits (set_mempolicy(2), BUGS), hence the + 1."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
     buf = ctypes.create_string_buffer(nodemask, len(nodemask)) if nodemask else None
     maxnode = len(nodemask) * 8 + 1 if nodemask else 0
-    ret = libc.syscall(ctypes.c_long(_nr(_SYS_SET_MEMPOLICY, "set_mempolicy")), ctypes.c_long(mode), buf,
-                       ctypes.c_ulong(maxnode))
+    ret = libc.syscall("set_mempolicy", ctypes.c_long(mode), buf, ctypes.c_ulong(maxnode))
     if ret < 0:
         raise SysError("set_mempolicy", ctypes.get_errno())
 
 
 def get_mempolicy_mode() -> int:
     """The calling thread's policy mode (with its flags), for tests and checks."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
     mode = ctypes.c_int(0)
-    ret = libc.syscall(ctypes.c_long(_nr(_SYS_GET_MEMPOLICY, "get_mempolicy")), ctypes.byref(mode), None,
-                       ctypes.c_ulong(0), None, ctypes.c_ulong(0))
+    ret = libc.syscall("get_mempolicy", ctypes.byref(mode), None, ctypes.c_ulong(0), None, ctypes.c_ulong(0))
     if ret < 0:
         raise SysError("get_mempolicy", ctypes.get_errno())
     return mode.value

@@ -9,8 +9,6 @@ import os
 
 from pyrunc.runtime.errors import PyruncError
 
-SYS_PIDFD_OPEN = 434  # the same on every architecture
-
 
 def connect(path: str):
     """Connect before anything is made, so a bad socket leaves nothing behind."""
@@ -25,9 +23,9 @@ def pidfd_open(pid: int) -> int:
             return os.pidfd_open(pid)
         except OSError as e:
             raise PyruncError(f"pidfd_open {pid}: {(e.strerror or str(e)).lower()}") from None
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    fd = libc.syscall(ctypes.c_long(SYS_PIDFD_OPEN), ctypes.c_long(pid), ctypes.c_long(0))
+    from pyrunc.runtime.linux import libc
+
+    fd = libc.syscall("pidfd_open", ctypes.c_long(pid), ctypes.c_long(0))
     if fd < 0:
         raise PyruncError(f"pidfd_open {pid}: {os.strerror(ctypes.get_errno()).lower()}")
     return int(fd)

@@ -39,7 +39,6 @@ SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_TSYNC = 1
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 8
 SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16
-_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}
 
 #: the libseccomp names of the config's SCMP_ARCH_* constants (seccomp_arch_resolve_name).
 ARCH_NAMES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
@@ -197,8 +196,8 @@ def _export(lib: ctypes.CDLL, ctx: int) -> bytes:
 def load(program: bytes, flags: int, listener: bool) -> int:
     """seccomp(2) SECCOMP_SET_MODE_FILTER: this thread (and with TSYNC every thread) runs
     under ``program`` from now on.  Returns the notify listener fd, or -1."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
+    from pyrunc.runtime.linux import libc
+
     buf = ctypes.create_string_buffer(program, len(program))
     prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
     if listener:
@@ -207,13 +206,12 @@ def load(program: bytes, flags: int, listener: bool) -> int:
             flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH  # the only way the kernel takes both
     # Tests read this line (``--debug``), as runc's do: the flags the kernel was given.
     log.debug(f"seccomp filter flags: {flags}")
-    from pyrunc.runtime.linux.libc import ARCH
-
-    nr = _SYS_SECCOMP.get(ARCH)  # not uname now: a 32-bit personality may be set already
-    if nr is None:
-        raise PyruncError(f"linux.seccomp: no seccomp(2) number known for {ARCH}")
-    ret = libc.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(flags),
-                       ctypes.byref(prog))
+    try:
+        nr = libc.nr("seccomp")  # libc.ARCH, not uname now: a 32-bit personality may be set already
+    except PyruncError as e:
+        raise PyruncError(f"linux.seccomp: {e}") from None
+    ret = libc.LIBC.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(flags),
+                            ctypes.byref(prog))
     if ret < 0:
         e = ctypes.get_errno()
         raise PyruncError(f"error loading seccomp filter into kernel: {os.strerror(e).lower()} "
@@ -223,16 +221,18 @@ def load(program: bytes, flags: int, listener: bool) -> int:
 
 def syscall_names(lo: int = 0, hi: int = 460) -> list[str]:
     """The native architecture's syscall names numbered lo..hi (for tests and the bench)."""
+    from pyrunc.runtime.linux.libc import LIBC
+
     lib = library()
-    libc = ctypes.CDLL(None)
-    libc.free.argtypes = [ctypes.c_void_p]
+    free = LIBC.free
+    free.argtypes = [ctypes.c_void_p]
     arch = lib.seccomp_arch_native()
     out = []
     for nr in range(lo, hi + 1):
         p = lib.seccomp_syscall_resolve_num_arch(arch, nr)
         if p:
             out.append(ctypes.string_at(p).decode())
-            libc.free(p)
+            free(p)
     return out
 
 
