@@ -17,10 +17,9 @@ no fd is sent for it and the init resolves the path itself, with its own error.
 
 import _socket
 import os
-import struct
 
 from pyrunc.runtime.linux import consts as c
-from pyrunc.runtime.linux import libc
+from pyrunc.runtime.linux import libc, unixsock
 
 
 def wanted(plan) -> list[int]:
@@ -54,14 +53,13 @@ def open_sources(plan, init_pid: int) -> list[tuple[int, int]]:
         a.settimeout(30)  # a bound on every wait: a stuck child is killed below
         while True:
             try:
-                data, anc, _f, _a = a.recvmsg(32, _socket.CMSG_SPACE(4))
+                data, fds = unixsock.recv_fds(a, 32, 1)
             except (OSError, TimeoutError):
                 break
             if not data:
                 break
-            for level, typ, cdata in anc:
-                if level == _socket.SOL_SOCKET and typ == _socket.SCM_RIGHTS and len(cdata) >= 4:
-                    out.append((int(data), struct.unpack("i", cdata[:4])[0]))
+            if fds:
+                out.append((int(data), fds[0]))
     finally:
         a.close()
         try:
@@ -83,5 +81,5 @@ def _child(plan, indexes: list[int], init_pid: int, sock) -> None:
             src = os.open(plan.mounts[i].source, os.O_PATH | os.O_CLOEXEC)
         except OSError:
             continue
-        sock.sendmsg([str(i).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", src))])
+        unixsock.send_fds(sock, str(i).encode(), [src])
         os.close(src)

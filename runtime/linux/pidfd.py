@@ -3,7 +3,6 @@ socket the caller listens on.  As runc: a stream connection, one message whose d
 "standard" (the init) or "setns" (an exec'd process) and whose SCM_RIGHTS carries the
 pidfd_open(2) fd."""
 
-import _socket
 import ctypes
 import os
 
@@ -33,12 +32,12 @@ def pidfd_open(pid: int) -> int:
 
 def send(sock, pid: int, kind: str) -> None:
     """Send ``pid``'s pidfd with ``kind`` ("standard" or "setns"); closes the socket."""
-    import struct
+    from pyrunc.runtime.linux.unixsock import send_fds
 
     try:
         fd = pidfd_open(pid)
         try:
-            sock.sendmsg([kind.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", fd))])
+            send_fds(sock, kind.encode(), [fd])
         except OSError as e:
             raise PyruncError(f"--pidfd-socket: send the pidfd: {(e.strerror or str(e)).lower()}") from None
         finally:

@@ -271,14 +271,15 @@ def hand_over_listener(listener_path: str, fd: int, process_state: str) -> None:
     (AF_UNIX, SOCK_STREAM), the state as JSON with the listener fd as SCM_RIGHTS in the
     same sendmsg, then close.  A failure is an error of the operation (runtime.md)."""
     import _socket
-    import struct
+
+    from pyrunc.runtime.linux.unixsock import send_fds
 
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         s.settimeout(10)
         s.connect(listener_path)
         data = process_state.encode()
-        sent = s.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", fd))])
+        sent = send_fds(s, data, [fd])
         if sent < len(data):
             s.sendall(data[sent:])  # the fd went with the first part only (config-linux.md)
     except OSError as e:

@@ -2,9 +2,9 @@
 as runc sends it to containerd's shim."""
 
 import _socket
-import struct
 
 from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.linux.unixsock import send_fds
 
 
 def send_master(path: str, master: int) -> None:
@@ -12,7 +12,7 @@ def send_master(path: str, master: int) -> None:
         s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             s.connect(path)
-            s.sendmsg([b"/dev/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
+            send_fds(s, b"/dev/ptmx", [master])
         finally:
             s.close()
     except OSError as e:

@@ -206,9 +206,9 @@ def _terminal(opts: ExecOptions, sock, csock) -> None:
     tty.make_controlling(slave)
     os.close(slave)
     if csock is not None:
-        import struct
+        from pyrunc.runtime.linux.unixsock import send_fds
 
-        csock.sendmsg([b"/dev/ptmx"], [(1, 1, struct.pack("i", master))])  # SOL_SOCKET, SCM_RIGHTS
+        send_fds(csock, b"/dev/ptmx", [master])
     else:
         sync.send(sock, "tty", "", [master])
     os.close(master)

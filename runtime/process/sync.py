@@ -37,13 +37,11 @@ child (its "told" pipe closes), and an init let go on is named in the state.
 
 import _socket  # the C module: socket.py imports enum and selectors
 import os
-import struct
 
 from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.linux.unixsock import recv_fds, send_fds
 
 _MAX = 65536
-_SOL_SOCKET = _socket.SOL_SOCKET
-_SCM_RIGHTS = _socket.SCM_RIGHTS
 
 Sock = _socket.socket
 
@@ -54,24 +52,15 @@ def pair() -> tuple[Sock, Sock]:
 
 
 def send(sock: Sock, kind: str, payload: str = "", fds: list[int] | None = None) -> None:
-    data = kind.encode() + b"\0" + payload.encode()
-    if fds:
-        sock.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
-    else:
-        sock.send(data)
+    send_fds(sock, kind.encode() + b"\0" + payload.encode(), fds or [])
 
 
 def recv(sock: Sock) -> tuple[str, str, list[int]]:
     """One message; ('eof', '', []) when the peer is gone."""
     try:
-        data, anc, _flags, _addr = sock.recvmsg(_MAX, _socket.CMSG_SPACE(4 * 4))
+        data, fds = recv_fds(sock, _MAX, 4)
     except ConnectionResetError:
         return "eof", "", []
-    fds: list[int] = []
-    for level, typ, cdata in anc:
-        if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
-            n = len(cdata) // 4
-            fds += list(struct.unpack(f"{n}i", cdata[: n * 4]))
     if not data:
         return "eof", "", fds
     kind, _, payload = data.partition(b"\0")
