@@ -68,26 +68,28 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
             affinity.reset(mid)
         elif aff[1]:
             affinity.set_cpus(mid, aff[1], "process.execCPUAffinity.final")
-        sync.send(parent, "go")
+        sync.send(parent, sync.GO)
+        order = sync.Order(sync.EXEC_ORDER)
         while True:
             kind, payload, fds = sync.recv(parent)
-            if kind == "pid":
+            order.check(kind, fds)
+            if kind == sync.PID:
                 pid = int(payload)
                 forked.reap(mid)
                 mid = 0
                 if listener:
                     _hand_over_listener(opts, pid, listener)
-            elif kind == "seccomp":
+            elif kind == sync.SECCOMP:
                 listener = fds
                 if pid:
                     _hand_over_listener(opts, pid, listener)
-            elif kind == "tty":
+            elif kind == sync.TTY:
                 master = fds[0]
-            elif kind == "log":
+            elif kind == sync.LOG:
                 log.relay(payload)
-            elif kind == "error":
+            elif kind == sync.ERROR:
                 raise PyruncError(f"unable to start container process: {payload}")
-            elif kind == "eof":
+            elif kind == sync.EOF:
                 if not pid:
                     raise PyruncError("unable to start container process: the exec child died")
                 break  # close-on-exec: the exec succeeded
@@ -125,7 +127,7 @@ def _middle(opts: ExecOptions, sock) -> None:
             from pyrunc.runtime.process.launch import prepare_seccomp
 
             prepare_seccomp(opts.proc.seccomp, sock)
-        sync.expect(sock, "go")
+        sync.expect(sock, sync.GO)
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:
             # Before the user namespace: see identity.write_oom_score_adj.
@@ -153,7 +155,7 @@ def _middle(opts: ExecOptions, sock) -> None:
         pid = os.fork()
         if pid == 0:
             _process(opts, sock, csock)
-        sync.send(sock, "pid", str(pid))
+        sync.send(sock, sync.PID, str(pid))
         os._exit(0)
     except PyruncError as e:
         forked.report(sock, str(e))
@@ -174,7 +176,7 @@ def _process(opts: ExecOptions, sock, csock) -> None:
         proc = opts.proc
         # The runtime's warnings go back to `exec` (its --log or stderr), never to the
         # process's terminal or stdio.
-        log.forward(lambda level, msg: sync.send(sock, "log", f"{level}\0{msg}"))
+        log.forward(lambda level, msg: sync.send(sock, sync.LOG, f"{level}\0{msg}"))
         if proc.terminal:
             os.setsid()
             _terminal(opts, sock, csock)
@@ -210,7 +212,7 @@ def _terminal(opts: ExecOptions, sock, csock) -> None:
 
         send_fds(csock, b"/dev/ptmx", [master])
     else:
-        sync.send(sock, "tty", "", [master])
+        sync.send(sock, sync.TTY, "", [master])
     os.close(master)
 
 

@@ -47,7 +47,7 @@ def prepare() -> None:
 def report(sock, msg: str) -> None:
     """Send an error to the parent; a child that cannot tell it says it on stderr."""
     try:
-        sync.send(sock, "error", msg)
+        sync.send(sock, sync.ERROR, msg)
     except OSError:
         try:
             os.write(2, f"pyrunc: {msg}\n".encode())

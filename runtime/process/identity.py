@@ -110,7 +110,7 @@ def load_seccomp(sc) -> None:
     try:
         if sc.sync_sock is None:
             raise PyruncError("internal error: no channel to hand the seccomp listener to the runtime")
-        sync.send(sc.sync_sock, "seccomp", "", [fd])
+        sync.send(sc.sync_sock, sync.SECCOMP, "", [fd])
     finally:
         os.close(fd)
 

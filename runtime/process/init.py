@@ -55,7 +55,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     os.setsid()
     # Warnings from here on must reach the host's --log file, not a path in the rootfs.
     log.pin()
-    log.forward(lambda level, msg: sync.send(sock, "log", f"{level}\0{msg}"))
+    log.forward(lambda level, msg: sync.send(sock, sync.LOG, f"{level}\0{msg}"))
     # Our pid as the runtime sees it, for the hooks' state: the host's /proc still shows it.
     opts.host_pid = int(os.readlink("/proc/self"))
 
@@ -107,8 +107,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
 
     if "prestart" in plan.hooks or "createRuntime" in plan.hooks:
         # createRuntime runs in the runtime's namespaces, after ours exist (runtime.md).
-        sync.send(sock, "hooks")
-        sync.expect(sock, "ok")
+        sync.send(sock, sync.HOOKS)
+        sync.expect(sock, sync.OK)
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
         # Still "creating", as for createRuntime (runtime.md; runc's createContainer state).
@@ -147,7 +147,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     # (a profile may deny the socket's calls); an error after it still goes to the runtime,
     # which reads on until we close the socket (or die): a filter that denies even that
     # leaves a created container whose init is gone, as under runc.
-    sync.send(sock, "ready")
+    sync.send(sock, sync.READY)
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
     path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,
                                       opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
@@ -161,14 +161,14 @@ def _mount_fds(opts: InitOptions, sock: sync.Sock) -> tuple[dict[int, int], dict
     namespace: idmapped trees (detached, to attach) and bind sources (O_PATH fds opened
     as the host's root in our mount namespace, runc's mount sources).  Two maps from the
     mount's index to the fd."""
-    sync.send(sock, "mountfds", str(opts.host_pid))
+    sync.send(sock, sync.MOUNTFDS, str(opts.host_pid))
     trees: dict[int, int] = {}
     sources: dict[int, int] = {}
     while True:
         kind, payload, fds = sync.recv(sock)
-        if kind in ("mounttree", "mountsrc") and fds:
-            (trees if kind == "mounttree" else sources)[int(payload)] = fds[0]
-        elif kind == "ok":
+        if kind in (sync.MOUNTTREE, sync.MOUNTSRC) and fds:
+            (trees if kind == sync.MOUNTTREE else sources)[int(payload)] = fds[0]
+        elif kind == sync.OK:
             return trees, sources
         else:
             for fd in [*fds, *trees.values(), *sources.values()]:
@@ -257,7 +257,7 @@ def _send_terminal(opts: InitOptions, sock: sync.Sock, master: int) -> None:
     """The master goes to the runtime, which hands it on to --console-socket: the socket
     is the caller's, reachable with the runtime's privilege, not always with the init's
     (a user namespace's root may not search a 0700 directory of the host's root)."""
-    sync.send(sock, "tty", "", [master])
+    sync.send(sock, sync.TTY, "", [master])
     os.close(master)
 
 

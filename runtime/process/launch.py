@@ -61,9 +61,10 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
     gone_in = 5.0  # how long a killed child may take to be reaped
     try:
         place_in_cgroups(setup_pid)
-        sync.send(parent, "go")
+        sync.send(parent, sync.GO)
         bound = silence_bound(opts.plan)
         parent.settimeout(_SLICE)
+        order = sync.Order(sync.CREATE_ORDER)
         while True:
             silent_since = time.monotonic()
             while True:
@@ -77,50 +78,51 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
                     if why:
                         gone_in = 0.5  # stuck (frozen): SIGKILL waits for a thaw, don't
                         raise PyruncError(f"unable to start container process: {why}") from None
-            if kind == "maps":
+            order.check(kind, fds)
+            if kind == sync.MAPS:
                 from pyrunc.runtime.linux import namespaces
 
                 namespaces.write_id_maps(setup_pid, opts.plan.uid_mappings, opts.plan.gid_mappings)
                 fault.point("id-maps")
-                sync.send(parent, "ok")
-            elif kind == "netdevices":
+                sync.send(parent, sync.OK)
+            elif kind == sync.NETDEVICES:
                 _move_net_devices(opts, setup_pid)
-                sync.send(parent, "ok")
-            elif kind == "pid":
+                sync.send(parent, sync.OK)
+            elif kind == sync.PID:
                 init_pid = int(payload)
                 fault.point("init-pid")
                 on_pid(init_pid)
                 # Only now may the init go on: killed before this, we leave no init
                 # that the state does not name (the setup child then tells it to exit).
-                sync.send(parent, "ok")
+                sync.send(parent, sync.OK)
                 # It exits right after saying so; bounded all the same.
                 if not forked.reap(setup_pid, 10.0):
                     raise PyruncError("unable to start container process: "
                                       + ((stuck() if stuck else "") or "the setup process did not exit"))
                 setup_pid = 0
-            elif kind == "tty":
+            elif kind == sync.TTY:
                 if opts.console_socket:
                     _to_console_socket(opts.console_socket, fds[0])
                 else:
                     master = fds[0]
-            elif kind == "log":
+            elif kind == sync.LOG:
                 log.relay(payload)
-            elif kind == "hooks":
+            elif kind == sync.HOOKS:
                 run_hooks(init_pid)
-                sync.send(parent, "ok")
-            elif kind == "mountfds":
+                sync.send(parent, sync.OK)
+            elif kind == sync.MOUNTFDS:
                 _send_mount_fds(parent, opts, int(payload))
-            elif kind == "seccomp":
+            elif kind == sync.SECCOMP:
                 _hand_over_listener(opts, init_pid, fds)
-            elif kind == "ready":
+            elif kind == sync.READY:
                 ready = True  # errors may still come until the init closes its end
-            elif kind == "error":
+            elif kind == sync.ERROR:
                 raise PyruncError(f"unable to start container process: {payload}")
-            elif kind == "eof":
+            elif kind == sync.EOF:
                 if ready:
                     break
                 raise PyruncError("unable to start container process: container init exited before it was ready")
-            else:
+            else:  # Order.check lets no other kind through
                 raise PyruncError(f"sync: unexpected message {kind!r}")
     except BaseException:
         forked.kill_and_reap(setup_pid, init_pid, timeout=gone_in)
@@ -210,9 +212,9 @@ def _send_mount_fds(sock, opts: InitOptions, init_pid: int) -> None:
             finally:
                 os.close(fd)
 
-    send_all("mounttree", idmap.trees_for(opts.plan, init_pid))
-    send_all("mountsrc", mountsrc.open_sources(opts.plan, init_pid))
-    sync.send(sock, "ok")
+    send_all(sync.MOUNTTREE, idmap.trees_for(opts.plan, init_pid))
+    send_all(sync.MOUNTSRC, mountsrc.open_sources(opts.plan, init_pid))
+    sync.send(sock, sync.OK)
 
 
 def _child_main(opts: InitOptions, sock, parent: int) -> None:

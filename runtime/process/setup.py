@@ -18,7 +18,7 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
     plan = opts.plan
     runtime = os.getppid()  # checked by forked.die_with_parent
-    sync.expect(sock, "go")
+    sync.expect(sock, sync.GO)
     if plan.process is not None and plan.process.oom_score_adj is not None:
         # Before any user namespace: in one, this non-dumpable process's /proc files
         # belong to the host's root and the write would be refused.  The init inherits it.
@@ -38,8 +38,8 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         libc.unshare(c.CLONE_NEWUSER)
         # Only the parent can write our id maps (user_namespaces(7)); an unprivileged
         # parent can open our /proc files because rootless we stay dumpable (forked.prepare).
-        sync.send(sock, "maps")
-        sync.expect(sock, "ok")
+        sync.send(sock, sync.MAPS)
+        sync.expect(sock, sync.OK)
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
         # A change of credentials clears the parent death signal: set it again.
@@ -59,8 +59,8 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         # The runtime moves them into our network namespace (new, or joined by path) now,
         # before the init (and any hook or program of the container) exists
         # (config-linux.md "Network Devices").
-        sync.send(sock, "netdevices")
-        sync.expect(sock, "ok")
+        sync.send(sock, sync.NETDEVICES)
+        sync.expect(sock, sync.OK)
     for ns in plan.namespaces:
         fault.point(f"namespace-{ns.type}")
     # The init and this process share the socket: the init says nothing on it until the
@@ -80,8 +80,8 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         init.main(opts, sock)  # never returns
     os.close(told_r)
     try:
-        sync.send(sock, "pid", str(pid))
-        sync.expect(sock, "ok")  # EOF: the runtime died; told_w closes, the init exits
+        sync.send(sock, sync.PID, str(pid))
+        sync.expect(sock, sync.OK)  # EOF: the runtime died; told_w closes, the init exits
         os.write(told_w, b"1")
     finally:
         os.close(told_w)

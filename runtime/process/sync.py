@@ -1,34 +1,48 @@
 """The parent <-> child sync channel: a SOCK_SEQPACKET socketpair, one message a packet.
 
-A message is ``kind`` and an optional text payload, separated by NUL, and may carry fds
-(SCM_RIGHTS).  The protocol of ``create``::
+A message is a kind (the constants below: the only place the kinds are spelled) and an
+optional text payload, separated by NUL, and may carry fds (SCM_RIGHTS, through
+linux/unixsock).  The whole exchange of ``create``, in the order the parent checks
+(:data:`CREATE_ORDER`; ``[...]`` only when the config asks for it)::
 
-    parent (runtime)                         setup child / init
+    parent (runtime, process/launch.py)          setup child (process/setup.py), then init (init.py)
     places setup in its cgroups
         ---------------- go ------------------>  joins/unshares namespaces
-        <------------- maps ------------------  (new user ns only) waits
+        <------------- maps ------------------  [new user ns] waits
     writes uid/gid maps
         ---------------- ok ------------------>
-        <---------- netdevices ---------------  (linux.netDevices) waits in its new netns
+        <---------- netdevices ---------------  [linux.netDevices] waits in its new netns
     moves the host's interfaces into it
         ---------------- ok ------------------>
         <------------- pid N -----------------  setup forked the init; the init waits
     records N in the state
         ---------------- ok ------------------>  setup lets the init go on, exits
-        <---------- mountfds N ---------------  (idmapped mounts; binds in a user ns)
+        <---------- mountfds N ---------------  [idmapped mounts; binds in a user ns] init asks
     opens them (host's privilege)
         ------- mounttree I (fd) ------------->  a detached idmapped tree for mounts[I]
         ------- mountsrc I (fd) -------------->  an O_PATH bind source for mounts[I]
         ---------------- ok ------------------>  mounts
-        <------------- tty (fd) --------------  (terminal) pty master
-        <------------- hooks -----------------  (createRuntime/prestart configured)
+        <------------- tty (fd) --------------  [process.terminal] pty master
+    keeps it, or sends it to --console-socket
+        <------------- hooks -----------------  [createRuntime/prestart hooks] waits
     runs createRuntime hooks
-        ---------------- ok ------------------>  pivot_root, ..., waits on exec FIFO
-        <------------- ready -----------------
+        ---------------- ok ------------------>  createContainer hooks, pivot_root, ...
+        <------------- ready -----------------  then identity.finish: seccomp, user, caps
+    (reads on until EOF)
+        <----------- seccomp (fd) ------------  [SCMP_ACT_NOTIFY] the notify listener
+    hands it to listenerPath
+        <------------- EOF -------------------  init closed its end; waits on the exec FIFO
     writes state.json, exits                    `start` writes the FIFO -> execve
 
-Any step may answer ``error MSG`` instead: the child then exits and the parent reports
-MSG as the failure of the whole operation.  EOF before ``ready`` is an error too.
+``exec`` (process/execproc.py; :data:`EXEC_ORDER`): ``go`` to the middle child, which
+joins the container's namespaces, forks the process and sends ``pid N``; the process
+sends ``[tty (fd)]`` then ``[seccomp (fd)]``, which may come before or after the pid (two
+senders), and the EOF of close-on-exec means its execve succeeded.
+
+The child may send ``log LEVEL\0MSG`` (a warning for the runtime's --log) at any step, and
+``error MSG`` instead of the next message: the child then exits and the
+parent reports MSG as the failure of the whole operation.  EOF before ``ready`` (create)
+or before the pid (exec) is an error, and so is a kind out of its order (:class:`Order`).
 
 A runtime SIGKILLed at any step leaves nothing that ``delete --force`` cannot find: the
 setup child dies with it (PR_SET_PDEATHSIG), an init not yet let go on with the setup
@@ -43,7 +57,71 @@ from pyrunc.runtime.linux.unixsock import recv_fds, send_fds
 
 _MAX = 65536
 
+# The message kinds.  Parent -> child:
+GO = "go"  #: the child is in its cgroups: start
+OK = "ok"  #: the step the child asked for is done
+MOUNTTREE = "mounttree"  #: payload mounts[] index, fd: a detached idmapped tree
+MOUNTSRC = "mountsrc"  #: payload mounts[] index, fd: an O_PATH bind source
+# Child -> parent:
+MAPS = "maps"  #: write my uid/gid maps
+NETDEVICES = "netdevices"  #: move linux.netDevices into my network namespace
+PID = "pid"  #: payload: the host pid of the init (create) or of the process (exec)
+MOUNTFDS = "mountfds"  #: payload: the init's host pid; send mounttree/mountsrc, then ok
+TTY = "tty"  #: fd: the pty master
+HOOKS = "hooks"  #: run the createRuntime (and prestart) hooks, then ok
+READY = "ready"  #: the init is about to drop privileges and wait on the exec FIFO
+SECCOMP = "seccomp"  #: fd: the seccomp notify listener
+ERROR = "error"  #: payload: why the child failed; it exits
+LOG = "log"  #: payload LEVEL NUL MSG: a warning for the runtime's log
+EOF = "eof"  #: not sent: what recv returns when the peer is gone
+
+#: The child's messages of create, in order: (kind, required).  One sender (the setup
+#: child, then the init, which says nothing until the setup child has its "ok" for pid).
+CREATE_ORDER = (((MAPS, False), (NETDEVICES, False), (PID, True), (MOUNTFDS, False), (TTY, False),
+                 (HOOKS, False), (READY, True), (SECCOMP, False)),)
+#: exec's: two senders, the middle child (pid) and the process (tty, then seccomp).
+EXEC_ORDER = (((PID, True),), ((TTY, False), (SECCOMP, False)))
+
 Sock = _socket.socket
+
+
+class Order:
+    """The order the parent expects the child's messages in: ``sequences`` (CREATE_ORDER,
+    EXEC_ORDER) are the senders' own orders; each kind comes at most once, after the ones
+    before it in its sequence, and never past a required one.  ``log`` and ``error`` may
+    come at any time, EOF is the caller's to judge."""
+
+    __slots__ = ("_seqs", "_at")
+
+    def __init__(self, sequences: tuple[tuple[tuple[str, bool], ...], ...]) -> None:
+        self._seqs = sequences
+        self._at = [-1] * len(sequences)
+
+    def check(self, kind: str, fds: list[int]) -> None:
+        """Raise on a kind the parent does not expect now (closing the ``fds`` it brought):
+        a message out of the protocol's order is an error, never obeyed."""
+        if kind in (LOG, ERROR, EOF):
+            return
+        for n, seq in enumerate(self._seqs):
+            for i in range(self._at[n] + 1, len(seq)):
+                if seq[i][0] == kind:
+                    self._at[n] = i
+                    return
+                if seq[i][1]:
+                    break
+        for fd in fds:
+            os.close(fd)
+        raise PyruncError(f"sync: unexpected message {kind!r} from the container's process"
+                          f" (expected {' or '.join(repr(k) for k in self.expected())})")
+
+    def expected(self) -> list[str]:
+        out = []
+        for n, seq in enumerate(self._seqs):
+            for k, required in seq[self._at[n] + 1:]:
+                out.append(k)
+                if required:
+                    break
+        return out or [EOF]
 
 
 def pair() -> tuple[Sock, Sock]:
