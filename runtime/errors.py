@@ -1,8 +1,9 @@
 """One exception family for the whole runtime.
 
 The texts follow runc's, since containerd's shim matches some of them ("container not
-running", "does not exist").  An error is wrapped with context as it rises and the CLI
-prints the chain once, as one line.
+running", "does not exist").  Context goes in front of a message as it rises (a new
+error raised ``from None`` with "what: " before the old text) and the CLI prints it once,
+as one line.
 """
 
 
@@ -21,12 +22,6 @@ class PyruncError(Exception):
 
     def __str__(self) -> str:
         return self.msg
-
-    def wrap(self, context: str) -> "PyruncError":
-        """Return an error of the same kind with ``context: `` in front of the message."""
-        err = type(self).__new__(type(self))
-        PyruncError.__init__(err, f"{context}: {self.msg}")
-        return err
 
 
 class NotExist(PyruncError):

@@ -381,7 +381,7 @@ def test_resources_without_delegation(user, busybox_rootfs):
 def test_default_root_rules(monkeypatch):
     """runc's rules for the state root: the real root keeps /run/pyrunc even with
     XDG_RUNTIME_DIR set; --rootless auto means false for the real root."""
-    from pyrunc.runtime.cli import rootless
+    from pyrunc.runtime.container import invoker as rootless
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/0")
     assert not rootless.in_user_namespace()

@@ -59,8 +59,8 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto"):
     """``rootless``: the global --rootless value (auto, true or false)."""
     import os
 
-    from pyrunc.runtime.cli.rootless import rootless_cgroups
     from pyrunc.runtime.container.create import CreateOptions
+    from pyrunc.runtime.container.invoker import rootless_cgroups
     from pyrunc.runtime.errors import PyruncError
 
     extra = max(opts["preserve_fds"], 0)  # runc passes none for a negative count

@@ -9,7 +9,7 @@ from pyrunc.runtime.cli.flags import Flag, parse, reorder
 from pyrunc.runtime.errors import PyruncError, UsageError
 
 GLOBAL_FLAGS = [
-    Flag("root", "str"),  # "" until parsed: the default depends on who runs (cli/rootless.py)
+    Flag("root", "str"),  # "" until parsed: the default depends on who runs (container/invoker.py)
     Flag("log", "str"),
     Flag("log-format", "str", "text"),
     Flag("debug"),
@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
     if not g["root"] and os.geteuid() == 0 and "XDG_RUNTIME_DIR" not in os.environ:
         g["root"] = "/run/pyrunc"  # the common case, without an import
     elif not g["root"]:
-        from pyrunc.runtime.cli.rootless import default_root
+        from pyrunc.runtime.container.invoker import default_root
 
         try:
             g["root"] = default_root()

@@ -41,7 +41,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     """Returns (container, launched): ``launched.tty_master`` is set for a foreground run."""
     from pyrunc.runtime.linux import cgroups
     from pyrunc.runtime.process import launch
-    from pyrunc.runtime.process.options import InitOptions
+    from pyrunc.runtime.process.init_options import InitOptions
 
     if plan.process is None:
         raise PyruncError("process: is required to create a container")

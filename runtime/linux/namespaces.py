@@ -9,7 +9,6 @@ then whatever is new is unshared.
 import os
 
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc
 
 
@@ -83,7 +82,3 @@ def write_id_maps(pid: int, uid_maps: list, gid_maps: list, where: str = "linux"
         except SysError as e:
             # The kernel's refusal (a host id the runtime may not map, say) names the field.
             raise PyruncError(f"{where}.{field}: {e.msg}") from None
-
-
-ALL_FLAGS = (c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWNET | c.CLONE_NEWCGROUP
-             | c.CLONE_NEWTIME | c.CLONE_NEWPID | c.CLONE_NEWUSER)

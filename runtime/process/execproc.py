@@ -4,7 +4,7 @@ The parent places a child in the container's cgroups; the child opens the init's
 namespaces, joins them (the mount namespace last: after it the host's files, Python's
 library among them, are gone, so everything is imported first) and forks the process,
 which becomes part of the container's pid namespace.  That process sets its identity as
-the init did (user.switch), closes every fd it should not have and execs; the sync socket
+the init did (credentials.switch), closes every fd it should not have and execs; the sync socket
 is close-on-exec, so its EOF tells the parent the exec succeeded, and a message on it is
 the error.  Until execve the process is the host's interpreter: not dumpable
 (CVE-2019-5736), like the init.
@@ -16,7 +16,7 @@ from pyrunc.runtime import jsonout, log  # noqa: F401  (imported before the moun
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import affinity, libc, tty
 from pyrunc.runtime.linux import consts as c
-from pyrunc.runtime.process import forked, identity, sync
+from pyrunc.runtime.process import forked, preexec, sync
 
 #: The order namespaces are joined in: the others while we still hold the host's
 #: capabilities, then the mount namespace (after every import), the user namespace last
@@ -130,8 +130,8 @@ def _middle(opts: ExecOptions, sock) -> None:
         sync.expect(sock, sync.GO)
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:
-            # Before the user namespace: see identity.write_oom_score_adj.
-            identity.write_oom_score_adj(opts.proc.oom_score_adj)
+            # Before the user namespace: see preexec.write_oom_score_adj.
+            preexec.write_oom_score_adj(opts.proc.oom_score_adj)
         fds = []
         for name, flag in _NS:
             path = f"/proc/{opts.init_pid}/ns/{name}"
@@ -183,7 +183,7 @@ def _process(opts: ExecOptions, sock, csock) -> None:
         if csock is not None:
             csock.close()
         # A session keyring of the container's, never the caller's (runc's setns init).
-        path, argv, env = identity.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()})
+        path, argv, env = preexec.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()})
         forked.exec_program(path, argv, env)
     except PyruncError as e:
         forked.report(sock, str(e))

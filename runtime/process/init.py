@@ -14,9 +14,9 @@ import select
 from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
-from pyrunc.runtime.process import forked, hooks, identity, sync
-from pyrunc.runtime.process.options import InitOptions
-from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch)
+from pyrunc.runtime.process import forked, hooks, preexec, sync
+from pyrunc.runtime.process.init_options import InitOptions
+from pyrunc.spec import caps as _caps  # noqa: F401  (used by credentials.switch)
 
 
 def main(opts: InitOptions, sock: sync.Sock) -> None:
@@ -149,7 +149,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     # leaves a created container whose init is gone, as under runc.
     sync.send(sock, sync.READY)
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
-    path, argv, env = identity.finish(proc, None if opts.no_new_keyring else opts.container_id,
+    path, argv, env = preexec.finish(proc, None if opts.no_new_keyring else opts.container_id,
                                       opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
     log.forward(None)
     sock.close()  # our init is complete: the runtime's read ends

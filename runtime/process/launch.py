@@ -11,7 +11,7 @@ import os
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import forked, sync
-from pyrunc.runtime.process.options import InitOptions
+from pyrunc.runtime.process.init_options import InitOptions
 
 
 class Launched:
@@ -136,7 +136,7 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
 
 def prepare_seccomp(sc, sock) -> None:
     """Compile the filter now, while the host's libseccomp.so is reachable (after
-    pivot_root it is not; identity.finish only hands the program to seccomp(2)), and say
+    pivot_root it is not; preexec.finish only hands the program to seccomp(2)), and say
     where a notify listener goes: back over ``sock`` to the runtime.  Runs before the
     parent's "go": an error waits for it, so the parent reads the error, not a closed socket."""
     from pyrunc.runtime.linux import seccomp
@@ -230,11 +230,11 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
     try:
         # Import the whole init now: it overlaps with the parent placing us in the
         # cgroups (a v1 migration waits for an RCU grace period, ~15 ms here).
-        from pyrunc.runtime.process import init, setup  # noqa: F401
+        from pyrunc.runtime.process import init, setup_child  # noqa: F401
 
         if opts.plan.seccomp is not None:
             prepare_seccomp(opts.plan.seccomp, sock)
-        setup.run(opts, sock)
+        setup_child.run(opts, sock)
         os._exit(0)
     except PyruncError as e:
         forked.report(sock, str(e))

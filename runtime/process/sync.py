@@ -5,7 +5,7 @@ optional text payload, separated by NUL, and may carry fds (SCM_RIGHTS, through
 linux/unixsock).  The whole exchange of ``create``, in the order the parent checks
 (:data:`CREATE_ORDER`; ``[...]`` only when the config asks for it)::
 
-    parent (runtime, process/launch.py)          setup child (process/setup.py), then init (init.py)
+    parent (runtime, process/launch.py)          setup child (process/setup_child.py), then init (init.py)
     places setup in its cgroups
         ---------------- go ------------------>  joins/unshares namespaces
         <------------- maps ------------------  [new user ns] waits
@@ -27,7 +27,7 @@ linux/unixsock).  The whole exchange of ``create``, in the order the parent chec
         <------------- hooks -----------------  [createRuntime/prestart hooks] waits
     runs createRuntime hooks
         ---------------- ok ------------------>  createContainer hooks, pivot_root, ...
-        <------------- ready -----------------  then identity.finish: seccomp, user, caps
+        <------------- ready -----------------  then preexec.finish: seccomp, user, caps
     (reads on until EOF)
         <----------- seccomp (fd) ------------  [SCMP_ACT_NOTIFY] the notify listener
     hands it to listenerPath

@@ -1,4 +1,4 @@
-"""Stage one of the child: namespaces, then the fork of the container's init.
+"""The setup child (stage one of create): namespaces, then the fork of the container's init.
 
 Runs in the first child of the runtime, after the parent has placed it in the cgroups
 (so ``unshare(CLONE_NEWCGROUP)`` makes that cgroup the container's cgroup root).
@@ -10,8 +10,8 @@ import os
 from pyrunc.runtime import fault
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
-from pyrunc.runtime.process import forked, identity, sync
-from pyrunc.runtime.process.options import InitOptions
+from pyrunc.runtime.process import forked, preexec, sync
+from pyrunc.runtime.process.init_options import InitOptions
 
 
 def run(opts: InitOptions, sock: sync.Sock) -> int:
@@ -22,7 +22,7 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     if plan.process is not None and plan.process.oom_score_adj is not None:
         # Before any user namespace: in one, this non-dumpable process's /proc files
         # belong to the host's root and the write would be refused.  The init inherits it.
-        identity.write_oom_score_adj(plan.process.oom_score_adj)
+        preexec.write_oom_score_adj(plan.process.oom_score_adj)
     # Every path is opened before any setns: a /proc/PID/ns path may vanish meanwhile.
     opened = namespaces.open_paths(plan.namespaces)
     try:

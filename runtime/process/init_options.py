@@ -1,4 +1,4 @@
-"""What the process layer needs beyond the Plan: the CLI's per-run choices."""
+"""InitOptions: what the init needs beyond the Plan (the CLI's per-run choices)."""
 
 from pyrunc.spec.plan import Plan
 

@@ -24,8 +24,8 @@ import stat
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import libc, numa, procwrite
-from pyrunc.runtime.process import sync, user
-from pyrunc.spec import caps as _caps  # noqa: F401  (used by user.switch, after the mount ns changes)
+from pyrunc.runtime.process import credentials, sync
+from pyrunc.spec import caps as _caps  # noqa: F401  (used by credentials.switch, after the mount ns changes)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -64,7 +64,7 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
     # user after it (a volume chowned to the user that root-squashing denies the runtime).
     entered = enter_cwd(proc.cwd, retry_as_user=True)
     # bounding set, keep-caps, setgroups/setgid/setuid, the other sets, ambient.
-    user.switch(proc)
+    credentials.switch(proc)
     if not entered:
         enter_cwd(proc.cwd, retry_as_user=False)
     # Wherever it was entered, the cwd must be inside the container's root (CVE-2024-21626).
