@@ -17,7 +17,7 @@ def set_cpus(pid: int, cpus: list[int], field: str) -> None:
     try:
         os.sched_setaffinity(pid, cpus)
     except OSError as e:
-        from pyrunc.spec.cpulist import format_list
+        from pyrunc.runtime.linux.idlist import format_list
 
         raise PyruncError(f"{field}: sched_setaffinity {format_list(cpus)}: "
                           f"{(e.strerror or str(e)).lower()}") from None

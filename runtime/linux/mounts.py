@@ -318,18 +318,16 @@ def _v1_hierarchies() -> list[tuple[str, str, str]]:
     /sys/fs/cgroup on a hybrid host from the v1 hierarchies alone."""
     with open("/proc/self/cgroup") as f:
         keys = [line.rstrip("\n").split(":", 2)[1] for line in f if line.count(":") >= 2]
+    from pyrunc.runtime.linux import mountinfo
+
     out: list[tuple[str, str, str]] = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            fields = left.split()
-            rf = right.split()
-            if len(rf) < 3 or rf[0] != "cgroup":
-                continue
-            opts = set(rf[2].split(","))
-            key = next((k for k in keys if k and set(k.split(",")) <= opts), None)
-            if key is not None and all(h[2] != key for h in out):
-                out.append((fields[4], fields[3], key))
+    for m in mountinfo.read():
+        if m.fstype != "cgroup" or not m.super_options:
+            continue
+        opts = set(m.super_options.split(","))
+        key = next((k for k in keys if k and set(k.split(",")) <= opts), None)
+        if key is not None and all(h[2] != key for h in out):
+            out.append((m.mount_point, m.root, key))
     return out
 
 

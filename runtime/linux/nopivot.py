@@ -16,38 +16,20 @@ import errno
 from pyrunc.runtime.errors import SysError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc
-
-
-def _unescape(s: str) -> str:
-    """mountinfo's octal escapes (\\040 for a space...)."""
-    if "\\" not in s:
-        return s
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 4 <= len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
+from pyrunc.runtime.linux.mountinfo import read as read_mountinfo
 
 
 def full_pseudo_mounts(rootfs: str, mountinfo: str = "/proc/self/mountinfo") -> list[str]:
     """Mount points of whole procfs/sysfs filesystems outside ``rootfs``, parents first."""
     inside = rootfs.rstrip("/") + "/"
     out = []
-    with open(mountinfo) as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            fields = left.split()
-            fstype = right.split()[0] if right else ""
-            if len(fields) < 5 or fields[3] != "/" or fstype not in ("proc", "sysfs"):
-                continue
-            mp = _unescape(fields[4])
-            if mp == rootfs.rstrip("/") or mp.startswith(inside):
-                continue
-            out.append(mp)
+    for m in read_mountinfo(mountinfo):
+        if m.root != "/" or m.fstype not in ("proc", "sysfs"):
+            continue
+        mp = m.mount_point
+        if mp == rootfs.rstrip("/") or mp.startswith(inside):
+            continue
+        out.append(mp)
     return out
 
 

@@ -5,8 +5,7 @@ import ctypes
 import os
 
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import libc
-from pyrunc.spec import cpulist
+from pyrunc.runtime.linux import idlist, libc
 
 
 def set_mempolicy(mode: int, nodemask: bytes) -> None:
@@ -31,8 +30,8 @@ def get_mempolicy_mode() -> int:
 def apply(policy) -> None:
     """``policy``: a pyrunc.spec.numa.MemoryPolicy.  A kernel refusal names the field."""
     try:
-        set_mempolicy(policy.mode | policy.flags, cpulist.mask(policy.nodes) if policy.nodes else b"")
+        set_mempolicy(policy.mode | policy.flags, idlist.mask(policy.nodes) if policy.nodes else b"")
     except SysError as e:
         why = os.strerror(e.errno).lower() if e.errno else e.msg
-        nodes = f" nodes {cpulist.format_list(policy.nodes)}" if policy.nodes else ""
+        nodes = f" nodes {idlist.format_list(policy.nodes)}" if policy.nodes else ""
         raise PyruncError(f"linux.memoryPolicy: set_mempolicy {policy.mode_name}{nodes}: {why}") from None

@@ -18,15 +18,12 @@ ROOT = "/sys/fs/resctrl"
 
 def mountpoint(mountinfo: str = "/proc/self/mountinfo") -> str | None:
     """Where resctrl is mounted in this (the runtime's) mount namespace, or None."""
+    from pyrunc.runtime.linux import mountinfo as mi
+
     try:
-        with open(mountinfo) as f:
-            for line in f:
-                head, _, tail = line.partition(" - ")
-                if tail.split(" ", 1)[0] == "resctrl":
-                    return head.split(" ")[4].replace("\\040", " ")
+        return next((m.mount_point for m in mi.read(mountinfo) if m.fstype == "resctrl"), None)
     except OSError:
         return None
-    return None
 
 
 def group_dir(root: str, rdt, cid: str) -> str:
