@@ -68,13 +68,11 @@ class SeccompRule:
 
 
 class Seccomp:
-    """A checked ``linux.seccomp``.  The runtime fills in ``program`` (the compiled BPF,
-    before the mount namespace changes), ``sync_sock`` (where a notify listener goes back
-    to the runtime) and, for exec, ``container`` (id, bundle, annotations: the state sent
-    with the listener)."""
+    """A checked ``linux.seccomp``: data only (the runtime keeps the compiled program
+    beside the Plan: runtime/process/preexec.CompiledSeccomp)."""
 
     __slots__ = ("default_action", "default_errno_ret", "architectures", "flags", "listener_path",
-                 "listener_metadata", "rules", "program", "sync_sock", "container")
+                 "listener_metadata", "rules")
 
     def __init__(self) -> None:
         self.default_action = ""
@@ -84,9 +82,6 @@ class Seccomp:
         self.listener_path = ""
         self.listener_metadata = ""
         self.rules: list[SeccompRule] = []
-        self.program: bytes | None = None
-        self.sync_sock = None
-        self.container: dict = {}
 
     @property
     def notify(self) -> bool:

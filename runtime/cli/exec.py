@@ -79,8 +79,6 @@ def _container_wide(c, proc, opts: dict) -> None:
         elif c.has_seccomp_filter():
             raise PyruncError("the container's bundle is gone: its seccomp profile cannot be applied to "
                               "the new process")
-    if proc.seccomp is not None and c.state is not None:
-        proc.seccomp.container = {"id": c.id, "bundle": c.state.bundle, "annotations": c.annotations()}
 
 
 #: The container's config, built once per command (the process and the container-wide

@@ -226,6 +226,11 @@ class Container:
 
         opts = execproc.ExecOptions(st.pid, proc, console_socket, preserve_fds, proc.terminal and not detach,
                                     self.id)
+        if proc.seccomp is not None and proc.seccomp.notify:
+            from pyrunc.runtime import ocistate
+
+            # What a seccomp agent receives with the listener: the running container's state.
+            opts.container_state = ocistate.state(self.id, RUNNING, st.pid, st.bundle, self.annotations())
         pidfd_sock = None
         if pidfd_socket:
             from pyrunc.runtime.linux import pidfd
@@ -420,17 +425,12 @@ class Container:
                 for h in self._state_json(st.hooks, dict).get(kind, [])]
 
     def _hook_state(self, status: str) -> str:
-        from pyrunc.runtime.jsonout import dumps
+        from pyrunc.runtime import ocistate
 
         st = self.state
         assert st is not None
-        out: dict = {"ociVersion": OCI_VERSION, "id": self.id, "status": status}
-        if status != STOPPED:
-            out["pid"] = st.pid
-        out["bundle"] = st.bundle
-        if st.annotations:
-            out["annotations"] = dict(sorted(self.annotations().items()))  # runc (Go) sorts map keys
-        return dumps(out)
+        annotations = dict(sorted(self.annotations().items())) if st.annotations else None  # runc (Go) sorts map keys
+        return ocistate.state_json(self.id, status, st.pid if status != STOPPED else 0, st.bundle, annotations)
 
 
 def wait_dead(pid: int, start: int, timeout: float = 10.0) -> None:

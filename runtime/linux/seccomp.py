@@ -249,16 +249,13 @@ def supported_architectures() -> list[str]:
     return sorted(k for k, v in ARCH_NAMES.items() if lib.seccomp_arch_resolve_name(v.encode()))
 
 
-def process_state(sc, pid: int, status: str, init_pid: int, container: dict) -> str:
+def process_state(sc, pid: int, state: dict) -> str:
     """config-linux.md "The Container Process State", as JSON: ``pid`` is the process the
-    filter belongs to, ``state`` the container's (runtime.md "State")."""
+    filter belongs to, ``state`` the container's (runtime.md "State", built by the caller
+    with runtime/ocistate.py)."""
     from pyrunc.runtime import OCI_VERSION
     from pyrunc.runtime.jsonout import dumps
 
-    state: dict = {"ociVersion": OCI_VERSION, "id": container["id"], "status": status, "pid": init_pid,
-                   "bundle": container["bundle"]}
-    if container.get("annotations"):
-        state["annotations"] = container["annotations"]
     out: dict = {"ociVersion": OCI_VERSION, "fds": ["seccompFd"], "pid": pid}
     if sc.listener_metadata:
         out["metadata"] = sc.listener_metadata

@@ -27,7 +27,8 @@ _NS = (("cgroup", c.CLONE_NEWCGROUP), ("ipc", c.CLONE_NEWIPC), ("uts", c.CLONE_N
 
 
 class ExecOptions:
-    __slots__ = ("init_pid", "proc", "console_socket", "preserve_fds", "relay_tty", "container_id")
+    __slots__ = ("init_pid", "proc", "console_socket", "preserve_fds", "relay_tty", "container_id",
+                 "container_state", "seccomp")
 
     def __init__(self, init_pid: int, proc, console_socket: str, preserve_fds: int, relay_tty: bool,
                  container_id: str = "") -> None:
@@ -37,6 +38,10 @@ class ExecOptions:
         self.console_socket = console_socket
         self.preserve_fds = preserve_fds
         self.relay_tty = relay_tty
+        #: runtime.md "State" of the running container, for a seccomp agent (runtime/ocistate.py).
+        self.container_state: dict | None = None
+        #: the filter compiled in the middle child (preexec.compile_seccomp); not the Plan's.
+        self.seccomp: preexec.CompiledSeccomp | None = None
 
 
 def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
@@ -111,11 +116,11 @@ def _hand_over_listener(opts: ExecOptions, pid: int, fds: list[int]) -> None:
     sc = opts.proc.seccomp
     if sc is None or not fds:
         raise PyruncError("sync: unexpected seccomp listener")
+    from pyrunc.runtime import ocistate
     from pyrunc.runtime.linux import seccomp
 
-    container = dict(sc.container) or {"id": opts.container_id, "bundle": "", "annotations": {}}
-    state = seccomp.process_state(sc, pid, "running", opts.init_pid, container)
-    seccomp.hand_over_listener(sc.listener_path, fds[0], state)
+    state = opts.container_state or ocistate.state(opts.container_id, "running", opts.init_pid, "", None)
+    seccomp.hand_over_listener(sc.listener_path, fds[0], seccomp.process_state(sc, pid, state))
 
 
 def _middle(opts: ExecOptions, sock) -> None:
@@ -124,9 +129,7 @@ def _middle(opts: ExecOptions, sock) -> None:
         if opts.proc.seccomp is not None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.
-            from pyrunc.runtime.process.launch import prepare_seccomp
-
-            prepare_seccomp(opts.proc.seccomp, sock)
+            opts.seccomp = preexec.compile_seccomp(opts.proc.seccomp, sock)
         sync.expect(sock, sync.GO)
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:
@@ -183,7 +186,8 @@ def _process(opts: ExecOptions, sock, csock) -> None:
         if csock is not None:
             csock.close()
         # A session keyring of the container's, never the caller's (runc's setns init).
-        path, argv, env = preexec.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()})
+        path, argv, env = preexec.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()},
+                                         opts.seccomp)
         forked.exec_program(path, argv, env)
     except PyruncError as e:
         forked.report(sock, str(e))

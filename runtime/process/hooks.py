@@ -10,20 +10,14 @@ import os
 import select
 import time
 
-from pyrunc.runtime import OCI_VERSION
 from pyrunc.runtime.errors import PyruncError
 
 
 def state_json(cid: str, status: str, pid: int, plan) -> str:
-    from pyrunc.runtime.jsonout import dumps
+    """The state of a container being created from ``plan`` (runtime/ocistate.py)."""
+    from pyrunc.runtime import ocistate
 
-    st: dict = {"ociVersion": OCI_VERSION, "id": cid, "status": status}
-    if pid:
-        st["pid"] = pid
-    st["bundle"] = plan.bundle
-    if plan.annotations:
-        st["annotations"] = plan.annotations
-    return dumps(st)
+    return ocistate.state_json(cid, status, pid, plan.bundle, plan.annotations)
 
 
 def _enter_bundle(state: str) -> None:

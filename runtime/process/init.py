@@ -150,7 +150,7 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     sync.send(sock, sync.READY)
     # Ours, all close-on-exec: the sync socket and the exec FIFO (the log fd is added).
     path, argv, env = preexec.finish(proc, None if opts.no_new_keyring else opts.container_id,
-                                      opts.preserve_fds, {sock.fileno(), opts.fifo_fd})
+                                     opts.preserve_fds, {sock.fileno(), opts.fifo_fd}, opts.seccomp)
     log.forward(None)
     sock.close()  # our init is complete: the runtime's read ends
     return path, argv, env

@@ -134,21 +134,6 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
     return Launched(init_pid, master)
 
 
-def prepare_seccomp(sc, sock) -> None:
-    """Compile the filter now, while the host's libseccomp.so is reachable (after
-    pivot_root it is not; preexec.finish only hands the program to seccomp(2)), and say
-    where a notify listener goes: back over ``sock`` to the runtime.  Runs before the
-    parent's "go": an error waits for it, so the parent reads the error, not a closed socket."""
-    from pyrunc.runtime.linux import seccomp
-
-    try:
-        sc.program = seccomp.compile_filter(sc)
-    except PyruncError:
-        sync.recv(sock)
-        raise
-    sc.sync_sock = sock
-
-
 def _to_console_socket(path: str, master: int) -> None:
     """The init's pty master -> the caller's --console-socket (runc connects to it as the
     runtime, with the runtime's privilege), then closed here."""
@@ -169,11 +154,11 @@ def _hand_over_listener(opts: InitOptions, init_pid: int, fds: list[int]) -> Non
     try:
         if sc is None or not fds:
             raise PyruncError("sync: unexpected seccomp listener")
+        from pyrunc.runtime import ocistate
         from pyrunc.runtime.linux import seccomp
 
-        container = {"id": opts.container_id, "bundle": opts.plan.bundle, "annotations": opts.plan.annotations}
-        state = seccomp.process_state(sc, init_pid, "creating", init_pid, container)
-        seccomp.hand_over_listener(sc.listener_path, fds[0], state)
+        state = ocistate.state(opts.container_id, "creating", init_pid, opts.plan.bundle, opts.plan.annotations)
+        seccomp.hand_over_listener(sc.listener_path, fds[0], seccomp.process_state(sc, init_pid, state))
     finally:
         for fd in fds:
             os.close(fd)
@@ -233,7 +218,9 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
         from pyrunc.runtime.process import init, setup_child  # noqa: F401
 
         if opts.plan.seccomp is not None:
-            prepare_seccomp(opts.plan.seccomp, sock)
+            from pyrunc.runtime.process import preexec
+
+            opts.seccomp = preexec.compile_seccomp(opts.plan.seccomp, sock)
         setup_child.run(opts, sock)
         os._exit(0)
     except PyruncError as e:

@@ -30,9 +30,11 @@ from pyrunc.spec import caps as _caps  # noqa: F401  (used by credentials.switch
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -> tuple[str, list[str], dict]:
+def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int],
+           seccomp: "CompiledSeccomp | None" = None) -> tuple[str, list[str], dict]:
     """Apply ``proc`` (a spec Process) to this process; returns (path, argv, env) for
-    execve.  ``keyring_id``: join a new session keyring ``_ses.<id>`` (None: keep ours)."""
+    execve.  ``keyring_id``: join a new session keyring ``_ses.<id>`` (None: keep ours);
+    ``seccomp``: ``proc.seccomp`` compiled before the mount namespace changed."""
     if keyring_id is not None:
         try:
             libc.join_session_keyring(f"_ses.{keyring_id}")
@@ -57,7 +59,7 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
     if proc.seccomp is not None and not proc.no_new_privileges:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the capabilities
         # go (runc's order).  Every later step of the runtime runs under the filter.
-        load_seccomp(proc.seccomp)
+        load_seccomp(seccomp)
         fault.point("seccomp")
     # cwd first as the runtime (runc's finalizeNamespace): a directory only root may enter
     # is reached before the switch and stays the cwd; on EACCES/EPERM once more as the
@@ -76,7 +78,7 @@ def finish(proc, keyring_id: str | None, preserve_fds: int, own_fds: set[int]) -
         if proc.seccomp is not None:
             # no_new_privs before seccomp (then no privilege is needed); last, so the
             # filter sees as few of the runtime's own calls as possible.
-            load_seccomp(proc.seccomp)
+            load_seccomp(seccomp)
             fault.point("seccomp")
     fault.point("exec")
     return path, list(proc.args), env_dict(env)
@@ -95,22 +97,47 @@ def set_rlimit(index: int, rl) -> None:
                           f"error setting rlimit type {rl.resource}: {os.strerror(err).lower()}") from None
 
 
-def load_seccomp(sc) -> None:
-    """Load the filter compiled before the mount namespace changed (spec.seccomp.Seccomp);
-    a notify listener goes back to the runtime at once, which hands it to listenerPath
-    (config-linux.md "Seccomp").  Between the load and that sendmsg(2) no other call of
-    ours may be notified: spec.seccomp refuses SCMP_ACT_NOTIFY for sendmsg."""
-    if sc.program is None:
+class CompiledSeccomp:
+    """A spec ``Seccomp`` compiled to BPF, and the channel its notify listener goes back on.
+    Kept beside the Plan, never in it: the Plan is not changed after it is checked."""
+
+    __slots__ = ("sc", "program", "sock")
+
+    def __init__(self, sc, program: bytes, sock: sync.Sock) -> None:
+        self.sc = sc
+        self.program = program
+        self.sock = sock
+
+
+def compile_seccomp(sc, sock: sync.Sock) -> CompiledSeccomp:
+    """Compile the filter now, while the host's libseccomp.so is reachable (after
+    pivot_root it is not; finish only hands the program to seccomp(2)); a notify listener
+    goes back over ``sock`` to the runtime.  Runs before the parent's "go": an error waits
+    for it, so the parent reads the error, not a closed socket."""
+    from pyrunc.runtime.linux import seccomp
+
+    try:
+        return CompiledSeccomp(sc, seccomp.compile_filter(sc), sock)
+    except PyruncError:
+        sync.recv(sock)
+        raise
+
+
+def load_seccomp(compiled: CompiledSeccomp | None) -> None:
+    """Load the filter compiled before the mount namespace changed; a notify listener goes
+    back to the runtime at once, which hands it to listenerPath (config-linux.md
+    "Seccomp").  Between the load and that sendmsg(2) no other call of ours may be
+    notified: spec.seccomp refuses SCMP_ACT_NOTIFY for sendmsg."""
+    if compiled is None:
         raise PyruncError("internal error: the seccomp filter was not compiled before the mount namespace changed")
     from pyrunc.runtime.linux import seccomp  # already imported by launch/execproc, before pivot_root
 
-    fd = seccomp.load(sc.program, sc.kernel_flags, sc.notify)
+    sc = compiled.sc
+    fd = seccomp.load(compiled.program, sc.kernel_flags, sc.notify)
     if fd < 0:
         return
     try:
-        if sc.sync_sock is None:
-            raise PyruncError("internal error: no channel to hand the seccomp listener to the runtime")
-        sync.send(sc.sync_sock, sync.SECCOMP, "", [fd])
+        sync.send(compiled.sock, sync.SECCOMP, "", [fd])
     finally:
         os.close(fd)
 
