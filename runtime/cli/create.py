@@ -77,13 +77,11 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto"):
 
 
 def check_systemd(g: dict) -> None:
-    """--systemd-cgroup needs systemd managing the host (runc's check and text)."""
-    import os
+    """--systemd-cgroup needs systemd managing the host (container/invoker.py)."""
+    if g["systemd_cgroup"]:
+        from pyrunc.runtime.container.invoker import check_systemd_cgroup
 
-    from pyrunc.runtime.errors import PyruncError
-
-    if g["systemd_cgroup"] and not os.path.isdir("/run/systemd/system"):
-        raise PyruncError("systemd not running on this host, cannot use systemd cgroups manager")  # runc 1.1.5, 1.5
+        check_systemd_cgroup()
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

@@ -180,6 +180,12 @@ class Container:
                      pidfd_socket: str = "") -> int:
         """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
         of the process in the foreground, 0 when detached."""
+        if proc.terminal and not console_socket and not detach:
+            # runc: a foreground terminal is the caller's own (/dev/tty), which must exist.
+            try:
+                os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC))
+            except OSError as e:
+                raise PyruncError(f"open /dev/tty: {(e.strerror or '').lower()}") from None
         status = self.status()
         if status == STOPPED:
             raise PyruncError("cannot exec in a stopped container")

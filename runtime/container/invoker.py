@@ -1,5 +1,7 @@
-"""Who pyrunc runs as: the default state root and whether cgroup permission errors are
-ignored, by runc's rules (its ``--root`` default and global ``--rootless``).
+"""Who pyrunc runs as and on what host: the default state root, whether cgroup permission
+errors are ignored and whether systemd can manage cgroups, by runc's rules (its ``--root``
+default, global ``--rootless`` and ``--systemd-cgroup``).  What the CLI's flags mean here
+is found out here, so that cli/ only parses.
 
 - ``--root``: ``/run/pyrunc`` for the real root; ``$XDG_RUNTIME_DIR/pyrunc`` for any
   other euid (and for euid 0 inside a user namespace unless ``USER`` is ``root``) when
@@ -68,3 +70,9 @@ def rootless_cgroups(flag: str) -> bool:
     if chosen is not None:
         return chosen
     return os.geteuid() != 0 or in_user_namespace()
+
+
+def check_systemd_cgroup() -> None:
+    """--systemd-cgroup needs systemd managing the host (runc's check and text)."""
+    if not os.path.isdir("/run/systemd/system"):
+        raise PyruncError("systemd not running on this host, cannot use systemd cgroups manager")  # runc 1.1.5, 1.5
