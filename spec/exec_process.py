@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 
 from pyrunc.runtime.errors import PyruncError
-from pyrunc.spec.plan import Plan, Process
+from pyrunc.spec.plan import Plan, Process, derive
 
 
 class ExecRequest:
@@ -95,14 +95,6 @@ def _container_wide(req: ExecRequest, proc: Process, b: _Bundle, has_seccomp_fil
                               "the new process")
 
 
-def _copy(obj):
-    """A shallow copy of a __slots__ object of spec/plan.py (no import of copy on exec's path)."""
-    new = type(obj).__new__(type(obj))
-    for name in type(obj).__slots__:
-        setattr(new, name, getattr(obj, name))
-    return new
-
-
 def _process_only(req: ExecRequest, b: _Bundle) -> Process:
     from pyrunc.spec import caps as capnames
     from pyrunc.spec.load import load_process_json
@@ -140,7 +132,7 @@ def _process_only(req: ExecRequest, b: _Bundle) -> Process:
     if plan.process is None:
         raise PyruncError("the container's config.json has no process: give one with --process")
     # A copy: the bundle's process (and its lists) stay as config.json has them.
-    proc = _copy(plan.process)
+    proc = derive(plan.process)
     proc.args = list(req.args)
     proc.terminal = req.tty
     if req.cwd:
@@ -171,7 +163,7 @@ def _process_only(req: ExecRequest, b: _Bundle) -> Process:
     if req.no_new_privs:
         proc.no_new_privileges = True
     if req.caps and proc.capabilities is not None:
-        caps = _copy(proc.capabilities)
+        caps = derive(proc.capabilities)
         for field in ("bounding", "effective", "permitted", "inheritable", "ambient"):
             setattr(caps, field, list(getattr(caps, field)))
         for name in req.caps:

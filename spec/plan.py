@@ -192,3 +192,23 @@ class Plan:
             if ns.type == type_:
                 return ns
         return None
+
+
+def derive(obj, **changes):
+    """A new object of ``obj``'s class (Plan, Process, Capabilities...) with ``changes``
+    set and ``obj`` untouched: dataclasses.replace for these plain classes.  The one way a
+    checked Plan, or a part of it, gets what the runtime adds (the NOTIFY_SOCKET mount,
+    exec's overrides): the Plan itself is never changed after it is checked."""
+    cls = type(obj)
+    new = cls.__new__(cls)
+    names = getattr(cls, "__slots__", None)
+    if names is None:
+        new.__dict__.update(obj.__dict__)
+    else:
+        for name in names:
+            setattr(new, name, getattr(obj, name))
+    for name, value in changes.items():
+        if not hasattr(new, name):
+            raise AttributeError(f"{cls.__name__} has no field {name!r}")
+        setattr(new, name, value)
+    return new

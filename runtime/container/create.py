@@ -83,7 +83,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         from pyrunc.runtime.container import notify
 
         if notify.host_socket():
-            notify.prepare(cdir, plan)
+            plan = notify.prepare(cdir, plan)
         fifo = os.path.join(cdir, store.FIFO)
         os.mkfifo(fifo, 0o600)
         # Opened for reading before the fork: the init inherits it and blocks on it.

@@ -22,19 +22,21 @@ def socket_path(cdir: str) -> str:
     return os.path.join(cdir, "notify", "notify.sock")
 
 
-def prepare(cdir: str, plan) -> None:
-    """At create: the directory, the bind mount and the container's environment."""
+def prepare(cdir: str, plan):
+    """At create: the directory and the socket; returns the plan the container is made
+    from, ``plan`` with the bind mount and NOTIFY_SOCKET in the environment (a new Plan:
+    the checked one is not changed)."""
     from pyrunc.runtime.linux import consts as c
-    from pyrunc.spec.plan import Mount
+    from pyrunc.spec.plan import Mount, derive
 
     d = os.path.join(cdir, "notify")
     os.makedirs(d, 0o755, exist_ok=True)
     _bind(socket_path(cdir)).close()  # the path exists for the bind mount's source
-    plan.mounts.append(Mount("NOTIFY_SOCKET", "/run/notify", "bind", d, ["bind", "nosuid", "noexec", "nodev", "ro"],
-                             c.MS_BIND | c.MS_NOSUID | c.MS_NOEXEC | c.MS_NODEV | c.MS_RDONLY, [], "", set()))
+    mount = Mount("NOTIFY_SOCKET", "/run/notify", "bind", d, ["bind", "nosuid", "noexec", "nodev", "ro"],
+                  c.MS_BIND | c.MS_NOSUID | c.MS_NOEXEC | c.MS_NODEV | c.MS_RDONLY, [], "", set())
     assert plan.process is not None
-    plan.process.env = [e for e in plan.process.env if not e.startswith("NOTIFY_SOCKET=")]
-    plan.process.env.append(f"NOTIFY_SOCKET={IN_CONTAINER}")
+    env = [e for e in plan.process.env if not e.startswith("NOTIFY_SOCKET=")] + [f"NOTIFY_SOCKET={IN_CONTAINER}"]
+    return derive(plan, mounts=[*plan.mounts, mount], process=derive(plan.process, env=env))
 
 
 def _bind(path: str):
