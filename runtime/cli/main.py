@@ -71,19 +71,10 @@ GLOBAL OPTIONS:
 
 
 def _libseccomp_version() -> str:
-    """libseccomp's own version (seccomp_version(3)), as runc prints it; "" when absent."""
-    import ctypes
+    """libseccomp's own version, as runc prints it; "" when absent (linux/seccomp.py)."""
+    from pyrunc.runtime.linux import seccomp
 
-    class _Ver(ctypes.Structure):
-        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
-
-    try:
-        lib = ctypes.CDLL("libseccomp.so.2")
-        lib.seccomp_version.restype = ctypes.POINTER(_Ver)
-        v = lib.seccomp_version().contents
-        return f"{v.major}.{v.minor}.{v.micro}"
-    except (OSError, AttributeError, ValueError):
-        return ""
+    return seccomp.library_version()
 
 
 def version_text() -> str:

@@ -236,6 +236,22 @@ def syscall_names(lo: int = 0, hi: int = 460) -> list[str]:
     return out
 
 
+def library_version() -> str:
+    """libseccomp's own version (seccomp_version(3)), "major.minor.micro"; "" when the
+    library cannot be loaded or has no such call."""
+    class _Ver(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+    try:
+        fn = library().seccomp_version
+        fn.restype = ctypes.POINTER(_Ver)
+        fn.argtypes = []
+        v = fn().contents
+        return f"{v.major}.{v.minor}.{v.micro}"
+    except (PyruncError, OSError, AttributeError, ValueError):
+        return ""
+
+
 def api_level() -> int:
     lib = library()
     fn = lib.seccomp_api_get
