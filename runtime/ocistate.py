@@ -4,7 +4,8 @@ notify listener (config-linux.md "The Container Process State").  Pure data: eve
 that hands the state to someone (container/ for poststart and poststop, process/ for the
 hooks of create and of the init, and for the listener) builds it with these.
 
-runc's ``state`` command prints more (rootfs, created, owner): container.Container.oci_state.
+runc's ``state`` and ``list --format json`` print more (rootfs, created, owner, the pid
+always): :func:`runc_state`, for container.Container.oci_state.
 """
 
 from pyrunc.runtime import OCI_VERSION
@@ -26,3 +27,14 @@ def state_json(cid: str, status: str, pid: int, bundle: str, annotations: dict |
     from pyrunc.runtime.jsonout import dumps
 
     return dumps(state(cid, status, pid, bundle, annotations))
+
+
+def runc_state(cid: str, pid: int, status: str, bundle: str, rootfs: str, created: str,
+               annotations: dict | None) -> dict:
+    """runtime.md "State" plus runc's fields, in runc's order (``pyrunc state``)."""
+    out: dict = {"ociVersion": OCI_VERSION, "id": cid, "pid": pid, "status": status, "bundle": bundle,
+                 "rootfs": rootfs, "created": created}
+    if annotations:
+        out["annotations"] = annotations
+    out["owner"] = ""
+    return out

@@ -9,7 +9,6 @@ is ``created``; a frozen cgroup is ``paused``; otherwise ``running``.  A dead in
 import os
 import time
 
-from pyrunc.runtime import OCI_VERSION
 from pyrunc.runtime.container import store
 from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
 from pyrunc.runtime.linux import procfs
@@ -68,16 +67,14 @@ class Container:
 
     def oci_state(self, status: str | None = None) -> dict:
         """runtime.md "State" plus runc's fields, in runc's order."""
+        from pyrunc.runtime import ocistate
+
         st = self.state
         status = status or self.status()
-        out: dict = {"ociVersion": OCI_VERSION, "id": self.id,
-                     "pid": st.pid if st and status not in (STOPPED, CREATING) else 0,
-                     "status": status, "bundle": st.bundle if st else "", "rootfs": st.rootfs if st else "",
-                     "created": st.created if st else ""}
-        if st and st.annotations:
-            out["annotations"] = dict(sorted(self.annotations().items()))  # runc (Go) sorts map keys
-        out["owner"] = ""
-        return out
+        annotations = dict(sorted(self.annotations().items())) if st and st.annotations else None  # Go sorts keys
+        return ocistate.runc_state(self.id, st.pid if st and status not in (STOPPED, CREATING) else 0, status,
+                                   st.bundle if st else "", st.rootfs if st else "", st.created if st else "",
+                                   annotations)
 
     # -- transitions ------------------------------------------------------------------
     def start(self, wait_notify: bool = True) -> None:
