@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -74,6 +75,14 @@ class Pyrunc:
 
     def state(self, cid: str) -> dict:
         return json.loads(self("state", cid, check=True).stdout)
+
+
+def wait_status(pyrunc: "Pyrunc", cid: str, status: str, timeout: float = 10) -> None:
+    """Wait (bounded) until ``cid`` has ``status``."""
+    deadline = time.time() + timeout
+    while pyrunc.state(cid)["status"] != status:
+        assert time.time() < deadline, f"{cid} never became {status}"
+        time.sleep(0.05)
 
 
 class Bundle:
