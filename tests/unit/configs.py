@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "differential"))
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "differential"))
 import scenarios_engines as engines  # noqa: E402
 
 ENGINES = {"docker": engines.docker, "podman": engines.podman, "cri-sandbox": engines.cri_sandbox,
