@@ -280,3 +280,17 @@ def test_sysctl_slash_spelling_and_namespaces(build):
     cfg["linux"]["sysctl"] = {"kernel.shmmax": "1", "fs.mqueue.queues_max": "2", "net/ipv4/ip_forward": "1",
                               "kernel.domainname": "d"}
     assert build(cfg).sysctl == cfg["linux"]["sysctl"]
+
+
+def test_personality_flags_are_a_warning(build, capfd):
+    """config-linux.md: "Currently no flag values are supported"; runc ignores them, warning."""
+    cfg = configs.runc_template()
+    cfg["linux"]["personality"] = {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}
+    assert build(cfg).personality == 0
+    assert "linux.personality.flags: ignored (no personality flag is supported)" in capfd.readouterr().err
+
+
+def test_user_sysctl_with_a_user_namespace(build):
+    cfg = configs.rootless_template()
+    cfg["linux"]["sysctl"] = {"user.max_user_namespaces": "10"}
+    assert build(cfg).sysctl == {"user.max_user_namespaces": "10"}

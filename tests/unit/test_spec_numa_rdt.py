@@ -67,3 +67,43 @@ def test_intel_rdt_without_resctrl(tmp_path):
     with pytest.raises(ConfigError, match=r"^linux.intelRdt: resctrl is not mounted on this host "
                                           r"\(/sys/fs/resctrl\)$"):
         resctrl.parse(Obj({}, "linux.intelRdt"), fake_mountinfo(tmp_path, False))
+
+
+@pytest.mark.parametrize("policy,message", [
+    ({"mode": "INTERLEAVE"}, "linux.memoryPolicy.mode: unknown memory policy mode 'INTERLEAVE'"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_X"]},
+     "linux.memoryPolicy.flags[0]: unknown memory policy flag 'MPOL_F_X'"),
+    ({"mode": "MPOL_LOCAL", "nodes": "0-1"}, "linux.memoryPolicy.nodes: MPOL_LOCAL takes no nodes, got 2"),
+    ({"mode": "MPOL_PREFERRED_MANY"}, "linux.memoryPolicy.nodes: MPOL_PREFERRED_MANY needs at least one node"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]},
+     "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other"),
+    ({"mode": "MPOL_PREFERRED", "flags": ["MPOL_F_RELATIVE_NODES"]},
+     "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES need nodes (set_mempolicy(2) "
+     "refuses them for local allocation)"),
+    ({"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]},
+     "linux.memoryPolicy.flags: MPOL_F_NUMA_BALANCING cannot be used with MPOL_PREFERRED"),
+    ({"mode": "MPOL_BIND", "nodes": 0}, "linux.memoryPolicy.nodes: expected a string, got an integer"),
+])
+def test_memory_policy_refused(nodes, policy, message):
+    with pytest.raises(ConfigError) as e:
+        numa.parse(Obj(policy, "linux.memoryPolicy"), nodes)
+    assert str(e.value) == message
+
+
+def test_memory_policy_without_numa(tmp_path):
+    absent = str(tmp_path / "no-node-dir")
+    with pytest.raises(ConfigError) as e:
+        numa.parse(Obj({"mode": "MPOL_DEFAULT"}, "linux.memoryPolicy"), absent)
+    assert str(e.value) == f"linux.memoryPolicy: this kernel has no NUMA support ({absent} is absent)"
+
+
+@pytest.mark.parametrize("rdt,message", [
+    ({"closID": ".."}, "linux.intelRdt.closID: '..' must be \"/\" or a single directory name"),
+    ({"l3CacheSchema": "L3:0=f\nMB:0=1"}, "linux.intelRdt.l3CacheSchema: must not contain a newline"),
+    ({"memBwSchema": "L3:0=f"}, "linux.intelRdt.memBwSchema: 'L3:0=f' must start with \"MB:\""),
+    ({"enableMonitoring": 1}, "linux.intelRdt.enableMonitoring: expected a boolean, got an integer"),
+])
+def test_intel_rdt_refused_before_the_host_is_asked(tmp_path, rdt, message):
+    with pytest.raises(ConfigError) as e:
+        resctrl.parse(Obj(rdt, "linux.intelRdt"), str(tmp_path / "never-read"))
+    assert str(e.value) == message

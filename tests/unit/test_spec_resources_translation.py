@@ -172,3 +172,29 @@ def test_translation_leaves_its_input_alone():
     cr.writes_for(res, v2=False)
     cr.writes_for(res, v2=True, update=True)
     assert repr(res) == before
+
+
+def test_v1_files_of_the_rarer_controllers():
+    res = {"blockIO": {"leafWeight": 50}, "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 4}},
+           "memory": {"swap": -1}}
+    assert files(cr.writes_for(res, v2=False, part="limits")) == [
+        ("memory", "memory.memsw.limit_in_bytes", "-1"), ("blkio", "blkio.leaf_weight", "50"),
+        ("rdma", "rdma.max", "mlx5_1 hca_handle=3 hca_object=4")]
+    assert files(cr.writes_for({"memory": {"swap": -1}}, v2=True, part="limits")) == [
+        ("", "memory.swap.max", "max")]
+
+
+@pytest.mark.parametrize("res,where", [
+    ({"cpu": {"cpus": "0-a"}}, "linux.resources.cpu.cpus: '0-a' is not a cpu/node list like 0-3,5"),
+    ({"cpu": {"mems": "x"}}, "linux.resources.cpu.mems: 'x' is not a cpu/node list like 0-3,5"),
+    # A device entry without its major passes the shape check; the translation names it.
+    ({"blockIO": {"weightDevice": [{"minor": 0, "weight": 10}]}},
+     "linux.resources.blockIO.weightDevice[0].major: expected an integer"),
+    ({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}},
+     "linux.resources.blockIO.throttleReadBpsDevice[0].rate: expected an integer"),
+])
+def test_values_only_the_translation_refuses(res, where):
+    """Checked when the files are computed (at create, before any is written), not at load."""
+    with pytest.raises(ConfigError) as e:
+        cr.writes_for(res, v2=False)
+    assert str(e.value).startswith(where)
