@@ -1,6 +1,7 @@
 """Fixtures: a busybox rootfs, bundles, a pyrunc with its own --root, and the leak check.
 
-Every test runs real containers as root.  Nothing touches the host's own state: each
+Every test runs real containers as root (tests/unit/ excepted: pure code, any user, its
+own conftest turns the leak check off).  Nothing touches the host's own state: each
 test has its own state root, bundles under a temporary directory, and cgroups under a
 parent named for this test run.  After each test the leak check asserts that no state
 directory, mount, process or cgroup directory is left behind.
