@@ -9,7 +9,9 @@ cli and container, and by the process modules listed in PROCESS_READS_SPEC, neve
 linux; spec imports nothing of runtime but the base.  hooks/ programs are run, never
 imported, and import nothing of runtime but the base.  No module imports another's
 private (underscore) names.  For spec and hooks every runtime layer but the base counts
-as "above" them in the messages.
+as "above" them in the messages.  Imports under ``if TYPE_CHECKING:`` are not edges: they
+never run, and naming the Plan's types (spec's) in an annotation is how spec hands them
+down (issue 21 point 1: typed resources for the cgroup manager).
 """
 
 import ast
@@ -84,14 +86,29 @@ def _tree(path: str) -> ast.Module:
         return ast.parse(f.read(), path)
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """The nodes under ``if TYPE_CHECKING:`` (typing's, or a module's own constant False):
+    annotations only, never run."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and (getattr(node.test, "id", None) == "TYPE_CHECKING"
+                                         or getattr(node.test, "attr", None) == "TYPE_CHECKING"):
+            for stmt in node.body:
+                out.update(id(n) for n in ast.walk(stmt))
+    return out
+
+
 def imports(name: str) -> list[tuple[str, str, int]]:
     """(module imported, name as written, line) for each import in ``name``'s file,
-    wherever it stands (module level, function, class, try)."""
+    wherever it stands (module level, function, class, try); type-only ones left out."""
     path = MODULES[name]
     tree = _tree(path)
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    skip = _type_only(tree)
     out = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 mod = _internal(alias.name)
@@ -250,7 +267,8 @@ def test_process_reads_spec_is_current():
 
 def test_a_new_violation_is_caught(tmp_path, monkeypatch):
     """Modules added for the test (files under tmp_path): a lazy upward import, spec reaching
-    into runtime, hooks importing the runtime, a private name, a new cycle."""
+    into runtime, hooks importing the runtime, a private name, a new cycle; and a type-only
+    import, which is none of these."""
     fake = {
         "runtime.linux.fake_up": "def f():\n    from pyrunc.runtime.cli import main\n",
         "spec.fake_down": "import pyrunc.runtime.process.sync\n",
@@ -258,6 +276,8 @@ def test_a_new_violation_is_caught(tmp_path, monkeypatch):
         "runtime.process.fake_a": ("from pyrunc.runtime.process import fake_b\n"
                                    "from pyrunc.runtime.errors import _MAX_MSG\n"),
         "runtime.process.fake_b": "def g():\n    import pyrunc.runtime.process.fake_a as a\n    return a._hidden\n",
+        "runtime.linux.fake_typed": ("TYPE_CHECKING = False\nif TYPE_CHECKING:\n"
+                                     "    from pyrunc.spec.plan import Plan\n"),
     }
     for name, text in fake.items():
         path = tmp_path / (name + ".py")

@@ -2,8 +2,10 @@
 (config-linux.md "Control groups"; runc 1.1's fs and fs2 managers decide the conversions
 and what counts as unset): the engines' real bodies, runc's device emulator, update.
 
-These call spec.resources.writes_for and its helpers directly: when the cgroup manager
-(issue 21 point 1) takes typed resources, they follow the new entry point.
+The translation is reached only through the adapters below (writes_for,
+v2_device_rules, shares_to_weight, blkio_weight_to_io_weight, kernel_major_minor): when the
+cgroup manager (issue 21 point 1) takes typed resources, only they follow the new entry
+points; the cases stay.
 """
 
 import pytest
@@ -11,6 +13,20 @@ from pyrunc.runtime.errors import ConfigError
 from pyrunc.spec import resources as cr
 
 from unit import configs
+
+
+def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[tuple[str, str, str, str]]:
+    """(controller, file, value, JSON path) for each write of ``res`` ("limits", "devices", "all")."""
+    return cr.writes_for(res, v2=v2, part=part, update=update)
+
+
+def v2_device_rules(devices: list[dict]) -> list[dict]:
+    return cr.device_rules_with_defaults(devices)
+
+
+shares_to_weight = cr.shares_to_weight
+blkio_weight_to_io_weight = cr.blkio_weight_to_io_weight
+kernel_major_minor = cr.kernel_major_minor
 
 DEFAULT_DEVICES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                    "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"]
@@ -31,33 +47,33 @@ def test_runc_template_devices_as_runc_writes_them():
     """Deny all, then runc's default allow list, folded and sorted as runc 1.1's emulator
     leaves them (devices.list then reads as under runc)."""
     res = configs.runc_template()["linux"]["resources"]
-    default, rules = devices(cr.writes_for(res, v2=False, part="devices"))
+    default, rules = devices(writes_for(res, v2=False, part="devices"))
     assert default == "devices.deny"
     assert sorted(rules) == sorted(DEFAULT_DEVICES) and len(rules) == len(DEFAULT_DEVICES)
-    assert cr.writes_for(res, v2=False, part="limits") == []
+    assert writes_for(res, v2=False, part="limits") == []
 
 
 def test_docker_resources():
     """Docker sends zeros for what the user did not set: nothing is written for them; its
     device rules fold into the defaults (its deny of c 10:229, never allowed, is no-op)."""
     res = configs.engine("docker")["linux"]["resources"]
-    assert cr.writes_for(res, v2=False, part="limits") == []
-    assert cr.writes_for(res, v2=True, part="limits") == []
-    default, rules = devices(cr.writes_for(res, v2=False, part="devices"))
+    assert writes_for(res, v2=False, part="limits") == []
+    assert writes_for(res, v2=True, part="limits") == []
+    default, rules = devices(writes_for(res, v2=False, part="devices"))
     assert default == "devices.deny" and "c 5:1 rwm" in rules and not any("10:229" in r for r in rules)
     assert set(DEFAULT_DEVICES) <= set(rules)
 
 
 def test_podman_and_cri_resources():
     podman = configs.engine("podman")["linux"]["resources"]
-    assert files(cr.writes_for(podman, v2=False, part="limits")) == [("pids", "pids.max", "2048")]
-    assert files(cr.writes_for(podman, v2=True, part="limits")) == [("", "pids.max", "2048")]
+    assert files(writes_for(podman, v2=False, part="limits")) == [("pids", "pids.max", "2048")]
+    assert files(writes_for(podman, v2=True, part="limits")) == [("", "pids.max", "2048")]
     cri = configs.engine("cri-container")["linux"]["resources"]
     # quota 0 and the memory zeros are unset; the period stays.
-    assert files(cr.writes_for(cri, v2=False, part="limits")) == [("cpu", "cpu.shares", "2"),
+    assert files(writes_for(cri, v2=False, part="limits")) == [("cpu", "cpu.shares", "2"),
                                                                   ("cpu", "cpu.cfs_period_us", "100000")]
     # v2: shares 2 is the lowest weight; a period alone keeps the quota at max.
-    assert files(cr.writes_for(cri, v2=True, part="limits")) == [("", "cpu.weight", "1"),
+    assert files(writes_for(cri, v2=True, part="limits")) == [("", "cpu.weight", "1"),
                                                                  ("", "cpu.max", "max 100000")]
 
 
@@ -70,7 +86,7 @@ def test_v1_files_and_their_json_paths():
                        "throttleReadBpsDevice": [{"major": 8, "minor": 16, "rate": 1048576}]},
            "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}],
            "network": {"classID": 0x100001, "priorities": [{"name": "eth0", "priority": 5}]}}
-    writes = cr.writes_for(res, v2=False, part="limits")
+    writes = writes_for(res, v2=False, part="limits")
     assert files(writes) == [
         ("memory", "memory.limit_in_bytes", str(64 << 20)), ("memory", "memory.soft_limit_in_bytes", str(32 << 20)),
         ("memory", "memory.memsw.limit_in_bytes", str(128 << 20)), ("memory", "memory.swappiness", "10"),
@@ -89,7 +105,7 @@ def test_v1_files_and_their_json_paths():
 
 
 def test_v2_conversions():
-    writes = cr.writes_for({"memory": {"limit": 100, "swap": 100, "reservation": -1},
+    writes = writes_for({"memory": {"limit": 100, "swap": 100, "reservation": -1},
                             "cpu": {"quota": 5000, "burst": 1000, "idle": 1},
                             "blockIO": {"weight": 10, "throttleWriteIOPSDevice": [{"major": 8, "minor": 0,
                                                                                    "rate": 50}]},
@@ -100,8 +116,8 @@ def test_v2_conversions():
                              ("", "cpu.max", "5000 100000"), ("", "cpu.max.burst", "1000"), ("", "cpu.idle", "1"),
                              ("", "io.weight", "default 1"), ("", "io.max", "8:0 wiops=50"),
                              ("", "hugetlb.1GB.max", "0"), ("", "memory.oom.group", "1")]
-    assert cr.shares_to_weight(2) == 1 and cr.shares_to_weight(262144) == 10000 and cr.shares_to_weight(1024) == 39
-    assert cr.blkio_weight_to_io_weight(1000) == 10000
+    assert shares_to_weight(2) == 1 and shares_to_weight(262144) == 10000 and shares_to_weight(1024) == 39
+    assert blkio_weight_to_io_weight(1000) == 10000
 
 
 @pytest.mark.parametrize("res,v2,message", [
@@ -117,28 +133,28 @@ def test_v2_conversions():
 ])
 def test_translation_errors(res, v2, message):
     with pytest.raises(ConfigError) as e:
-        cr.writes_for(res, v2=v2)
+        writes_for(res, v2=v2)
     assert str(e.value) == message
 
 
 def test_use_hierarchy_false_on_a_recent_kernel():
-    if cr.kernel_major_minor() < (5, 11):
+    if kernel_major_minor() < (5, 11):
         pytest.skip("this kernel still takes memory.use_hierarchy 0")
     with pytest.raises(ConfigError, match=r"^linux.resources.memory.useHierarchy: false is not supported by "
                                           r"kernels since 5.11$"):
-        cr.writes_for({"memory": {"useHierarchy": False}}, v2=False)
+        writes_for({"memory": {"useHierarchy": False}}, v2=False)
 
 
 def test_device_rules_allow_all_then_deny():
     """A default allow ("a") with deny exceptions: written as runc does, allow a first."""
     res = {"devices": [{"allow": True, "access": "rwm"}, {"allow": False, "type": "b", "major": 8, "minor": 0,
                                                           "access": "w"}]}
-    default, rules = devices(cr.writes_for(res, v2=False, part="devices"))
+    default, rules = devices(writes_for(res, v2=False, part="devices"))
     assert (default, rules) == ("devices.allow", ["b 8:0 w"])
 
 
 def test_v2_device_filter_rules_get_runcs_defaults():
-    rules = cr.device_rules_with_defaults([{"allow": False, "access": "rwm"}])
+    rules = v2_device_rules([{"allow": False, "access": "rwm"}])
     assert rules[0] == {"allow": False, "access": "rwm"}
     assert {"allow": True, "type": "c", "major": 136, "minor": None, "access": "rwm"} in rules
     assert {"allow": True, "type": "b", "major": None, "minor": None, "access": "m"} in rules
@@ -148,20 +164,20 @@ def test_v2_device_filter_rules_get_runcs_defaults():
 def test_update_semantics():
     """runc update: the device rules are left alone; a memory limit of -1 alone lifts
     memory+swap too (setMemoryAndSwap); zeros are still unset."""
-    writes = cr.writes_for({"memory": {"limit": -1}, "cpu": {"shares": 0}, "devices": [{"allow": True}]},
+    writes = writes_for({"memory": {"limit": -1}, "cpu": {"shares": 0}, "devices": [{"allow": True}]},
                            v2=False, update=True)
     assert files(writes) == [("memory", "memory.limit_in_bytes", "-1"), ("memory", "memory.memsw.limit_in_bytes",
                                                                           "-1")]
     # At create both are already unlimited: the limit alone.
-    assert files(cr.writes_for({"memory": {"limit": -1}}, v2=False, part="limits")) == [
+    assert files(writes_for({"memory": {"limit": -1}}, v2=False, part="limits")) == [
         ("memory", "memory.limit_in_bytes", "-1")]
 
 
 def test_kernel_memory_is_one_warning(capfd):
     res = {"memory": {"kernel": 1 << 20, "kernelTCP": 1 << 20}}
-    cr.writes_for(res, v2=False, part="devices")
+    writes_for(res, v2=False, part="devices")
     assert capfd.readouterr().err == ""  # the devices pass stays quiet: warned once, by the limits pass
-    assert cr.writes_for(res, v2=False, part="limits") == []
+    assert writes_for(res, v2=False, part="limits") == []
     err = capfd.readouterr().err
     assert err.count("Kernel memory settings are ignored and will be removed") == 1
 
@@ -169,18 +185,18 @@ def test_kernel_memory_is_one_warning(capfd):
 def test_translation_leaves_its_input_alone():
     res = configs.engine("docker")["linux"]["resources"]
     before = repr(res)
-    cr.writes_for(res, v2=False)
-    cr.writes_for(res, v2=True, update=True)
+    writes_for(res, v2=False)
+    writes_for(res, v2=True, update=True)
     assert repr(res) == before
 
 
 def test_v1_files_of_the_rarer_controllers():
     res = {"blockIO": {"leafWeight": 50}, "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 4}},
            "memory": {"swap": -1}}
-    assert files(cr.writes_for(res, v2=False, part="limits")) == [
+    assert files(writes_for(res, v2=False, part="limits")) == [
         ("memory", "memory.memsw.limit_in_bytes", "-1"), ("blkio", "blkio.leaf_weight", "50"),
         ("rdma", "rdma.max", "mlx5_1 hca_handle=3 hca_object=4")]
-    assert files(cr.writes_for({"memory": {"swap": -1}}, v2=True, part="limits")) == [
+    assert files(writes_for({"memory": {"swap": -1}}, v2=True, part="limits")) == [
         ("", "memory.swap.max", "max")]
 
 
@@ -196,5 +212,5 @@ def test_v1_files_of_the_rarer_controllers():
 def test_values_only_the_translation_refuses(res, where):
     """Checked when the files are computed (at create, before any is written), not at load."""
     with pytest.raises(ConfigError) as e:
-        cr.writes_for(res, v2=False)
+        writes_for(res, v2=False)
     assert str(e.value).startswith(where)
