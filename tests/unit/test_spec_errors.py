@@ -3,6 +3,7 @@ change: the exact message, which names the JSON path of the value at fault (conf
 config-linux.md; runc's validator where it decides)."""
 
 import copy
+import os
 import re
 
 import pytest
@@ -256,3 +257,27 @@ def test_a_hostile_value_does_not_become_the_message(build):
         build(cfg)
     assert str(e.value).startswith("process.cwd: 'xxx") and str(e.value).endswith("more characters)")
     assert len(str(e.value)) < 1100
+
+
+def test_checks_that_ask_the_host(build):
+    """An LSM label needs that LSM on this host, a mountLabel needs SELinux, moving network
+    devices needs root: each one's answer depends on the host (or the user), both are checked."""
+    cases = [
+        (put("process.apparmorProfile", "docker-default"), os.path.isdir("/sys/kernel/security/apparmor"),
+         "process.apparmorProfile: AppArmor is not enabled on this host (/sys/kernel/security/apparmor is absent)"),
+        (put("process.selinuxLabel", "system_u:system_r:container_t:s0"), os.path.isdir("/sys/fs/selinux"),
+         "process.selinuxLabel: SELinux is not enabled on this host (/sys/fs/selinux is absent)"),
+        (put("linux.mountLabel", "system_u:object_r:container_file_t:s0"), os.path.isdir("/sys/fs/selinux"),
+         "linux.mountLabel: SELinux is not enabled on this host"),
+        (put("linux.netDevices", {"eth0": {}}), os.geteuid() == 0,
+         "linux.netDevices: network devices are not supported for rootless containers"),
+    ]
+    for change, accepted, message in cases:
+        cfg = configs.runc_template()
+        change(cfg)
+        if accepted:
+            build(cfg)
+        else:
+            with pytest.raises(ConfigError) as e:
+                build(cfg)
+            assert str(e.value) == message

@@ -173,6 +173,17 @@ def test_read_config_of_a_directory(bundle):
         load.read_config(bundle)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_read_config_unreadable(bundle):
+    path = os.path.join(bundle, "config.json")
+    with open(path, "w") as f:
+        f.write("{}")
+    os.chmod(path, 0)
+    with pytest.raises(PyruncError) as e:
+        load.read_config(bundle)
+    assert str(e.value) == f"open {path}: permission denied"
+
+
 def test_rootfs_problems(build, bundle):
     cfg = configs.runc_template()
     cfg["root"]["path"] = "missing"
