@@ -14,7 +14,7 @@ PIP_STAMP := $(VENV)/.deps-installed
 # Tests that run after the parallel part, on their own (see test:).
 SERIAL := tests/reliability/test_long_run.py tests/engines/test_docker.py tests/engines/test_podman.py
 
-.PHONY: deps install demo test lint bench conformance critest reliability clean
+.PHONY: deps install demo test unit lint bench conformance critest reliability clean
 
 deps: $(PIP_STAMP)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -61,6 +61,17 @@ test: install
 	@# some); Docker and Podman left a netns file busy under the parallel load (open).
 	$(PY) -m pytest -q -n 2 --dist loadgroup tests $(SERIAL:%=--ignore=%)
 	$(PY) -m pytest -q $(SERIAL)
+
+# The tier without root: tests/unit/ (spec/'s load and checks, the resources translation,
+# the Plan, the state store's encoding, the import graph), in seconds, as any user and
+# without a kernel.  It reads the source tree, not the installed copy (make install needs
+# root): a temporary pyrunc/ of links to runtime/, spec/ and hooks/ goes first on the path.
+# `make test` runs it too, as part of tests/.
+unit:
+	@test -x $(PY) || { echo "make unit: no $(PY) yet: run make install (as root) once"; exit 1; }
+	@d=$$(mktemp -d) && mkdir $$d/pyrunc && ln -s $(CURDIR)/runtime $(CURDIR)/spec $(CURDIR)/hooks $$d/pyrunc/ && \
+	PYTHONPATH=$$d PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit; \
+	rc=$$?; rm -rf $$d; exit $$rc
 
 # The reliability issue's full sizes (3000 fuzzed inputs of each kind, 1000 run cycles...).
 reliability: install

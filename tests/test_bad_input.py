@@ -3,6 +3,7 @@ behind (the autouse leak check), never a traceback."""
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -127,3 +128,11 @@ def test_failed_create_leaves_no_cgroup_or_mount(pyrunc, make_bundle):
     assert_one_line_error(p, "mounts[7]", "/does/not/exist")
     rel = b.config["linux"]["cgroupsPath"]
     assert not os.path.exists(f"/sys/fs/cgroup/pids{rel}")
+
+
+def test_root_that_is_a_file(pyrunc, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("")
+    p = subprocess.run(pyrunc.cmd("list", root=False)[:1] + ["--root", str(f), "list"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1 and "internal error" not in p.stderr and len(p.stderr.splitlines()) == 1

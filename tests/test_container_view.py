@@ -230,6 +230,13 @@ def test_no_fd_leaks_without_preserve(pyrunc, make_bundle):
     assert sorted(p.stdout.split()) == ["0", "1", "2", "3"]
 
 
+def test_signal_dispositions_are_defaults(pyrunc, make_bundle):
+    # "; true": busybox sh would exec the last command itself, and sh ignores SIGQUIT.
+    b = make_bundle(["sh", "-c", "grep SigIgn /proc/self/status; true"])
+    p = pyrunc("run", "-b", b.path, "sigs")
+    assert p.stdout.split() == ["SigIgn:", "0000000000000000"], p.stdout
+
+
 def test_no_pivot(pyrunc, make_bundle):
     b = make_bundle(["sh", "-c", "ls /; cat /proc/self/mountinfo | head -1"])
     p = pyrunc("run", "--no-pivot", "-b", b.path, "np")

@@ -92,6 +92,20 @@ def test_hook_timeout(pyrunc, make_bundle, tmp_path):
     assert time.time() - t < 20
 
 
+def test_hook_timeout_counts_while_stdin_is_unread(pyrunc, make_bundle, tmp_path):
+    hook = tmp_path / "stuck"
+    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.chmod(0o755)
+    b = make_bundle(["true"])
+    b.config["annotations"] = {f"k{i}": "x" * 1000 for i in range(200)}  # more than a pipe holds
+    b.config["hooks"] = {"createRuntime": [{"path": str(hook), "timeout": 1}]}
+    b.write()
+    t = time.time()
+    p = pyrunc("create", "-b", b.path, "stuck")
+    assert p.returncode == 1 and "timed out" in p.stderr
+    assert time.time() - t < 10
+
+
 def test_failing_poststart_stops_container(pyrunc, make_bundle, tmp_path):
     b = make_bundle(["sleep", "1000"])
     b.config["hooks"] = {"poststart": [{"path": make_hook(tmp_path, "ps", "#!/bin/sh\nexit 1\n")}]}
@@ -101,6 +115,17 @@ def test_failing_poststart_stops_container(pyrunc, make_bundle, tmp_path):
     assert p.returncode == 1 and "poststart" in p.stderr
     assert pyrunc.state("pf")["status"] == "stopped"
     pyrunc("delete", "pf", check=True)
+
+
+def test_run_detached_failing_start_leaves_nothing(pyrunc, make_bundle, tmp_path):
+    hook = tmp_path / "fail"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    b = make_bundle(["sleep", "1000"])
+    b.config["hooks"] = {"poststart": [{"path": str(hook)}]}
+    b.write()
+    assert pyrunc("run", "-d", "-b", b.path, "rdf").returncode == 1
+    assert pyrunc("list", "-q").stdout == ""
 
 
 def test_failing_poststop_is_a_warning(pyrunc, make_bundle, tmp_path):

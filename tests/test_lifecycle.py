@@ -1,10 +1,13 @@
 """create/start/state/kill/delete/run/list as runtime.md describes them, with runc's texts."""
 
+import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
+from conftest import wait_status
 
 
 def test_run_foreground_exit_status_and_pid_namespace(pyrunc, make_bundle):
@@ -131,6 +134,48 @@ def test_kill_all_signals_every_process(pyrunc, make_bundle):
     pyrunc("delete", "ka", check=True)
 
 
+def test_kill_all_and_delete_reach_leftovers_without_pid_namespace(pyrunc, make_bundle):
+    b = make_bundle(["sh", "-c", "sleep 1000 & exit 0"])
+    b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"] if n["type"] != "pid"]
+    b.write()
+    pyrunc("run", "-d", "-b", b.path, "left", check=True)
+    wait_status(pyrunc, "left", "stopped")
+    rel = b.config["linux"]["cgroupsPath"]
+    procs = open(f"/sys/fs/cgroup/pids{rel}/cgroup.procs").read().split()
+    assert len(procs) == 1  # the orphaned sleep
+    assert pyrunc("kill", "--all", "left", "KILL").returncode == 0
+    t = time.time()
+    assert pyrunc("delete", "left").returncode == 0
+    assert time.time() - t < 4
+    # Dead: gone, or a zombie waiting for whoever inherited it to reap it.
+    stat_path = f"/proc/{procs[0]}/stat"
+    assert not os.path.exists(stat_path) or open(stat_path).read().rsplit(")", 1)[1].split()[0] in "ZX"
+
+
+def test_destroy_spares_other_members_of_a_shared_cgroup(pyrunc, make_bundle):
+    from conftest import CGROUP_PARENT
+
+    shared = f"/sys/fs/cgroup/pids{CGROUP_PARENT}/shared"
+    os.makedirs(shared, exist_ok=True)
+    bystander = subprocess.Popen(["sleep", "1000"])
+    try:
+        with open(f"{shared}/cgroup.procs", "w") as f:
+            f.write(str(bystander.pid))
+        b = make_bundle(["true"])
+        b.config["linux"]["cgroupsPath"] = f"{CGROUP_PARENT}/shared"
+        b.write()
+        assert pyrunc("run", "-b", b.path, "sh1").returncode == 0
+        assert bystander.poll() is None, "the container's exit killed a process it does not own"
+    finally:
+        bystander.kill()
+        bystander.wait()
+        for ctrl in os.listdir("/sys/fs/cgroup"):
+            try:
+                os.rmdir(f"/sys/fs/cgroup/{ctrl}{CGROUP_PARENT}/shared")
+            except OSError:
+                pass
+
+
 def test_list_formats(pyrunc, make_bundle):
     import json
 
@@ -207,6 +252,25 @@ def test_features(pyrunc):
     assert "time" in f["linux"]["namespaces"] and "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
     assert f["linux"]["cgroup"]["v1"] and f["linux"]["seccomp"]["enabled"]
     assert {"idmap", "ridmap"} <= set(f["mountOptions"])
+
+
+def test_features_lists_the_spec13_additions(pyrunc):
+    """features-linux.md 1.3.0 shapes; every listed mode and flag is accepted at load."""
+    f = json.loads(pyrunc("features", check=True).stdout)
+    lx = f["linux"]
+    assert lx["memoryPolicy"] == {
+        "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED",
+                  "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+        "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]}
+    assert lx["intelRdt"] == {"enabled": False, "schemata": True, "monitoring": True}
+    assert lx["mountExtensions"] == {"idmap": {"enabled": True}}
+    assert f["potentiallyUnsafeConfigAnnotations"] == ["bundle", "org.systemd.property.", "org.criu.config"]
+    from pyrunc.spec import numa
+    from pyrunc.spec.check import Obj
+
+    for mode in lx["memoryPolicy"]["modes"]:
+        nodes = "" if mode in ("MPOL_DEFAULT", "MPOL_LOCAL") else "0"
+        assert numa.parse(Obj({"mode": mode, "nodes": nodes}, "linux.memoryPolicy")).mode == numa.MODES[mode]
 
 
 def test_checkpoint_is_a_one_line_error(pyrunc, make_bundle):

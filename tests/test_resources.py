@@ -1,5 +1,6 @@
 """linux.resources on the real cgroup v1 hierarchies of this host (hybrid: v1 controllers
-plus the unified tree), pause/resume, update and ps.  The v2 file conversions are pure
+plus the unified tree), pause/resume, update (runc 1.2+'s --cpu-burst and --cpu-idle
+included) and ps; --systemd-cgroup on a host without systemd.  The v2 file conversions are pure
 functions and are tested as such (this host's unified tree has no v2 limit controllers)."""
 
 import json
@@ -9,13 +10,6 @@ import time
 
 import pytest
 from pyrunc.spec import resources as cr
-
-
-def wait_status(pyrunc, cid, status, timeout=10):
-    deadline = time.time() + timeout
-    while pyrunc.state(cid)["status"] != status:
-        assert time.time() < deadline, f"{cid} never became {status}"
-        time.sleep(0.05)
 
 
 def cg(b, ctrl):
@@ -434,3 +428,87 @@ def test_device_rules_as_runc(pyrunc, make_bundle, tmp_path, devices):
     assert ("c 1:3 rwm" in seen["runc"]) == (devices != [{"allow": True, "access": "rwm"},
                                                            {"allow": False, "type": "b", "access": "w"}])
     assert seen["pyrunc"] == seen["runc"]
+
+
+def test_systemd_cgroup_without_systemd(pyrunc, make_bundle):
+    if os.path.isdir("/run/systemd/system"):
+        return
+    b = make_bundle(["true"])
+    p = pyrunc("--systemd-cgroup", "create", "-b", b.path, "sd")
+    assert p.returncode == 1
+    assert "systemd not running on this host, cannot use systemd cgroups manager" in p.stderr
+
+
+def _cpu_dir(b) -> str:
+    return "/sys/fs/cgroup/cpu" + b.config["linux"]["cgroupsPath"]
+
+
+def _read(d: str, name: str) -> str:
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
+
+
+needs_v1_cpu = pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/cpu/cpu.shares"), reason="no v1 cpu controller")
+
+
+@needs_v1_cpu
+def test_update_cpu_burst_and_idle_flags(pyrunc, make_bundle):
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.cfs_burst_us") or not os.path.exists("/sys/fs/cgroup/cpu/cpu.idle"):
+        pytest.skip("this kernel's v1 cpu controller has no cpu.cfs_burst_us or cpu.idle")
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("run", "-d", "-b", b.path, "upd", check=True)
+    try:
+        d = _cpu_dir(b)
+        assert _read(d, "cpu.idle") == "0"
+        pyrunc("update", "--cpu-quota", "50000", "--cpu-burst", "20000", "upd", check=True)
+        assert _read(d, "cpu.cfs_quota_us") == "50000" and _read(d, "cpu.cfs_burst_us") == "20000"
+        for val in ("1", "0", "1"):
+            pyrunc("update", "--cpu-idle", val, "upd", check=True)
+            assert _read(d, "cpu.idle") == val
+        pyrunc("update", "-r", "-", "upd", input=json.dumps({"cpu": {"idle": 0, "burst": 1000}}), check=True)
+        assert _read(d, "cpu.idle") == "0" and _read(d, "cpu.cfs_burst_us") == "1000"
+        p = pyrunc("update", "--cpu-burst", "90000", "upd")  # above the quota: the kernel refuses
+        assert p.returncode == 1 and "linux.resources.cpu.burst: write cpu.cfs_burst_us = 90000: invalid argument" \
+            in p.stderr, p.stderr
+        p = pyrunc("update", "--cpu-idle", "x", "upd")
+        assert p.returncode == 1 and 'invalid value for cpu-idle: strconv.ParseInt: parsing \\"x\\": invalid syntax' \
+            in p.stderr, p.stderr
+    finally:
+        pyrunc("delete", "--force", "upd")
+
+
+@needs_v1_cpu
+def test_burst_in_config_at_create(pyrunc, make_bundle):
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.cfs_burst_us"):
+        pytest.skip("no cpu.cfs_burst_us here")
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"].setdefault("resources", {})["cpu"] = {"quota": 40000, "period": 100000, "burst": 10000,
+                                                            "idle": 1}
+    b.write()
+    pyrunc("create", "-b", b.path, "burst", check=True)
+    try:
+        d = _cpu_dir(b)
+        assert _read(d, "cpu.cfs_burst_us") == "10000" and _read(d, "cpu.idle") == "1"
+    finally:
+        pyrunc("delete", "--force", "burst")
+
+
+def test_missing_burst_file_is_ignored_as_runc(tmp_path):
+    """On a kernel without the burst knob runc ignores it; a missing cpu.idle is an
+    error.  Against a fake v1 cpu directory (named so)."""
+    from pyrunc.runtime.errors import ConfigError
+    from pyrunc.runtime.linux import cgroups
+
+    fake = tmp_path / "fake-cpu-cgroup"
+    fake.mkdir()
+    (fake / "cpu.cfs_quota_us").write_text("")
+    orig = cgroups.by_controller
+    cgroups.by_controller = lambda dirs: {"cpu": str(fake)}
+    try:
+        cgroups.write_all([str(fake)], [("cpu", "cpu.cfs_quota_us", "1000", "q"),
+                                        ("cpu", "cpu.cfs_burst_us", "10", "linux.resources.cpu.burst")])
+        assert (fake / "cpu.cfs_quota_us").read_text() == "1000"
+        with pytest.raises(ConfigError, match="linux.resources.cpu.idle: write cpu.idle = 1: no such file"):
+            cgroups.write_all([str(fake)], [("cpu", "cpu.idle", "1", "linux.resources.cpu.idle")])
+    finally:
+        cgroups.by_controller = orig

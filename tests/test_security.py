@@ -371,6 +371,38 @@ def test_user_sysctl_inside_a_user_namespace(pyrunc, make_bundle):
     assert "linux.sysctl.user.max_user_namespaces" in p.stderr and "user namespace" in p.stderr
 
 
+def test_waiting_init_is_not_dumpable(pyrunc, make_bundle, tmp_path):
+    """CVE-2019-5736: until execve the init is the host's interpreter; a process sharing
+    its pid namespace must not be able to open /proc/PID/exe (or its fds)."""
+    # The watcher is pid 1 of the shared pid namespace: it must outlive the victim's
+    # create, so it records what it saw in a file and keeps running.
+    watcher = make_bundle(["sh", "-c",
+                           "while true; do for p in /proc/[0-9]*; do "
+                           "grep -q py''runc $p/cmdline 2>/dev/null || continue; "
+                           "if cat $p/exe > /dev/null 2>&1; then r=opened; else r=denied; fi; "
+                           "readlink $p/fd/0 > /dev/null 2>&1 && f=fds-open || f=fds-denied; "
+                           "echo $r $f > /tmp/seen.tmp; mv /tmp/seen.tmp /tmp/seen; exec sleep 1000; "
+                           "done; sleep 0.02; done"])
+    watcher.config["root"]["readonly"] = False
+    watcher.write()
+    pyrunc("run", "-d", "-b", watcher.path, "watch", check=True)
+    wpid = pyrunc.state("watch")["pid"]
+    victim = make_bundle(["true"])
+    for ns in victim.config["linux"]["namespaces"]:
+        if ns["type"] == "pid":
+            ns["path"] = f"/proc/{wpid}/ns/pid"
+    victim.write()
+    pyrunc("create", "-b", victim.path, "victim", check=True)
+    seen = os.path.join(watcher.rootfs, "tmp", "seen")
+    deadline = time.time() + 10
+    while not os.path.exists(seen):
+        assert time.time() < deadline, "the watcher never saw the waiting init"
+        time.sleep(0.05)
+    assert open(seen).read().split() == ["denied", "fds-denied"]
+    pyrunc("delete", "--force", "victim", check=True)
+    pyrunc("delete", "--force", "watch", check=True)
+
+
 def test_exec_process_is_not_dumpable_before_execve(pyrunc, make_bundle):
     """CVE-2019-5736 for exec: the process exec forks into the container's pid namespace
     is the host's interpreter until execve; the container must not open its exe."""

@@ -4,6 +4,8 @@ trace; after each kill the leak check of the whole host (state, mounts, processe
 cgroups) must come back clean."""
 
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -102,3 +104,28 @@ def test_killed_while_deleting(pyrunc, make_bundle, base_dir):
         assert run(pyrunc.root, "run", "-d", "-b", b.path, cid).returncode == 0
         _kill_after(pyrunc.root, delay, "delete", "--force", cid)
         _check_and_clean(pyrunc.root, base_dir, cid, {"running", "stopped"})
+
+
+def test_create_killed_midway_is_cleaned_by_delete_force(pyrunc, make_bundle, tmp_path):
+    """SIGKILL create while a createRuntime hook runs: state says what to clean up."""
+    flag = tmp_path / "hook-started"
+    hook = tmp_path / "slow"
+    hook.write_text(f"#!/bin/sh\ntouch {flag}\nexec sleep 30\n")
+    hook.chmod(0o755)
+    b = make_bundle(["sleep", "1000"])
+    b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    b.write()
+    proc = subprocess.Popen(pyrunc.cmd("create", "-b", b.path, "crash"), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while not flag.exists():
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run(["pkill", "-f", str(hook)], check=False)
+    st = pyrunc.state("crash")
+    assert st["status"] in ("stopped", "created")
+    assert pyrunc("delete", "--force", "crash").returncode == 0
+    rel = b.config["linux"]["cgroupsPath"]
+    assert not os.path.exists(f"/sys/fs/cgroup/pids{rel}")
