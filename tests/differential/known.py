@@ -13,7 +13,6 @@ DOCKER = "open (cgroups and mounts)"
 PODMAN = "open"
 CRI = "open"
 OPEN = "open (larger than a local fix; in the tier's report)"
-BFQ = "blkio.weight: this host has only blkio.bfq.weight, which runc 1.1.5 falls back to"
 USERNS = ("in a user namespace (the cgroup mount's EPERM is fixed; /dev/mqueue's group and the /dev bind "
           "order still differ)")
 
@@ -30,8 +29,6 @@ KNOWN: list[tuple[str, str, str]] = [
     ("rootless-exec", "*", f"{DOCKER}: {USERNS}"),
     # ---- docker helper: zero resources (Docker sends 0 for unset) and blkio.weight (absent here)
     ("docker-*", "*", f"{DOCKER}: blkio/cpu zero resources (blkio.weight 0 on a host without the file)"),
-    ("blkio-weight*", "*", f"{DOCKER}: {BFQ}"),
-    ("cli-update-blkio", "*", f"{DOCKER}: {BFQ}"),
     ("cpu-zeros", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
     ("cri-container", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
     ("cri-container-rshared", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
