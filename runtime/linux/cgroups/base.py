@@ -67,7 +67,7 @@ class DirManager(Manager):
                 raise PyruncError(f"cannot set {ctrl or 'unified'} limit: container could not join or create cgroup")
 
     # -- limits: the driver's file mapping, written in order -------------------------------
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[files.Write]:
+    def limit_writes(self, res: "Resources") -> list[files.Write]:
         """The files ``set`` writes for ``res`` (pure: the driver's translation)."""
         raise NotImplementedError
 

@@ -23,8 +23,8 @@ P = "linux.resources"
 class FsManager(DirManager):
     driver = "fs"
 
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
-        return limit_writes(res, warn)
+    def limit_writes(self, res: "Resources") -> list[Write]:
+        return limit_writes(res)
 
     def set(self, res: "Resources", update: bool = False) -> None:
         files.write_all(self.dirs, _bfq_names(self.paths().get("blkio"), limit_writes(res)))
@@ -68,18 +68,14 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
     return [(c, names.get(f, f) if c == "blkio" else f, v, p) for c, f, v, p in writes]
 
 
-def limit_writes(res: "Resources", warn: bool = True) -> list[Write]:
+def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as v1 files, in runc's order (everything but the device rules)."""
     out: list[Write] = []
     mem = res.memory
     mp = f"{P}.memory"
     if mem is not None:
-        if warn and (mem.kernel is not None or mem.kernel_tcp is not None):
-            # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's
-            # one warning (1.1.5 and 1.5).
-            from pyrunc.runtime import log
-
-            log.warn("Kernel memory settings are ignored and will be removed")
+        # (memory.kernel and kernelTCP are not written: kernels since 5.4 ignore them; spec/
+        # warns, as runc.)
         if mem.use_hierarchy is False:
             from pyrunc.runtime.linux.cgroups.convert import kernel_major_minor
 

@@ -29,7 +29,7 @@ P = "linux.resources"
 class Fs2Manager(DirManager):
     driver = "fs2"
 
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
+    def limit_writes(self, res: "Resources") -> list[Write]:
         return limit_writes(res)
 
     def set(self, res: "Resources", update: bool = False) -> None:
