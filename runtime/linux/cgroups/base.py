@@ -7,12 +7,13 @@ freezer (v1.py, v2.py).
 import os
 
 from pyrunc.runtime.errors import PyruncError
-from pyrunc.runtime.linux.cgroups import directories, files
 from pyrunc.runtime.linux.cgroups.manager import Manager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import Resources
+
+Write = tuple[str, str, str, str]  # files.Write: controller, file, value, json path
 
 
 class DirManager(Manager):
@@ -24,15 +25,21 @@ class DirManager(Manager):
         return by_controller(self.dirs)
 
     def to_create(self) -> list[str]:
+        from pyrunc.runtime.linux.cgroups import directories
+
         return directories.to_create(self.dirs)
 
     def create(self) -> None:
+        from pyrunc.runtime.linux.cgroups import directories
+
         if self.lenient:
             self.dirs, self.made, self.refused = directories.create_permitted(self.dirs)
         else:
             self.made = directories.create(self.dirs)
 
     def join(self, pid: int, sub: list[str] | None = None) -> None:
+        from pyrunc.runtime.linux.cgroups import directories
+
         if sub:
             directories.join(self.sub_dirs(sub), pid)
         elif self.lenient:
@@ -67,11 +74,13 @@ class DirManager(Manager):
                 raise PyruncError(f"cannot set {ctrl or 'unified'} limit: container could not join or create cgroup")
 
     # -- limits: the driver's file mapping, written in order -------------------------------
-    def limit_writes(self, res: "Resources") -> list[files.Write]:
+    def limit_writes(self, res: "Resources") -> list[Write]:
         """The files ``set`` writes for ``res`` (pure: the driver's translation)."""
         raise NotImplementedError
 
     def set(self, res: "Resources", update: bool = False) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, self.limit_writes(res))
 
     def set_devices(self, res: "Resources") -> None:
@@ -119,6 +128,8 @@ class DirManager(Manager):
         return False
 
     def thaw(self) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         found = False
         err: OSError | None = None
         for d in self.dirs:
@@ -137,6 +148,8 @@ class DirManager(Manager):
 
     # -- processes, statistics, destroy --------------------------------------------------------
     def pids(self) -> list[int]:
+        from pyrunc.runtime.linux.cgroups import directories
+
         return directories.pids(self.dirs)
 
     def stats(self) -> dict:
@@ -151,4 +164,6 @@ class DirManager(Manager):
 
     def destroy(self) -> None:
         if self.made:
+            from pyrunc.runtime.linux.cgroups import directories
+
             directories.remove(self.made, self.dirs)

@@ -27,8 +27,8 @@ and ``kill --all`` use it on the hot path; a driver imports its extras only when
 """
 
 import abc
-from typing import TYPE_CHECKING, ClassVar
 
+TYPE_CHECKING = False  # not the typing module: its import (re, enum, ...) costs the hot path
 if TYPE_CHECKING:
     from pyrunc.spec.resources import Resources
 
@@ -50,7 +50,7 @@ class Manager(abc.ABC):
     """
 
     #: The driver's name as the state may record it: "fs", "fs2" or "systemd".
-    driver: ClassVar[str] = ""
+    driver: str = ""
 
     def __init__(self, dirs: list[str], made: list[str] | None = None, rootless: bool = False,
                  lenient: bool = False) -> None:
@@ -191,10 +191,8 @@ def host_driver() -> str:
 
 
 def _cls(driver: str) -> type[Manager]:
-    import importlib
-
     mod, name = DRIVERS[driver]
-    return getattr(importlib.import_module(mod), name)
+    return getattr(__import__(mod, fromlist=[name]), name)  # not importlib: it imports warnings
 
 
 def new(cgroups_path: str, cid: str, rootless: bool = False, systemd: bool = False) -> Manager:

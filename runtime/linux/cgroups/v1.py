@@ -8,15 +8,11 @@ import os
 import time
 
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.runtime.linux.cgroups import files
-from pyrunc.runtime.linux.cgroups.base import DirManager
-from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD, check_cpuset, check_int
+from pyrunc.runtime.linux.cgroups.base import DirManager, Write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import DeviceRule, Resources
-
-Write = files.Write
 P = "linux.resources"
 
 
@@ -27,9 +23,13 @@ class FsManager(DirManager):
         return limit_writes(res)
 
     def set(self, res: "Resources", update: bool = False) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, _bfq_names(self.paths().get("blkio"), limit_writes(res)))
 
     def _set_devices(self, res: "Resources") -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, device_writes(res.devices or []))
 
     def freeze(self) -> None:
@@ -47,6 +47,8 @@ class FsManager(DirManager):
 def freeze_v1(d: str, timeout: float = 5.0) -> None:
     """freezer.state FROZEN, waited for (FREEZING until every task stopped); thawed again
     if it does not get there in time (EBUSY)."""
+    from pyrunc.runtime.linux.cgroups import files
+
     files._write(os.path.join(d, "freezer.state"), "FROZEN")
     deadline = time.monotonic() + timeout
     while True:
@@ -70,6 +72,8 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
 
 def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as v1 files, in runc's order (everything but the device rules)."""
+    from pyrunc.runtime.linux.cgroups.convert import check_int
+
     out: list[Write] = []
     mem = res.memory
     mp = f"{P}.memory"
@@ -156,6 +160,8 @@ def limit_writes(res: "Resources") -> list[Write]:
 def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
     """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
     (the unified tree, controller "")."""
+    from pyrunc.runtime.linux.cgroups.convert import check_cpuset, check_int
+
     out: list[Write] = []
     cp = f"{P}.cpu"
     if res.cpu is not None:
@@ -177,6 +183,8 @@ def device_writes(rules: "list[DeviceRule]") -> list[Write]:
     drops a default whose path linux.devices lists; that is not done here.  Without rules
     the default list alone: runc always writes it (a container never inherits its parent's
     "a *:* rwm")."""
+    from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD
+
     default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
     exceptions: dict[tuple[int, int, str], str] = {}
     steps = []

@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import DeviceRule, Resources
 
-Write = files.Write
+Write = files.Write  # controller, file, value, json path
 P = "linux.resources"
 
 
