@@ -197,8 +197,7 @@ class Container:
 
         manager = self.cgroups()
         sub = list(sub_cgroups or [])
-        if sub:
-            manager.sub_dirs(sub)  # runc's --cgroup checks, before anything starts
+        manager.sub_dirs(sub)  # --cgroup's checks and that every directory exists, before anything starts
 
         def place(pid: int) -> None:
             try:

@@ -49,24 +49,6 @@ class DirManager(Manager):
         else:
             directories.join(self.dirs, pid)
 
-    def sub_dirs(self, specs: list[str]) -> list[str]:
-        """runc exec's ``--cgroup``: "path" (every controller) or "ctrl[,ctrl]:path", inside
-        the container's own; each must exist."""
-        targets = list(self.dirs)
-        by = self.paths()
-        for spec in specs:
-            ctrls, sep, rel = spec.rpartition(":")
-            if ".." in rel.split("/"):
-                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
-            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
-            if sep and not chosen:
-                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
-            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
-        for d in targets:
-            if not os.path.isdir(d):
-                raise PyruncError(f"--cgroup: {d} does not exist")
-        return targets
-
     def check_limits(self, res: "Resources") -> None:
         have = self.paths()
         for ctrl, _file, _value, _path in self.limit_writes(res):

@@ -100,6 +100,30 @@ class Manager(abc.ABC):
         when it leaves it or names no controller of the container).  Leniency: a hierarchy
         refusing us is moved from ``dirs`` to ``refused``."""
 
+    def sub_dirs(self, specs: list[str]) -> list[str]:
+        """The directories ``join(pid, specs)`` places a process in: runc exec's ``--cgroup``
+        ("path": every controller, or "ctrl[,ctrl]:path"), inside the container's own; each
+        must exist (PyruncError).  With no specs, the container's own directories, checked
+        the same way (exec calls it before it starts anything)."""
+        import os
+
+        from pyrunc.runtime.errors import PyruncError
+
+        targets = list(self.dirs)
+        by = self.paths() if specs else {}
+        for spec in specs:
+            ctrls, sep, rel = spec.rpartition(":")
+            if ".." in rel.split("/"):
+                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
+            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
+            if sep and not chosen:
+                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
+            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
+        for d in targets:
+            if not os.path.isdir(d):
+                raise PyruncError(f"--cgroup: {d} does not exist")
+        return targets
+
     @abc.abstractmethod
     def check_limits(self, res: "Resources") -> None:
         """Rootless: a limit for a controller the container could not create or join is
