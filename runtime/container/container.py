@@ -16,6 +16,11 @@ from pyrunc.runtime.linux import procfs
 
 SIGKILL = 9  # a constant, not the signal module: it imports enum
 
+TYPE_CHECKING = False  # not the typing module (its import costs the hot path)
+if TYPE_CHECKING:
+    from pyrunc.runtime.linux.cgroups.manager import Manager
+    from pyrunc.spec.resources import Resources
+
 CREATING, CREATED, RUNNING, PAUSED, STOPPED = "creating", "created", "running", "paused", "stopped"
 
 
@@ -57,7 +62,7 @@ class Container:
     def _frozen(self) -> bool:
         return bool(self.state and self.state.cgroups) and self.cgroups().frozen()
 
-    def cgroups(self):
+    def cgroups(self) -> "Manager":
         """The cgroup manager of this container, from its state (linux/cgroups/manager.py)."""
         from pyrunc.runtime.linux import cgroups
 
@@ -299,7 +304,7 @@ class Container:
         """OOM kills its memory cgroup has seen."""
         return self.cgroups().oom_count() if self.state is not None else 0
 
-    def update(self, resources, l3_cache_schema: str = "", mem_bw_schema: str = "") -> None:
+    def update(self, resources: "Resources", l3_cache_schema: str = "", mem_bw_schema: str = "") -> None:
         """Change linux.resources of a live container (runc update); ``resources``: a
         spec.resources.Resources, parsed with update's rules.  runc leaves the device
         rules alone on update.  ``l3_cache_schema``/``mem_bw_schema``: runc 1.1.5's
