@@ -222,7 +222,7 @@ def test_v2_writes_to_a_fake_tree_for_what_this_host_lacks(tmp_path):
         (d / f).write_text("")
     for _ctrl, fname, value, _ in v2.limit_writes(cr.parse({"memory": {"limit": 1 << 20}, "cpu": {"quota": 1000},
                                                             "pids": {"limit": 7}})):
-        files._write(str(d / fname), value)
+        files.write_file(str(d / fname), value)
     assert (d / "memory.max").read_text() == str(1 << 20)
     assert (d / "cpu.max").read_text() == "1000 100000"
     assert (d / "pids.max").read_text() == "7"

@@ -3,30 +3,40 @@
 and what counts as unset): the engines' real bodies, runc's device emulator, update.
 
 The translation is reached only through the adapters below (writes_for,
-v2_device_rules, shares_to_weight, blkio_weight_to_io_weight, kernel_major_minor): when the
-cgroup manager (issue 21 point 1) takes typed resources, only they follow the new entry
-points; the cases stay.
+v2_device_rules, shares_to_weight, blkio_weight_to_io_weight, kernel_major_minor): spec/
+types the object, the cgroup manager's fs and fs2 drivers (runtime/linux/cgroups) name the
+files.
 """
 
 import pytest
 from pyrunc.runtime.errors import ConfigError
+from pyrunc.runtime.linux.cgroups import convert, v1, v2
 from pyrunc.spec import resources as cr
 
 from unit import configs
 
 
 def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[tuple[str, str, str, str]]:
-    """(controller, file, value, JSON path) for each write of ``res`` ("limits", "devices", "all")."""
-    return cr.writes_for(res, v2=v2, part=part, update=update)
+    """(controller, file, value, JSON path) for each write of ``res`` ("limits", "devices", "all"):
+    spec/ checks and types the object, the host's fs or fs2 driver names the files; an
+    update leaves the device rules alone (runc)."""
+    typed = cr.load(res, update=update)
+    limits = (globals()["v2"] if v2 else v1).limit_writes(typed)
+    devices = [] if v2 or update else v1.device_writes(typed.devices or [])
+    if update or part == "limits":
+        return limits
+    if part == "devices":
+        return devices
+    return devices + limits
 
 
 def v2_device_rules(devices: list[dict]) -> list[dict]:
-    return cr.device_rules_with_defaults(devices)
+    return v2.device_rules_with_defaults(cr.load({"devices": devices}).devices or [])
 
 
-shares_to_weight = cr.shares_to_weight
-blkio_weight_to_io_weight = cr.blkio_weight_to_io_weight
-kernel_major_minor = cr.kernel_major_minor
+shares_to_weight = convert.shares_to_weight
+blkio_weight_to_io_weight = convert.blkio_weight_to_io_weight
+kernel_major_minor = convert.kernel_major_minor
 
 DEFAULT_DEVICES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                    "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"]
@@ -155,7 +165,7 @@ def test_device_rules_allow_all_then_deny():
 
 def test_v2_device_filter_rules_get_runcs_defaults():
     rules = v2_device_rules([{"allow": False, "access": "rwm"}])
-    assert rules[0] == {"allow": False, "access": "rwm"}
+    assert (rules[0]["allow"], rules[0]["type"], rules[0]["access"]) == (False, "a", "rwm")  # typed: "a" for no type
     assert {"allow": True, "type": "c", "major": 136, "minor": None, "access": "rwm"} in rules
     assert {"allow": True, "type": "b", "major": None, "minor": None, "access": "m"} in rules
     assert len(rules) == 1 + len(DEFAULT_DEVICES)
@@ -174,12 +184,12 @@ def test_update_semantics():
 
 
 def test_kernel_memory_is_one_warning(capfd):
+    """runc warns once per create for kernel/kernelTCP (spec/ does, at load) and writes nothing."""
     res = {"memory": {"kernel": 1 << 20, "kernelTCP": 1 << 20}}
-    writes_for(res, v2=False, part="devices")
-    assert capfd.readouterr().err == ""  # the devices pass stays quiet: warned once, by the limits pass
-    assert writes_for(res, v2=False, part="limits") == []
+    typed = cr.load(res)
     err = capfd.readouterr().err
     assert err.count("Kernel memory settings are ignored and will be removed") == 1
+    assert v1.limit_writes(typed) == [] and v1.device_writes(typed.devices or []) != []
 
 
 def test_translation_leaves_its_input_alone():

@@ -120,7 +120,7 @@ class DirManager(Manager):
                 if os.path.exists(p):
                     found = True
                     try:
-                        files._write(p, val)
+                        files.write_file(p, val)
                     except OSError as e:
                         err = err or e
         if err is not None:

@@ -1,5 +1,10 @@
 """runc's conversions between cgroup v1 values and v2's (libcontainer/cgroups/utils.go),
-shared by the fs2 driver and the systemd one (CPUWeight, IOWeight)."""
+shared by the fs2 driver and the systemd one (CPUWeight, IOWeight); the writes the fs and
+fs2 drivers share (cpuset, pids)."""
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyrunc.spec.resources import Resources
 
 
 def shares_to_weight(shares: int) -> int:
@@ -55,3 +60,22 @@ DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 
                    ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
 #: ... and mknod (only) of any character or block device.
 DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
+
+
+P = "linux.resources"
+Write = tuple[str, str, str, str]
+
+def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
+    """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
+    (the unified tree, controller "")."""
+    out: list[Write] = []
+    cp = f"{P}.cpu"
+    if res.cpu is not None:
+        for key in ("cpus", "mems"):
+            v = getattr(res.cpu, key)
+            if v is not None:
+                out.append(("" if v2 else "cpuset", f"cpuset.{key}", check_cpuset(v, f"{cp}.{key}"), f"{cp}.{key}"))
+    if res.pids is not None and res.pids.limit is not None:
+        lim = check_int(res.pids.limit, f"{P}.pids.limit")
+        out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{P}.pids.limit"))
+    return out

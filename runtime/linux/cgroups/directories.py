@@ -74,7 +74,7 @@ def _fill_cpuset(d: str) -> None:
                         continue
                 with open(os.path.join(parent, name)) as fh:
                     val = fh.read().strip()
-                files._write(os.path.join(level, name), val)
+                files.write_file(os.path.join(level, name), val)
             except OSError:
                 return  # left as it is: the join that follows reports it
 

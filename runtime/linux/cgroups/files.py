@@ -27,7 +27,7 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
                                          "container could not join or create cgroup")
             raise ConfigError(jpath, f"the {ctrl or 'unified'} controller is not available on this host")
         try:
-            _write(os.path.join(d, fname), value)
+            write_file(os.path.join(d, fname), value)
             if fname == "cpu.shares":
                 _check_shares(d, value, jpath)
         except OSError as e:
@@ -40,8 +40,8 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
             if fname == "memory.limit_in_bytes" and any(w[1] == "memory.memsw.limit_in_bytes" for w in pending[i:]):
                 sw = next(w for w in pending[i:] if w[1] == "memory.memsw.limit_in_bytes")
                 try:
-                    _write(os.path.join(d, sw[1]), sw[2])
-                    _write(os.path.join(d, fname), value)
+                    write_file(os.path.join(d, sw[1]), sw[2])
+                    write_file(os.path.join(d, fname), value)
                     continue
                 except OSError:
                     pass
@@ -53,7 +53,7 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
     for d, fname, value, jpath in retry:
         try:
-            _write(os.path.join(d, fname), value)
+            write_file(os.path.join(d, fname), value)
         except OSError as e:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
 
@@ -76,7 +76,7 @@ def _read_int(d: str, fname: str) -> int | None:
         return None
 
 
-def _write(path: str, value: str) -> None:
+def write_file(path: str, value: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     try:
         os.write(fd, value.encode())

@@ -13,7 +13,7 @@ def _read(path: str) -> str:
         return ""
 
 
-def _int(path: str) -> int:
+def read_int(path: str) -> int:
     v = _read(path)
     if v in ("", "max"):
         return 0 if v == "" else 2**64 - 1
@@ -51,15 +51,15 @@ def _list(spec: str) -> list[int]:
 
 def _entry(m: str, prefix: str) -> dict:
     """types.MemoryEntry from ``memory.<prefix>limit_in_bytes`` and its siblings."""
-    return _nz({"limit": _int(f"{m}/memory.{prefix}limit_in_bytes"),
-                "usage": _int(f"{m}/memory.{prefix}usage_in_bytes"),
-                "max": _int(f"{m}/memory.{prefix}max_usage_in_bytes"),
-                "failcnt": _int(f"{m}/memory.{prefix}failcnt")}, "usage", "max")
+    return _nz({"limit": read_int(f"{m}/memory.{prefix}limit_in_bytes"),
+                "usage": read_int(f"{m}/memory.{prefix}usage_in_bytes"),
+                "max": read_int(f"{m}/memory.{prefix}max_usage_in_bytes"),
+                "failcnt": read_int(f"{m}/memory.{prefix}failcnt")}, "usage", "max")
 
 
 def _cpu_v1(ctl: dict[str, str]) -> dict:
     acct = ctl.get("cpuacct") or ctl.get("cpu", "")
-    usage: dict = {"total": _int(f"{acct}/cpuacct.usage"),
+    usage: dict = {"total": read_int(f"{acct}/cpuacct.usage"),
                    "percpu": [int(x) for x in _read(f"{acct}/cpuacct.usage_percpu").split()]}
     kernel: list[int] = []
     user: list[int] = []
@@ -84,10 +84,10 @@ def _cpuset_v1(d: str) -> dict:
     one = ("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
            "memory_spread_slab", "memory_pressure", "sched_load_balance")
     out: dict = {"cpus": _list(_read(f"{d}/cpuset.cpus"))}
-    out["cpu_exclusive"] = _int(f"{d}/cpuset.cpu_exclusive")
+    out["cpu_exclusive"] = read_int(f"{d}/cpuset.cpu_exclusive")
     out["mems"] = _list(_read(f"{d}/cpuset.mems"))
     for k in one[1:]:
-        out[k] = _int(f"{d}/cpuset.{k}")
+        out[k] = read_int(f"{d}/cpuset.{k}")
     try:
         out["sched_relax_domain_level"] = int(_read(f"{d}/cpuset.sched_relax_domain_level") or 0)
     except ValueError:
@@ -129,7 +129,7 @@ def stats(ctl: dict[str, str]) -> dict:
         zero = {"limit": 0, "failcnt": 0}
         out["memory"] = {"usage": dict(zero), "swap": dict(zero), "kernel": dict(zero), "kernelTCP": dict(zero)}
     if "pids" in ctl:
-        out["pids"] = _nz({"current": _int(f"{ctl['pids']}/pids.current"),
+        out["pids"] = _nz({"current": read_int(f"{ctl['pids']}/pids.current"),
                            "limit": _pids_limit(f"{ctl['pids']}/pids.max")}, "current", "limit")
     else:
         out["pids"] = {}

@@ -5,7 +5,6 @@ libcontainer/cgroups/fs/*.go the files and their order.
 """
 
 import os
-import time
 
 from pyrunc.runtime.errors import ConfigError
 from pyrunc.runtime.linux.cgroups.base import DirManager, Write
@@ -34,31 +33,16 @@ class FsManager(DirManager):
 
     def freeze(self) -> None:
         ctl = self.paths()
-        if "freezer" in ctl:
-            freeze_v1(ctl["freezer"])
-        elif "" in ctl:
-            from pyrunc.runtime.linux.cgroups.v2 import freeze_v2
+        from pyrunc.runtime.linux.cgroups import freezer
 
-            freeze_v2(ctl[""])
+        if "freezer" in ctl:
+            freezer.freeze_v1(ctl["freezer"])
+        elif "" in ctl:
+            freezer.freeze_v2(ctl[""])
         else:
             raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
 
 
-def freeze_v1(d: str, timeout: float = 5.0) -> None:
-    """freezer.state FROZEN, waited for (FREEZING until every task stopped); thawed again
-    if it does not get there in time (EBUSY)."""
-    from pyrunc.runtime.linux.cgroups import files
-
-    files._write(os.path.join(d, "freezer.state"), "FROZEN")
-    deadline = time.monotonic() + timeout
-    while True:
-        with open(os.path.join(d, "freezer.state")) as f:
-            if f.read().strip() == "FROZEN":
-                return
-        if time.monotonic() > deadline:
-            files._write(os.path.join(d, "freezer.state"), "THAWED")
-            raise OSError(16, "the freezer did not reach FROZEN")
-        time.sleep(0.002)
 
 
 def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
@@ -72,6 +56,7 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
 
 def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as v1 files, in runc's order (everything but the device rules)."""
+    from pyrunc.runtime.linux.cgroups import convert
     from pyrunc.runtime.linux.cgroups.convert import check_int
 
     out: list[Write] = []
@@ -111,7 +96,7 @@ def limit_writes(res: "Resources") -> list[Write]:
             v = getattr(cpu, attr)
             if v is not None:
                 out.append(("cpu", file, str(check_int(v, f"{cp}.{key}", -1)), f"{cp}.{key}"))
-    out += cpuset_and_pids(res, v2=False)
+    out += convert.cpuset_and_pids(res, v2=False)
     blk = res.block_io
     bp = f"{P}.blockIO"
     if blk is not None:
@@ -157,22 +142,6 @@ def limit_writes(res: "Resources") -> list[Write]:
     return out
 
 
-def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
-    """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
-    (the unified tree, controller "")."""
-    from pyrunc.runtime.linux.cgroups.convert import check_cpuset, check_int
-
-    out: list[Write] = []
-    cp = f"{P}.cpu"
-    if res.cpu is not None:
-        for key in ("cpus", "mems"):
-            v = getattr(res.cpu, key)
-            if v is not None:
-                out.append(("" if v2 else "cpuset", f"cpuset.{key}", check_cpuset(v, f"{cp}.{key}"), f"{cp}.{key}"))
-    if res.pids is not None and res.pids.limit is not None:
-        lim = check_int(res.pids.limit, f"{P}.pids.limit")
-        out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{P}.pids.limit"))
-    return out
 
 
 def device_writes(rules: "list[DeviceRule]") -> list[Write]:

@@ -8,7 +8,7 @@ alone).
 import os
 
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.runtime.linux.cgroups import files
+from pyrunc.runtime.linux.cgroups import convert, files, freezer
 from pyrunc.runtime.linux.cgroups.base import DirManager
 from pyrunc.runtime.linux.cgroups.convert import (
     DEFAULT_ALLOWED,
@@ -40,7 +40,7 @@ class Fs2Manager(DirManager):
             # kernel refuses by itself).
             from pyrunc.runtime.linux.cgroups import stats
 
-            current = stats._int(os.path.join(self.paths().get("", ""), "memory.current"))
+            current = stats.read_int(os.path.join(self.paths().get("", ""), "memory.current"))
             if mem.limit < current:  # type: ignore[operator]
                 raise ConfigError(f"{P}.memory.limit",
                                   f"{mem.limit} is below the current usage {current} (checkBeforeUpdate)")
@@ -59,12 +59,9 @@ class Fs2Manager(DirManager):
         ctl = self.paths()
         if "" not in ctl:
             raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
-        freeze_v2(ctl[""])
+        freezer.freeze_v2(ctl[""])
 
 
-def freeze_v2(d: str) -> None:
-    """cgroup.freeze 1 (the kernel reports the effective state in cgroup.events)."""
-    files._write(os.path.join(d, "cgroup.freeze"), "1")
 
 
 def _bfq_weight(d: str | None, res: "Resources", writes: list[Write]) -> list[Write]:
@@ -78,7 +75,6 @@ def _bfq_weight(d: str | None, res: "Resources", writes: list[Write]) -> list[Wr
 
 def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as the unified tree's files (controller "": every write goes to the one tree)."""
-    from pyrunc.runtime.linux.cgroups.v1 import cpuset_and_pids
 
     out: list[Write] = []
     mem = res.memory
@@ -117,7 +113,7 @@ def limit_writes(res: "Resources") -> list[Write]:
             out.append(("", "cpu.max.burst", str(check_int(cpu.burst, f"{cp}.burst", 0)), f"{cp}.burst"))
         if cpu.idle is not None:
             out.append(("", "cpu.idle", str(check_int(cpu.idle, f"{cp}.idle", 0)), f"{cp}.idle"))
-    out += cpuset_and_pids(res, v2=True)
+    out += convert.cpuset_and_pids(res, v2=True)
     blk = res.block_io
     if blk is not None:
         if blk.weight is not None:
