@@ -63,6 +63,11 @@ class State:
         self.cgroup_driver = ""
 
 
+#: The cgroup manager's drivers a state may name (linux/cgroups/manager.py's DRIVERS, and ""
+#: for a state written before the driver was recorded); any other is a corrupt state.
+CGROUP_DRIVERS = ("", "fs", "fs2", "systemd")
+
+
 def _esc(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n")
 
@@ -123,7 +128,7 @@ def decode(text: str, where: str) -> State:
                 setattr(st, key, val)
     except ValueError:
         raise PyruncError(f"{where}: corrupt state file") from None
-    if not st.id or st.pid < 0:
+    if not st.id or st.pid < 0 or st.cgroup_driver not in CGROUP_DRIVERS:
         raise PyruncError(f"{where}: corrupt state file")
     return st
 

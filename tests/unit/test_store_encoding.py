@@ -150,3 +150,14 @@ def test_a_state_file_that_is_not_utf8(tmp_path):
 def test_container_dir_checks_the_id(tmp_path):
     with pytest.raises(InvalidID):
         store.container_dir(str(tmp_path), "../escape")
+
+
+def test_cgroup_driver_names_are_the_managers():
+    """A state names one of the manager's drivers; another is a corrupt state, not a KeyError."""
+    from pyrunc.runtime.linux.cgroups.manager import DRIVERS
+
+    assert set(store.CGROUP_DRIVERS) == {"", *DRIVERS}
+    st = store.State()
+    st.id, st.pid, st.cgroup_driver = "c1", 1, "/proc/self/fd/0"
+    with pytest.raises(PyruncError, match="corrupt state file"):
+        store.decode(store.encode(st), "state of c1")
