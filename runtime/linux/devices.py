@@ -9,14 +9,15 @@ from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, paths
 
-#: config-linux.md: the runtime MUST supply these.
+#: config-linux.md: the runtime MUST supply these.  In runc's order (its AllowedDevices),
+#: which the binds of a user namespace show in the container's mountinfo.
 DEFAULT_DEVICES = [
     ("/dev/null", "c", 1, 3, 0o666),
-    ("/dev/zero", "c", 1, 5, 0o666),
-    ("/dev/full", "c", 1, 7, 0o666),
     ("/dev/random", "c", 1, 8, 0o666),
-    ("/dev/urandom", "c", 1, 9, 0o666),
+    ("/dev/full", "c", 1, 7, 0o666),
     ("/dev/tty", "c", 5, 0, 0o666),
+    ("/dev/zero", "c", 1, 5, 0o666),
+    ("/dev/urandom", "c", 1, 9, 0o666),
 ]
 
 #: runtime-linux.md "Dev symbolic links".
