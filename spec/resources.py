@@ -77,7 +77,8 @@ def _cpuset_and_pids(res: dict, cpu: dict, path: str, v2: bool) -> list[Write]:
     return out
 
 
-def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True) -> list[Write]:
+def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True,
+              replaced: frozenset[str] = frozenset()) -> list[Write]:
     out: list[Write] = []
     mem = _obj(res, "memory", path)
     mp = f"{path}.memory"
@@ -150,7 +151,7 @@ def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True) -> li
         out.append(("rdma", "rdma.max", f"{dev} {' '.join(parts)}", f"{path}.rdma.{dev}"))
     if res.get("unified"):
         raise ConfigError(f"{path}.unified", "cannot use unified on cgroup v1")
-    out += device_writes(res, path)
+    out += device_writes(res, path, replaced)
     return out
 
 
@@ -160,16 +161,26 @@ def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True) -> li
 #: it; Podman sends only a deny-all rule and leaves the defaults to the runtime).
 DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
                    ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
+#: The defaults that are also device nodes: a linux.devices entry at one of these paths
+#: replaces the default, its rule included (runc's specconv drops such a default from its
+#: AllowedDevices; linux.devices itself adds no rule), so /dev/null listed there without a
+#: linux.resources.devices rule is not accessible, as under runc.
+DEFAULT_PATHS = {("c", 1, 3): "/dev/null", ("c", 1, 5): "/dev/zero", ("c", 1, 7): "/dev/full",
+                 ("c", 1, 8): "/dev/random", ("c", 1, 9): "/dev/urandom", ("c", 5, 0): "/dev/tty"}
+
+
+def _defaults(replaced: frozenset[str]) -> list[tuple[str, int, int]]:
+    return [d for d in DEFAULT_ALLOWED if DEFAULT_PATHS.get(d) not in replaced]
 #: ... and mknod (only) of any character or block device.
 DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
 
 
-def device_writes(res: dict, path: str) -> list[Write]:
+def device_writes(res: dict, path: str, replaced: frozenset[str] = frozenset()) -> list[Write]:
     """The v1 devices controller: the config's rules in order, then runc's defaults, as
     runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
     emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
-    express (a hole in a wildcard exception) is refused, as runc refuses it.  runc also
-    drops a default whose path linux.devices lists; that is not done here."""
+    express (a hole in a wildcard exception) is refused, as runc refuses it.  A default
+    whose path linux.devices lists (``replaced``) is left out, as runc does."""
     # Without linux.resources.devices the default list alone: runc always writes it (a
     # container never inherits its parent's "a *:* rwm").
     rules = res.get("devices") or []
@@ -189,7 +200,7 @@ def device_writes(res: dict, path: str) -> list[Write]:
                       -1 if minor is None or minor < 0 else minor, access, rp))
     for typ, _major, _minor in DEFAULT_MKNOD:
         steps.append((True, typ, -1, -1, "m", f"{path}.devices (default allow list)"))
-    for typ, major, minor in DEFAULT_ALLOWED:
+    for typ, major, minor in _defaults(replaced):
         steps.append((True, typ, major, minor, "rwm", f"{path}.devices (default allow list)"))
     for allow, typ, major, minor, access, rp in steps:
         if typ == "a":  # "a" resets the list whatever its numbers and access (as the kernel does)
@@ -318,22 +329,23 @@ def v2_writes(res: dict, path: str = "linux.resources") -> list[Write]:
     return out
 
 
-def device_rules_with_defaults(devices: list[dict]) -> list[dict]:
+def device_rules_with_defaults(devices: list[dict], replaced: frozenset[str] = frozenset()) -> list[dict]:
     """The rules of the v2 eBPF device filter: the config's, then runc's defaults."""
     out = list(devices)
     for typ, _major, _minor in DEFAULT_MKNOD:
         out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
-    for typ, major, minor in DEFAULT_ALLOWED:
+    for typ, major, minor in _defaults(replaced):
         out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
                     "access": "rwm"})
     return out
 
 
-def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[Write]:
+def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False,
+               replaced: frozenset[str] = frozenset()) -> list[Write]:
     """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
     the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
     res = drop_unset(res, update)
-    writes = v2_writes(res) if v2 else v1_writes(res, warn=part != "devices")  # warnings once
+    writes = v2_writes(res) if v2 else v1_writes(res, warn=part != "devices", replaced=replaced)  # warnings once
     if update or part == "limits":
         return [w for w in writes if w[0] != "devices"]
     if part == "devices":

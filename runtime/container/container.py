@@ -457,9 +457,11 @@ def load_existing(root: str, cid: str) -> Container:
     return c
 
 
-def set_resources(dirs: list[str], resources: dict, part: str = "all", update: bool = False) -> None:
+def set_resources(dirs: list[str], resources: dict, part: str = "all", update: bool = False,
+                  replaced: frozenset[str] = frozenset()) -> None:
     """linux.resources into the container's cgroups: v1 controllers on a v1 or hybrid
-    host (runc's rule), the unified tree and an eBPF device filter on a pure v2 host."""
+    host (runc's rule), the unified tree and an eBPF device filter on a pure v2 host.
+    ``replaced``: the paths linux.devices lists, whose default rules are left out."""
     resources = resources or {}
     if not resources and (update or part == "limits"):
         return
@@ -468,10 +470,11 @@ def set_resources(dirs: list[str], resources: dict, part: str = "all", update: b
     from pyrunc.spec import resources as spec_resources
 
     v2 = cgroups.is_pure_v2()
-    writes = spec_resources.writes_for(resources, v2, part, update)
+    writes = spec_resources.writes_for(resources, v2, part, update, replaced)
     if v2 and part in ("all", "devices") and not update:
         # The default device rules even when the config has none (runc always sets them).
-        cgroups.attach_device_filter(dirs, spec_resources.device_rules_with_defaults(resources.get("devices") or []))
+        cgroups.attach_device_filter(dirs, spec_resources.device_rules_with_defaults(resources.get("devices") or [],
+                                                                                replaced))
     mem = resources.get("memory") or {}
     if update and v2 and mem.get("checkBeforeUpdate") and (mem.get("limit") or 0) > 0:
         # config-linux.md: refuse a memory limit below the current usage (v2 only; v1's

@@ -170,7 +170,19 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                 resctrl.record(cdir, rdt.root, resctrl.group_dir(rdt.root, rdt, cid), remove)
             fault.point("cgroup-join")
 
+        replaced = frozenset(d.path for d in plan.devices)
+
         def run_hooks(pid: int) -> None:
+            # The device rules first: the init has made its device nodes (mknod needs
+            # "m") and waits, before pivot_root (runc's procHooks: Set, then the hooks).
+            if co.rootless_cgroups:
+                # runc: device rules are not expected to work rootless; their errors are ignored.
+                rootless.set_devices(dirs, plan.resources, replaced)
+            else:
+                set_resources(dirs, plan.resources, part="devices", replaced=replaced)
+            fault.point("device-rules")
+            if "prestart" not in plan.hooks and "createRuntime" not in plan.hooks:
+                return
             from pyrunc.runtime.process import hooks
 
             # "creating": the create operation has not finished (runtime.md "Lifecycle"
@@ -196,13 +208,6 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         launched = launch.launch(opts, place, run_hooks, on_pid, stuck)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
-        # The init waits on the FIFO now: nothing of the user's runs before these rules.
-        if co.rootless_cgroups:
-            # runc: device rules are not expected to work rootless; their errors are ignored.
-            rootless.set_devices(dirs, plan.resources)
-        else:
-            set_resources(dirs, plan.resources, part="devices")
-        fault.point("device-rules")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

@@ -38,13 +38,13 @@ def warn_skipped(refused: list[str], own_pidns: bool) -> None:
     log.warn(msg)
 
 
-def set_devices(dirs: list[str], resources: dict) -> None:
+def set_devices(dirs: list[str], resources: dict, replaced: frozenset[str] = frozenset()) -> None:
     """Device rules where we can; errors ignored (runc, rootless)."""
     from pyrunc.runtime.container.container import set_resources
 
     if not dirs:
         return
     try:
-        set_resources(dirs, resources, part="devices")
+        set_resources(dirs, resources, part="devices", replaced=replaced)
     except (PyruncError, OSError) as e:
         log.debug(f"rootless: device rules not applied: {e}")

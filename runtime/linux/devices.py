@@ -149,6 +149,29 @@ def create_default_devices(rootfd: int, extra: list, bind: bool) -> None:
         os.umask(old)
 
 
+def reopen_dev_null() -> None:
+    """After pivot_root: each of fds 0-2 that is a null device (the host's /dev/null the
+    caller handed down) is replaced by the container's own /dev/null, opened now (runc's
+    reOpenDevNull, when the runtime made /dev).  The container's device rules apply to
+    that open: a /dev/null they do not allow fails here, as under runc."""
+    try:
+        fd = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError("error during container init: error reopening /dev/null inside container: "
+                          f"open /dev/null: {(e.strerror or str(e)).lower()}") from None
+    try:
+        rdev = os.fstat(fd).st_rdev
+        for n in range(3):
+            try:
+                st = os.fstat(n)
+            except OSError:
+                continue  # a closed stdio fd stays closed
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+                os.dup2(fd, n, inheritable=True)
+    finally:
+        os.close(fd)
+
+
 def create_links(rootfd: int) -> None:
     devfd = paths.open_in_root(rootfd, "/dev", os.O_PATH | os.O_DIRECTORY)
     try:
