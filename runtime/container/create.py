@@ -13,7 +13,7 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket")
+                 "rootless_cgroups", "pidfd_socket", "stdio")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
@@ -26,6 +26,8 @@ class CreateOptions:
         self.detach = detach
         self.rootless_cgroups = rootless_cgroups  # --rootless: cgroup permission errors ignored
         self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
+        #: a foreground run without a terminal: the container's ends of its stdio pipes
+        self.stdio: tuple[int, int, int] | None = None
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -201,6 +203,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
+        opts.stdio = co.stdio
         log.debug(f"create {cid}: cgroups {dirs}; launching the init")
         def stuck() -> str:
             # Asked while the child is silent: frozen under us, it would never answer.

@@ -16,8 +16,17 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
         return 0
     from pyrunc.runtime.process.wait import Foreground
 
-    c, launched = create(root, cid, plan, co)
-    fg = Foreground(launched.pid, launched.tty_master)
+    pipes = None if plan.process is None or plan.process.terminal else stdio_pipes(plan)
+    if pipes is not None:
+        co.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
+    try:
+        c, launched = create(root, cid, plan, co)
+    except BaseException:
+        _close(pipes, both=True)
+        raise
+    _close(pipes, both=False)
+    fg = Foreground(launched.pid, launched.tty_master,
+                    None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]))
     try:
         if no_subreaper:
             # The init is already our child; orphans of the container go to PID 1.
@@ -39,3 +48,36 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
     if not keep:
         c.destroy()
     return code
+
+
+def stdio_pipes(plan: Plan) -> list[tuple[int, int]]:
+    """A foreground run without a terminal gives the container three pipes, owned by its
+    root (as runc's setupProcessPipes), and copies them to and from its own stdio: the
+    container never holds the caller's files."""
+    import os
+
+    uid = next((m.host_id for m in plan.uid_mappings if m.container_id == 0), 0)
+    gid = next((m.host_id for m in plan.gid_mappings if m.container_id == 0), 0)
+    pipes: list[tuple[int, int]] = []
+    try:
+        for _ in range(3):
+            pipes.append(os.pipe2(os.O_CLOEXEC))
+        for r, w in pipes:
+            for fd in (r, w):
+                try:
+                    os.fchown(fd, uid, gid)
+                except PermissionError:
+                    pass  # rootless: they are the user's already
+    except BaseException:
+        _close(pipes, both=True)
+        raise
+    return pipes
+
+
+def _close(pipes: list[tuple[int, int]] | None, both: bool) -> None:
+    """The container's ends (stdin's read end, stdout's and stderr's write ends), or all."""
+    import os
+
+    for i, (r, w) in enumerate(pipes or []):
+        for fd in ((r, w) if both else ((r,) if i == 0 else (w,))):
+            os.close(fd)

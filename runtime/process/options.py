@@ -5,7 +5,7 @@ from pyrunc.spec.plan import Plan
 
 class InitOptions:
     __slots__ = ("plan", "container_id", "no_pivot", "no_new_keyring", "preserve_fds", "fifo_fd",
-                 "console_socket", "want_tty_master", "host_pid")
+                 "console_socket", "want_tty_master", "host_pid", "stdio")
 
     def __init__(self, plan: Plan, container_id: str, no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, fifo_fd: int = -1, console_socket: str = "",
@@ -23,3 +23,5 @@ class InitOptions:
         self.want_tty_master = want_tty_master
         #: the init's pid in the runtime's pid namespace (set by the init itself).
         self.host_pid = 0
+        #: fds to become the container's 0, 1, 2 (a foreground run's pipes), else inherited
+        self.stdio: tuple[int, int, int] | None = None

@@ -14,9 +14,11 @@ _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGWINCH, signal.SIGKILL, signal.SIGSTO
 class Foreground:
     """Install the handlers before the container starts, so no signal is lost."""
 
-    def __init__(self, pid: int, master: int) -> None:
+    def __init__(self, pid: int, master: int, stdio: tuple[int, int, int] | None = None) -> None:
         self.pid = pid
         self.master = master
+        #: without a terminal: our ends of the container's stdin, stdout and stderr pipes
+        self.stdio = stdio
         self.rd, self.wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.old_wakeup = signal.set_wakeup_fd(self.wr)
         self.saved: dict[int, object] = {}
@@ -42,6 +44,8 @@ class Foreground:
         status: int | None = None
         raw = None
         stdin_open = self.master >= 0
+        if self.stdio is not None:
+            return self._relay_pipes(*self.stdio)
         if self.master >= 0 and os.isatty(0):
             import termios
             import tty
@@ -94,6 +98,55 @@ class Foreground:
                 import termios
 
                 termios.tcsetattr(0, termios.TCSADRAIN, raw)
+        assert status is not None
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+    def _relay_pipes(self, stdin_w: int, stdout_r: int, stderr_r: int) -> int:
+        """Copy our stdin into the container's, its stdout and stderr into ours, until it
+        has exited and its pipes are closed (or quiet: a process outside the container
+        may hold them); our stdin's EOF closes the container's."""
+        status: int | None = None
+        outs = {stdout_r: 1, stderr_r: 2}
+        stdin_open = True
+        try:
+            while True:
+                status = self._reap(status)
+                if status is not None and not outs:
+                    break
+                rfds = [self.rd, *outs] + ([0] if stdin_open else [])
+                try:
+                    ready, _, _ = select.select(rfds, [], [], 0.2 if status is not None else None)
+                except InterruptedError:
+                    continue
+                if not ready and status is not None:
+                    break
+                if self.rd in ready:
+                    self._signals()
+                for fd in [x for x in ready if x in outs]:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:
+                        data = b""
+                    if data:
+                        _write_all(outs[fd], data)
+                    else:
+                        del outs[fd]
+                if stdin_open and 0 in ready:
+                    try:
+                        data = os.read(0, 65536)
+                    except OSError:
+                        data = b""
+                    if data:
+                        _write_all(stdin_w, data)
+                    else:
+                        stdin_open = False
+                        os.close(stdin_w)
+        finally:
+            if stdin_open:
+                os.close(stdin_w)
+            os.close(stdout_r)
+            os.close(stderr_r)
         assert status is not None
         code = os.waitstatus_to_exitcode(status)
         return 128 - code if code < 0 else code
