@@ -14,19 +14,30 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
             c.destroy()  # run leaves nothing behind when start fails, as runc
             raise
         return 0
+    import os
+
+    from pyrunc.runtime.process import wait
     from pyrunc.runtime.process.wait import Foreground
 
-    pipes = None if plan.process is None or plan.process.terminal else stdio_pipes(plan)
+    terminal = plan.process is not None and plan.process.terminal
+    pipes = None if plan.process is None or terminal else stdio_pipes(plan)
     if pipes is not None:
         co.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
+    # Our terminal raw while the container is made, as runc's is once the console
+    # arrives (during create): what it queues meanwhile reaches the container first.
+    raw = wait.raw_terminal() if terminal and os.isatty(0) else None
     try:
         c, launched = create(root, cid, plan, co)
     except BaseException:
         _close(pipes, both=True)
+        if raw is not None:
+            import termios
+
+            termios.tcsetattr(0, termios.TCSADRAIN, raw)
         raise
     _close(pipes, both=False)
     fg = Foreground(launched.pid, launched.tty_master,
-                    None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]))
+                    None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]), raw)
     try:
         if no_subreaper:
             # The init is already our child; orphans of the container go to PID 1.
