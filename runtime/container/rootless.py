@@ -1,5 +1,5 @@
 """Cgroups for a container whose runtime may lack permission over them (``--rootless``,
-runc's rules): a hierarchy that refuses us is left out with one warning, not an error;
+runc's rules): a hierarchy that refuses us is left out silently (a --debug line), not an error;
 a limit for a controller left out is an error (the container would run without it);
 device rules are not expected to work and their errors are ignored.
 
@@ -21,21 +21,32 @@ def check_limits(resources: dict, dirs: list[str]) -> None:
     have = cgroups.by_controller(dirs)
     for ctrl, _file, _value, _path in spec_resources.writes_for(resources, cgroups.is_pure_v2(), "limits"):
         if ctrl not in have:
-            raise PyruncError(f"cannot set {ctrl or 'unified'} limit: container could not join or create cgroup")
+            if "memory" not in have and "" not in have:
+                # runc's failed start asks the memory cgroup for its OOM kills, and warns
+                # that it has none to ask (runc 1.1.5's words).
+                log.warn("unable to get oom kill count", error="no directory specified for memory.oom_control")
+            # runc's chain: the limits are set at the init's hooks step (procHooks).
+            raise PyruncError("unable to start container process: error during container init: error setting "
+                              f"cgroup config for procHooks process: cannot set {ctrl or 'unified'} limit: "
+                              "container could not join or create cgroup")
 
 
 def warn_skipped(refused: list[str], own_pidns: bool) -> None:
-    """One warning for every hierarchy left out."""
+    """One line for every hierarchy left out: --debug, or a warning when nothing could
+    kill every process of the container."""
     from pyrunc.runtime.linux import cgroups
 
     names = sorted(c or "unified" for c in cgroups.by_controller(refused))
     msg = (f"rootless: no permission to create or join the container's cgroups (not delegated), "
            f"running without them: {', '.join(names)}")
-    if not own_pidns:
-        # runc's warning: without a cgroup or a pid namespace of its own, nothing can
-        # find and kill every process of the container.
-        msg += "; with no cgroup and no private pid namespace, not every process of the container can be killed"
-    log.warn(msg)
+    if own_pidns:
+        # runc 1.1.5 and 1.5 say nothing of cgroups they may not use (rootless, that is
+        # the rule): a --debug line only.
+        log.debug(msg)
+        return
+    # Without a cgroup or a pid namespace of its own, nothing can find and kill every
+    # process of the container: that is worth a warning.
+    log.warn(msg + "; with no cgroup and no private pid namespace, not every process of the container can be killed")
 
 
 def set_devices(dirs: list[str], resources: dict, replaced: frozenset[str] = frozenset()) -> None:
