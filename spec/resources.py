@@ -344,8 +344,15 @@ def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False,
                replaced: frozenset[str] = frozenset()) -> list[Write]:
     """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
     the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
+    given = res.get("memory") if isinstance(res.get("memory"), dict) else {}
     res = drop_unset(res, update)
-    writes = v2_writes(res) if v2 else v1_writes(res, warn=part != "devices", replaced=replaced)  # warnings once
+    if part != "devices":  # warnings once
+        # runc's specconv warns when the config has the fields at all, zeros included
+        # (Docker sends "kernel": 0); an update, when they are given a value.
+        mem = (res.get("memory") or {}) if update else given
+        if "kernel" in mem or "kernelTCP" in mem:
+            log.warn("Kernel memory settings are ignored and will be removed")
+    writes = v2_writes(res) if v2 else v1_writes(res, warn=False, replaced=replaced)
     if update or part == "limits":
         return [w for w in writes if w[0] != "devices"]
     if part == "devices":
