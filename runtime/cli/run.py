@@ -38,5 +38,15 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.container.run import run as run_container
 
     plan = load_plan(opts, pos[0])
+    if plan.process is not None and plan.process.terminal and not opts["detach"] and not opts["console_socket"]:
+        # runc: a foreground terminal is the caller's own (/dev/tty), which must exist (as exec).
+        import os
+
+        from pyrunc.runtime.errors import PyruncError
+
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC))
+        except OSError as e:
+            raise PyruncError(f"open /dev/tty: {(e.strerror or '').lower()}") from None
     co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
     return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])

@@ -111,6 +111,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("tty-run-script-user", [Call(["run", "--bundle", "{bundle}", "{id}"], tty=True)],
              change=_with(_terminal, lambda c: c["process"].update(user={"uid": 1000, "gid": 1000}))),
     Scenario("tty-run-script-no-terminal", [Call(["run", "--bundle", "{bundle}", "{id}"], tty=True)]),
+    # process.terminal in the foreground with no terminal of the caller's (a new session): refused
+    Scenario("tty-run-no-caller-terminal", [Call(["run", "--bundle", "{bundle}", "{id}"])], change=_terminal),
     Scenario("tty-console-socket", [Call(["create", "--console-socket", "{tmp}/console.sock", "--bundle",
                                           "{bundle}", "{id}"], console=True), Snapshot(), Call(["start", "{id}"]),
                                     WaitOutput(), WaitStopped(), Call(["delete", "{id}"])], change=_terminal),
