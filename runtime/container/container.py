@@ -231,12 +231,22 @@ class Container:
             from pyrunc.runtime.linux import pidfd
 
             pidfd_sock = pidfd.connect(pidfd_socket)  # before the process: a bad socket starts nothing
+        pipes = None
+        if not proc.terminal and not detach:
+            # In the foreground without a terminal: pipes, as for run (runc's setupIO).
+            from pyrunc.runtime.container.run import close_pipes, stdio_pipes
+
+            pipes = stdio_pipes(_root_id(st.pid, "uid"), _root_id(st.pid, "gid"))
+            opts.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
         try:
             pid, master = execproc.launch(opts, place)
         except BaseException:
             if pidfd_sock is not None:
                 pidfd_sock.close()
+            close_pipes(pipes, both=True)
             raise
+        if pipes is not None:
+            close_pipes(pipes, both=False)  # the process's ends; ours stay
         if pid_file or pidfd_sock is not None:
             try:
                 if pid_file:
@@ -252,12 +262,15 @@ class Container:
                     pass
                 if master >= 0:
                     os.close(master)
+                if pipes is not None:
+                    for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+                        os.close(fd)
                 raise
         if detach:
             return 0
         from pyrunc.runtime.process.wait import Foreground
 
-        fg = Foreground(pid, master)
+        fg = Foreground(pid, master, None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]))
         try:
             return fg.wait()
         finally:
@@ -455,6 +468,20 @@ def load_existing(root: str, cid: str) -> Container:
     if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
         raise NotExist()
     return c
+
+
+def _root_id(pid: int, kind: str) -> int:
+    """The host's id of the container's root (``kind`` "uid" or "gid"), from its init's
+    map; 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/{kind}_map") as f:
+            for line in f:
+                inside, outside, _n = line.split()
+                if inside == "0":
+                    return int(outside)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def set_resources(dirs: list[str], resources: dict, part: str = "all", update: bool = False,

@@ -20,7 +20,7 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
     from pyrunc.runtime.process.wait import Foreground
 
     terminal = plan.process is not None and plan.process.terminal
-    pipes = None if plan.process is None or terminal else stdio_pipes(plan)
+    pipes = None if plan.process is None or terminal else stdio_pipes(*_root_ids(plan))
     if pipes is not None:
         co.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
     # Our terminal raw while the container is made, as runc's is once the console
@@ -29,13 +29,13 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
     try:
         c, launched = create(root, cid, plan, co)
     except BaseException:
-        _close(pipes, both=True)
+        close_pipes(pipes, both=True)
         if raw is not None:
             import termios
 
             termios.tcsetattr(0, termios.TCSADRAIN, raw)
         raise
-    _close(pipes, both=False)
+    close_pipes(pipes, both=False)
     fg = Foreground(launched.pid, launched.tty_master,
                     None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]), raw)
     try:
@@ -61,14 +61,19 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
     return code
 
 
-def stdio_pipes(plan: Plan) -> list[tuple[int, int]]:
-    """A foreground run without a terminal gives the container three pipes, owned by its
-    root (as runc's setupProcessPipes), and copies them to and from its own stdio: the
-    container never holds the caller's files."""
-    import os
-
+def _root_ids(plan: Plan) -> tuple[int, int]:
+    """The host's uid and gid of the container's root."""
     uid = next((m.host_id for m in plan.uid_mappings if m.container_id == 0), 0)
     gid = next((m.host_id for m in plan.gid_mappings if m.container_id == 0), 0)
+    return uid, gid
+
+
+def stdio_pipes(uid: int, gid: int) -> list[tuple[int, int]]:
+    """A foreground run or exec without a terminal gives the process three pipes, owned by
+    the container's root (``uid``, ``gid`` on the host; runc's setupProcessPipes), and
+    copies them to and from its own stdio: the container never holds the caller's files."""
+    import os
+
     pipes: list[tuple[int, int]] = []
     try:
         for _ in range(3):
@@ -80,12 +85,12 @@ def stdio_pipes(plan: Plan) -> list[tuple[int, int]]:
                 except PermissionError:
                     pass  # rootless: they are the user's already
     except BaseException:
-        _close(pipes, both=True)
+        close_pipes(pipes, both=True)
         raise
     return pipes
 
 
-def _close(pipes: list[tuple[int, int]] | None, both: bool) -> None:
+def close_pipes(pipes: list[tuple[int, int]] | None, both: bool) -> None:
     """The container's ends (stdin's read end, stdout's and stderr's write ends), or all."""
     import os
 
