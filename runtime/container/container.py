@@ -243,7 +243,8 @@ class Container:
         except BaseException:
             if pidfd_sock is not None:
                 pidfd_sock.close()
-            close_pipes(pipes, both=True)
+            if pipes is not None:
+                close_pipes(pipes, both=True)
             raise
         if pipes is not None:
             close_pipes(pipes, both=False)  # the process's ends; ours stay
