@@ -73,17 +73,20 @@ def _needs_quote(s: str) -> bool:
     return any(not (c.isalnum() or c in "-._/@^+") for c in s)
 
 
-def format_line(level: str, msg: str) -> str:
+def format_line(level: str, msg: str, error: str = "") -> str:
+    """``error``: logrus's error field (WithError), after the message, as runc writes it."""
     if _json:
         from pyrunc.runtime.jsonout import dumps
 
-        return dumps({"level": level, "msg": msg, "time": _now()}) + "\n"
+        d = {"error": error} if error else {}
+        return dumps({**d, "level": level, "msg": msg, "time": _now()}) + "\n"
     m = _quote(msg) if _needs_quote(msg) else msg
-    return f'time="{_now()}" level={level} msg={m}\n'
+    e = "" if not error else " error=" + (_quote(error) if _needs_quote(error) else error)
+    return f'time="{_now()}" level={level} msg={m}{e}\n'
 
 
-def _emit(level: str, msg: str) -> None:
-    line = format_line(level, msg)
+def _emit(level: str, msg: str, error: str = "") -> None:
+    line = format_line(level, msg, error)
     if _fd >= 0:
         try:
             os.write(_fd, line.encode())
@@ -128,8 +131,8 @@ def error(msg: str) -> None:
         _write_stderr(msg + "\n")
 
 
-def warn(msg: str) -> None:
-    _emit("warning", msg)
+def warn(msg: str, error: str = "") -> None:
+    _emit("warning", msg, error)
 
 
 def debug(msg: str) -> None:

@@ -280,8 +280,8 @@ def test_spec_rootless_is_runcs(user, tmp_path):
 
 def test_run_as_unprivileged_uid(user, busybox_rootfs):
     """`run` as the uid: root inside through its single mapping, setgroups denied, /proc
-    mounted in the new user+pid namespace, /sys bound; no cgroup could be made: one
-    warning, and the container runs."""
+    mounted in the new user+pid namespace, /sys bound; no cgroup could be made: no
+    warning (as runc), and the container runs."""
     script = ("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; "
               "echo pid=$$; test -d /sys/kernel && echo sys; ls /dev/null /dev/zero /dev/tty >/dev/null && echo dev")
     b = user.bundle(busybox_rootfs, ["sh", "-c", script])
@@ -290,7 +290,7 @@ def test_run_as_unprivileged_uid(user, busybox_rootfs):
     lines = [" ".join(x.split()) for x in p.stdout.splitlines()]
     assert lines == ["0", "0", f"0 {user.uid} 1", f"0 {user.uid} 1", "deny", "pid=1", "sys", "dev"], p.stdout
     warns = _warnings(p.stderr)
-    assert len(warns) == 1 and "cgroups" in warns[0] and "running without them" in warns[0], p.stderr
+    assert warns == [], p.stderr  # runc 1.1.5 says nothing of the cgroups it may not use
     assert "level=error" not in p.stderr
     assert os.path.isdir(user.state_root) and os.listdir(user.state_root) == []
     assert os.stat(user.state_root).st_uid == user.uid
@@ -324,7 +324,7 @@ def test_lifecycle_as_unprivileged_uid(user, busybox_rootfs):
     b = user.bundle(busybox_rootfs, ["sleep", "1000"])
     p = user("create", "--bundle", b, "c1")
     assert p.returncode == 0, p.stderr
-    assert len(_warnings(p.stderr)) == 1
+    assert _warnings(p.stderr) == []  # as runc: nothing said of the cgroups it may not use
     cdir = os.path.join(user.state_root, "c1")
     assert os.path.isdir(cdir) and os.stat(cdir).st_uid == user.uid
     st = json.loads(user("state", "c1", check=True).stdout)
@@ -360,17 +360,21 @@ def test_lifecycle_as_unprivileged_uid(user, busybox_rootfs):
 
 
 def test_resources_without_delegation(user, busybox_rootfs):
-    """A limit needs the cgroup the uid could not make: runc 1.5's error, nothing left.
+    """A limit needs the cgroup the uid could not make: runc's error, nothing left.
     Device rules alone are ignored (not expected to work rootless), and the container
     runs.  --rootless=false makes the first permission error fatal."""
     b = user.bundle(busybox_rootfs, ["true"], resources={"pids": {"limit": 100}})
     p = user("run", "--bundle", b, "r2")
     assert p.returncode == 1
-    assert p.stderr.count("\n") == 1 and \
-        "cannot set pids limit: container could not join or create cgroup" in p.stderr, p.stderr
+    # runc 1.1.5's lines: its failed start's OOM-count warning (no memory cgroup either), then
+    # the error with runc's chain.
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and "unable to get oom kill count" in lines[0], p.stderr
+    assert "error setting cgroup config for procHooks process: cannot set pids limit: container could not " \
+        "join or create cgroup" in lines[1], p.stderr
     b2 = user.bundle(busybox_rootfs, ["true"], resources={"devices": [{"allow": False, "access": "rwm"}]})
     p = user("run", "--bundle", b2, "r3")
-    assert p.returncode == 0 and len(_warnings(p.stderr)) == 1, p.stderr
+    assert p.returncode == 0 and _warnings(p.stderr) == [], p.stderr
     p = user("--rootless", "false", "run", "--bundle", b2, "r4")
     assert p.returncode == 1 and "permission denied" in p.stderr and p.stderr.count("\n") == 1, p.stderr
     p = user("--rootless", "maybe", "run", "--bundle", b2, "r5")

@@ -15,7 +15,7 @@ def _feed(order, kinds):
 
 
 @pytest.mark.parametrize("kinds", [
-    [sync.PID, sync.READY],
+    [sync.PID, sync.HOOKS, sync.READY],
     [sync.MAPS, sync.NETDEVICES, sync.PID, sync.MOUNTFDS, sync.TTY, sync.HOOKS, sync.READY, sync.SECCOMP],
     [sync.LOG, sync.MAPS, sync.LOG, sync.PID, sync.HOOKS, sync.LOG, sync.READY, sync.ERROR],
 ])
@@ -25,6 +25,7 @@ def test_create_in_order(kinds):
 
 @pytest.mark.parametrize("kinds,bad", [
     ([], sync.READY),  # the pid is required before it
+    ([sync.PID], sync.READY),  # so is hooks (the device rules' step)
     ([sync.PID], sync.MAPS),  # too late
     ([sync.PID, sync.HOOKS], sync.HOOKS),  # twice
     ([sync.PID, sync.READY], sync.TTY),  # after ready

@@ -180,11 +180,9 @@ class Container:
         """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
         of the process in the foreground, 0 when detached."""
         if proc.terminal and not console_socket and not detach:
-            # runc: a foreground terminal is the caller's own (/dev/tty), which must exist.
-            try:
-                os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC))
-            except OSError as e:
-                raise PyruncError(f"open /dev/tty: {(e.strerror or '').lower()}") from None
+            from pyrunc.runtime.container.stdio import check_caller_tty
+
+            check_caller_tty()
         status = self.status()
         if status == STOPPED:
             raise PyruncError("cannot exec in a stopped container")
@@ -229,12 +227,23 @@ class Container:
             from pyrunc.runtime.linux import pidfd
 
             pidfd_sock = pidfd.connect(pidfd_socket)  # before the process: a bad socket starts nothing
+        pipes = None
+        if not proc.terminal and not detach:
+            # In the foreground without a terminal: pipes, as for run (runc's setupIO).
+            from pyrunc.runtime.container.stdio import close_pipes, root_id, stdio_pipes
+
+            pipes = stdio_pipes(root_id(st.pid, "uid"), root_id(st.pid, "gid"))
+            opts.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
         try:
             pid, master = execproc.launch(opts, place)
         except BaseException:
             if pidfd_sock is not None:
                 pidfd_sock.close()
+            if pipes is not None:
+                close_pipes(pipes, both=True)
             raise
+        if pipes is not None:
+            close_pipes(pipes, both=False)  # the process's ends; ours stay
         if pid_file or pidfd_sock is not None:
             try:
                 if pid_file:
@@ -250,12 +259,15 @@ class Container:
                     pass
                 if master >= 0:
                     os.close(master)
+                if pipes is not None:
+                    for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+                        os.close(fd)
                 raise
         if detach:
             return 0
         from pyrunc.runtime.process.wait import Foreground
 
-        fg = Foreground(pid, master)
+        fg = Foreground(pid, master, None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]))
         try:
             return fg.wait()
         finally:
@@ -472,4 +484,3 @@ def load_existing(root: str, cid: str) -> Container:
     if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
         raise NotExist()
     return c
-

@@ -14,7 +14,7 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket")
+                 "rootless_cgroups", "pidfd_socket", "stdio")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
@@ -27,6 +27,8 @@ class CreateOptions:
         self.detach = detach
         self.rootless_cgroups = rootless_cgroups  # --rootless: cgroup permission errors ignored
         self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
+        #: a foreground run without a terminal: the container's ends of its stdio pipes
+        self.stdio: tuple[int, int, int] | None = None
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -163,7 +165,16 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                 resctrl.record(cdir, rdt.root, resctrl.group_dir(rdt.root, rdt, cid), remove)
             fault.point("cgroup-join")
 
+        replaced = frozenset(d.path for d in plan.devices)
+
         def run_hooks(pid: int) -> None:
+            # The device rules first: the init has made its device nodes (mknod needs
+            # "m") and waits, before pivot_root (runc's procHooks: Set, then the hooks).
+            # (Rootless: runc does not expect device rules to work; the manager ignores their errors.)
+            manager.set_devices(resources, replaced)
+            fault.point("device-rules")
+            if "prestart" not in plan.hooks and "createRuntime" not in plan.hooks:
+                return
             from pyrunc.runtime.process import hooks
 
             # "creating": the create operation has not finished (runtime.md "Lifecycle"
@@ -182,6 +193,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
+        opts.stdio = co.stdio
         log.debug(f"create {cid}: cgroups {manager.dirs}; launching the init")
         def stuck() -> str:
             # Asked while the child is silent: frozen under us, it would never answer.
@@ -189,10 +201,6 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         launched = launch.launch(opts, place, run_hooks, on_pid, stuck)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
-        # The init waits on the FIFO now: nothing of the user's runs before these rules.
-        # (Rootless: runc does not expect device rules to work; the manager ignores their errors.)
-        manager.set_devices(resources)
-        fault.point("device-rules")
         os.close(fifo_fd)
         fifo_fd = -1
         if co.pid_file:

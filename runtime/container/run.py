@@ -2,6 +2,7 @@
 process, forward signals and relay its terminal, then delete it (unless --keep)."""
 
 from pyrunc.runtime.container.create import CreateOptions, create
+from pyrunc.runtime.container.stdio import check_caller_tty, close_pipes, stdio_pipes
 from pyrunc.spec.plan import Plan
 
 
@@ -14,10 +15,32 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
             c.destroy()  # run leaves nothing behind when start fails, as runc
             raise
         return 0
+    import os
+
+    from pyrunc.runtime.process import wait
     from pyrunc.runtime.process.wait import Foreground
 
-    c, launched = create(root, cid, plan, co)
-    fg = Foreground(launched.pid, launched.tty_master)
+    terminal = plan.process is not None and plan.process.terminal
+    if terminal and not co.console_socket:
+        check_caller_tty()
+    pipes = None if plan.process is None or terminal else stdio_pipes(*_root_ids(plan))
+    if pipes is not None:
+        co.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
+    # Our terminal raw while the container is made, as runc's is once the console
+    # arrives (during create): what it queues meanwhile reaches the container first.
+    raw = wait.raw_terminal() if terminal and os.isatty(0) else None
+    try:
+        c, launched = create(root, cid, plan, co)
+    except BaseException:
+        close_pipes(pipes, both=True)
+        if raw is not None:
+            import termios
+
+            termios.tcsetattr(0, termios.TCSADRAIN, raw)
+        raise
+    close_pipes(pipes, both=False)
+    fg = Foreground(launched.pid, launched.tty_master,
+                    None if pipes is None else (pipes[0][1], pipes[1][0], pipes[2][0]), raw)
     try:
         if no_subreaper:
             # The init is already our child; orphans of the container go to PID 1.
@@ -39,3 +62,11 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
     if not keep:
         c.destroy()
     return code
+
+
+def _root_ids(plan: Plan) -> tuple[int, int]:
+    """The host's uid and gid of the container's root."""
+    uid = next((m.host_id for m in plan.uid_mappings if m.container_id == 0), 0)
+    gid = next((m.host_id for m in plan.gid_mappings if m.container_id == 0), 0)
+    return uid, gid
+

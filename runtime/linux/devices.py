@@ -9,14 +9,15 @@ from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, paths
 
-#: config-linux.md: the runtime MUST supply these.
+#: config-linux.md: the runtime MUST supply these.  In runc's order (its AllowedDevices),
+#: which the binds of a user namespace show in the container's mountinfo.
 DEFAULT_DEVICES = [
     ("/dev/null", "c", 1, 3, 0o666),
-    ("/dev/zero", "c", 1, 5, 0o666),
-    ("/dev/full", "c", 1, 7, 0o666),
     ("/dev/random", "c", 1, 8, 0o666),
-    ("/dev/urandom", "c", 1, 9, 0o666),
+    ("/dev/full", "c", 1, 7, 0o666),
     ("/dev/tty", "c", 5, 0, 0o666),
+    ("/dev/zero", "c", 1, 5, 0o666),
+    ("/dev/urandom", "c", 1, 9, 0o666),
 ]
 
 #: runtime-linux.md "Dev symbolic links".
@@ -146,6 +147,29 @@ def create_default_devices(rootfd: int, extra: list, bind: bool) -> None:
             create_device(rootfd, d.path, d.type, d.major, d.minor, d.file_mode, d.uid, d.gid, bind)
     finally:
         os.umask(old)
+
+
+def reopen_dev_null() -> None:
+    """After pivot_root: each of fds 0-2 that is a null device (the host's /dev/null the
+    caller handed down) is replaced by the container's own /dev/null, opened now (runc's
+    reOpenDevNull, when the runtime made /dev).  The container's device rules apply to
+    that open: a /dev/null they do not allow fails here, as under runc."""
+    try:
+        fd = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        raise PyruncError("error during container init: error reopening /dev/null inside container: "
+                          f"open /dev/null: {(e.strerror or str(e)).lower()}") from None
+    try:
+        rdev = os.fstat(fd).st_rdev
+        for n in range(3):
+            try:
+                st = os.fstat(n)
+            except OSError:
+                continue  # a closed stdio fd stays closed
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+                os.dup2(fd, n, inheritable=True)
+    finally:
+        os.close(fd)
 
 
 def create_links(rootfd: int) -> None:

@@ -28,7 +28,7 @@ _NS = (("cgroup", c.CLONE_NEWCGROUP), ("ipc", c.CLONE_NEWIPC), ("uts", c.CLONE_N
 
 class ExecOptions:
     __slots__ = ("init_pid", "proc", "console_socket", "preserve_fds", "relay_tty", "container_id",
-                 "container_state", "seccomp")
+                 "container_state", "seccomp", "stdio")
 
     def __init__(self, init_pid: int, proc, console_socket: str, preserve_fds: int, relay_tty: bool,
                  container_id: str = "") -> None:
@@ -42,6 +42,8 @@ class ExecOptions:
         self.container_state: dict | None = None
         #: the filter compiled in the middle child (preexec.compile_seccomp); not the Plan's.
         self.seccomp: preexec.CompiledSeccomp | None = None
+        #: fds to become the process's 0, 1, 2 (a foreground exec's pipes), else inherited
+        self.stdio: tuple[int, int, int] | None = None
 
 
 def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
@@ -126,6 +128,11 @@ def _hand_over_listener(opts: ExecOptions, pid: int, fds: list[int]) -> None:
 def _middle(opts: ExecOptions, sock) -> None:
     try:
         forked.prepare()
+        if opts.stdio is not None:
+            for n, fd in enumerate(opts.stdio):
+                os.dup2(fd, n)  # inheritable: the process's stdio
+            for fd in opts.stdio:
+                os.close(fd)
         if opts.proc.seccomp is not None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.

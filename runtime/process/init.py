@@ -105,10 +105,11 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     if master >= 0:
         _send_terminal(opts, sock, master)
 
-    if "prestart" in plan.hooks or "createRuntime" in plan.hooks:
-        # createRuntime runs in the runtime's namespaces, after ours exist (runtime.md).
-        sync.send(sock, sync.HOOKS)
-        sync.expect(sock, sync.OK)
+    # Always (runc's procHooks): the runtime sets the device rules now that the nodes
+    # exist, before pivot_root and /dev/null's reopen, then runs createRuntime hooks in
+    # its namespaces, after ours exist (runtime.md).
+    sync.send(sock, sync.HOOKS)
+    sync.expect(sock, sync.OK)
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
         # Still "creating", as for createRuntime (runtime.md; runc's createContainer state).
@@ -130,6 +131,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         rootfs.pivot(plan.rootfs)
 
     fault.point("pivot_root")
+    if not dev_bound:
+        devices.reopen_dev_null()
     rootfs.apply_root_propagation(plan.rootfs_propagation)
     if plan.hostname:  # runc sets none for "" (the namespace keeps the host's name)
         try:

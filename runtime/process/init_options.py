@@ -5,7 +5,7 @@ from pyrunc.spec.plan import Plan
 
 class InitOptions:
     __slots__ = ("plan", "container_id", "no_pivot", "no_new_keyring", "preserve_fds", "fifo_fd",
-                 "console_socket", "want_tty_master", "host_pid", "seccomp")
+                 "console_socket", "want_tty_master", "host_pid", "seccomp", "stdio")
 
     def __init__(self, plan: Plan, container_id: str, no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, fifo_fd: int = -1, console_socket: str = "",
@@ -25,3 +25,5 @@ class InitOptions:
         self.host_pid = 0
         #: the filter compiled by the setup child (preexec.compile_seccomp), not the Plan's.
         self.seccomp = None
+        #: fds to become the container's 0, 1, 2 (a foreground run's pipes), else inherited
+        self.stdio: tuple[int, int, int] | None = None

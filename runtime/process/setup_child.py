@@ -40,13 +40,18 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         # parent can open our /proc files because rootless we stay dumpable (forked.prepare).
         sync.send(sock, sync.MAPS)
         sync.expect(sock, sync.OK)
-        os.setresgid(0, 0, 0)
+        # Root's uid now, its gid only after the other namespaces exist (runc's nsexec:
+        # setresuid before the unshare, setresgid in the init): what a new namespace takes
+        # from its creator's credentials shows it, e.g. the group of the IPC namespace's
+        # mqueue root, made at unshare(CLONE_NEWIPC), is the overflow gid under runc.
         os.setresuid(0, 0, 0)
-        # A change of credentials clears the parent death signal: set it again.
-        forked.die_with_parent(runtime)
     flags = namespaces.new_flags(plan.namespaces, exclude=c.CLONE_NEWUSER)
     if flags:
         libc.unshare(flags)
+    if user is not None and not user.path:
+        os.setresgid(0, 0, 0)
+        # A change of credentials clears the parent death signal: set it again.
+        forked.die_with_parent(runtime)
     if plan.time_offsets:
         # After unshare(CLONE_NEWTIME) and before the first child exists.
         namespaces.write_time_offsets(plan.time_offsets)

@@ -24,9 +24,11 @@ linux/unixsock).  The whole exchange of ``create``, in the order the parent chec
         ---------------- ok ------------------>  mounts
         <------------- tty (fd) --------------  [process.terminal] pty master
     keeps it, or sends it to --console-socket
-        <------------- hooks -----------------  [createRuntime/prestart hooks] waits
-    runs createRuntime hooks
-        ---------------- ok ------------------>  createContainer hooks, pivot_root, ...
+        <------------- hooks -----------------  device nodes made; waits (runc's procHooks)
+    sets the device rules, runs the
+    createRuntime (prestart) hooks
+        ---------------- ok ------------------>  /dev/null reopened, createContainer hooks,
+                                                 pivot_root, ...
         <------------- ready -----------------  then preexec.finish: seccomp, user, caps
     (reads on until EOF)
         <----------- seccomp (fd) ------------  [SCMP_ACT_NOTIFY] the notify listener
@@ -68,7 +70,7 @@ NETDEVICES = "netdevices"  #: move linux.netDevices into my network namespace
 PID = "pid"  #: payload: the host pid of the init (create) or of the process (exec)
 MOUNTFDS = "mountfds"  #: payload: the init's host pid; send mounttree/mountsrc, then ok
 TTY = "tty"  #: fd: the pty master
-HOOKS = "hooks"  #: run the createRuntime (and prestart) hooks, then ok
+HOOKS = "hooks"  #: set the device rules, run the createRuntime (and prestart) hooks, then ok
 READY = "ready"  #: the init is about to drop privileges and wait on the exec FIFO
 SECCOMP = "seccomp"  #: fd: the seccomp notify listener
 ERROR = "error"  #: payload: why the child failed; it exits
@@ -78,7 +80,7 @@ EOF = "eof"  #: not sent: what recv returns when the peer is gone
 #: The child's messages of create, in order: (kind, required).  One sender (the setup
 #: child, then the init, which says nothing until the setup child has its "ok" for pid).
 CREATE_ORDER = (((MAPS, False), (NETDEVICES, False), (PID, True), (MOUNTFDS, False), (TTY, False),
-                 (HOOKS, False), (READY, True), (SECCOMP, False)),)
+                 (HOOKS, True), (READY, True), (SECCOMP, False)),)
 #: exec's: two senders, the middle child (pid) and the process (tty, then seccomp).
 EXEC_ORDER = (((PID, True),), ((TTY, False), (SECCOMP, False)))
 

@@ -14,9 +14,16 @@ _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGWINCH, signal.SIGKILL, signal.SIGSTO
 class Foreground:
     """Install the handlers before the container starts, so no signal is lost."""
 
-    def __init__(self, pid: int, master: int) -> None:
+    def __init__(self, pid: int, master: int, stdio: tuple[int, int, int] | None = None,
+                 raw: list | None = None) -> None:
         self.pid = pid
         self.master = master
+        #: without a terminal: our ends of the container's stdin, stdout and stderr pipes
+        self.stdio = stdio
+        self.raw = raw  # our terminal's settings, when the caller made it raw already
+        self.stdin_eof = False
+        if master >= 0 and (raw is not None or os.isatty(0)):
+            self._raw_terminal()
         self.rd, self.wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.old_wakeup = signal.set_wakeup_fd(self.wr)
         self.saved: dict[int, object] = {}
@@ -28,7 +35,34 @@ class Foreground:
             except (OSError, ValueError):
                 pass
 
+    def _raw_terminal(self) -> None:
+        """Our terminal raw (if the caller has not made it so: ``raw_terminal``), and what
+        is queued on it copied to the container's terminal now, as runc's copy starts as
+        the console arrives: it comes before the process's output."""
+        if self.raw is None:
+            self.raw = raw_terminal()
+        size = ttymod.get_winsize(0)
+        if size:
+            ttymod.set_winsize(self.master, *size)
+        while select.select([0], [], [], 0)[0]:
+            try:
+                data = os.read(0, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.stdin_eof = True
+                break
+            _write_all(self.master, data)
+
+    def _cooked(self) -> None:
+        if self.raw is not None:
+            import termios
+
+            termios.tcsetattr(0, termios.TCSADRAIN, self.raw)
+            self.raw = None
+
     def restore(self) -> None:
+        self._cooked()
         for s, h in self.saved.items():
             try:
                 signal.signal(s, h)  # type: ignore[arg-type]
@@ -40,17 +74,9 @@ class Foreground:
 
     def wait(self) -> int:
         status: int | None = None
-        raw = None
-        stdin_open = self.master >= 0
-        if self.master >= 0 and os.isatty(0):
-            import termios
-            import tty
-
-            raw = termios.tcgetattr(0)
-            tty.setraw(0)
-            size = ttymod.get_winsize(0)
-            if size:
-                ttymod.set_winsize(self.master, *size)
+        stdin_open = self.master >= 0 and not self.stdin_eof
+        if self.stdio is not None:
+            return self._relay_pipes(*self.stdio)
         try:
             master_open = self.master >= 0
             while True:
@@ -90,10 +116,56 @@ class Foreground:
                     else:
                         _write_all(self.master, data)
         finally:
-            if raw is not None:
-                import termios
+            self._cooked()
+        assert status is not None
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
 
-                termios.tcsetattr(0, termios.TCSADRAIN, raw)
+    def _relay_pipes(self, stdin_w: int, stdout_r: int, stderr_r: int) -> int:
+        """Copy our stdin into the container's, its stdout and stderr into ours, until it
+        has exited and its pipes are closed (or quiet: a process outside the container
+        may hold them); our stdin's EOF closes the container's."""
+        status: int | None = None
+        outs = {stdout_r: 1, stderr_r: 2}
+        stdin_open = True
+        try:
+            while True:
+                status = self._reap(status)
+                if status is not None and not outs:
+                    break
+                rfds = [self.rd, *outs] + ([0] if stdin_open else [])
+                try:
+                    ready, _, _ = select.select(rfds, [], [], 0.2 if status is not None else None)
+                except InterruptedError:
+                    continue
+                if not ready and status is not None:
+                    break
+                if self.rd in ready:
+                    self._signals()
+                for fd in [x for x in ready if x in outs]:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:
+                        data = b""
+                    if data:
+                        _write_all(outs[fd], data)
+                    else:
+                        del outs[fd]
+                if stdin_open and 0 in ready:
+                    try:
+                        data = os.read(0, 65536)
+                    except OSError:
+                        data = b""
+                    if data:
+                        _write_all(stdin_w, data)
+                    else:
+                        stdin_open = False
+                        os.close(stdin_w)
+        finally:
+            if stdin_open:
+                os.close(stdin_w)
+            os.close(stdout_r)
+            os.close(stderr_r)
         assert status is not None
         code = os.waitstatus_to_exitcode(status)
         return 128 - code if code < 0 else code
@@ -130,6 +202,20 @@ class Foreground:
                 return status
             if pid == self.pid:
                 status = st
+
+
+def raw_terminal() -> list:
+    """Make our stdin's terminal raw; returns its settings, to restore.  TCSANOW, as runc
+    (containerd/console): what is already in the terminal's input queue reaches the
+    container, not flushed (tty.setraw's TCSAFLUSH).  The end-of-file that script(1)
+    queues for a stdin at EOF is one such byte: queued in canonical mode, it reads as a
+    NUL once the terminal is raw."""
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(0)
+    tty.setraw(0, termios.TCSANOW)
+    return saved
 
 
 def _noop(signum: int, frame: object) -> None:

@@ -189,6 +189,7 @@ SCENARIOS += [
 # ---------------------------------------------------------------- exec
 for name, args in [
     ("cli-exec", ["exec", "{id}", "sh", "-c", "echo exec; id"]),
+    ("cli-exec-stdio", ["exec", "{id}", "sh", "-c", "for n in 0 1 2; do echo $n $(readlink /proc/$$/fd/$n); done"]),
     ("cli-exec-env", ["exec", "--env", "A=1", "-e", "B=2", "{id}", "sh", "-c", "echo $A$B"]),
     ("cli-exec-cwd", ["exec", "--cwd", "/tmp", "{id}", "pwd"]),
     ("cli-exec-cwd-missing", ["exec", "--cwd", "/nosuch", "{id}", "pwd"]),

@@ -267,7 +267,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("cri-container", field(), change=cri_container),
     Scenario("cri-container-rshared", field(), change=_with(cri_container, _set(["linux", "rootfsPropagation"],
                                                                                  "rshared")),
-             deliberate={"container.mountinfo": ROOT_PROPAGATION}),
+             deliberate={"container.mountinfo": ROOT_PROPAGATION, "container.mountinfo.cgroup": ROOT_PROPAGATION}),
     Scenario("cri-container-cpuset", field(), change=_with(cri_container, _set(
         ["linux", "resources", "cpu"], {"shares": 2, "cpus": "0", "mems": ""}))),
     Scenario("cri-pod", [

@@ -70,6 +70,13 @@ NESTED_PROC = ["sh", "-c", "mkdir -p /tmp/p && mount -t proc proc /tmp/p 2>&1; e
                "grep -c . /tmp/p/mounts; umount /tmp/p 2>&1; sh /probe.sh"]
 
 UR = _chown(200000)
+#: runc's refusal is its open bug; the bind is crun's answer and the Kubernetes KEP's.
+SYSFS_BIND = (
+    "a user namespace in the host's network namespace may not mount a sysfs (the kernel's EPERM): runc "
+    "fails the create (runc issue #3672, labelled a bug, open); pyrunc binds the host's /sys read-only "
+    "instead, as crun does and runc's pull request #5016 proposes. The container sees the /sys of the "
+    "network namespace it shares, as a container without a user namespace there does")
+
 SCENARIOS: list[Scenario] = [
     Scenario("userns-default", field(), change=_userns, rootfs=UR),
     Scenario("userns-cgroupns", field(), change=_with(_userns, _cgroupns), rootfs=UR),
@@ -85,7 +92,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("userns-sysctl", field(), change=_with(_userns, lambda c: c["linux"].update(
         sysctl={"net.ipv4.ip_forward": "1"})), rootfs=UR),
     Scenario("userns-hostname", field(), change=_with(_userns, lambda c: c.update(hostname="inuserns")), rootfs=UR),
-    Scenario("userns-no-network-ns", field(), change=_with(_userns, _no_ns("network")), rootfs=UR),
+    Scenario("userns-no-network-ns", field(), change=_with(_userns, _no_ns("network")), rootfs=UR,
+             deliberate=dict.fromkeys(("call*", "container*", "host.*", "probe.*"), SYSFS_BIND)),
     Scenario("userns-devices", field(), change=_with(_userns, lambda c: c["linux"].update(
         devices=[{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666}])), rootfs=UR),
     Scenario("nocgroupns-default", field()),
@@ -103,6 +111,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("tty-run-script-user", [Call(["run", "--bundle", "{bundle}", "{id}"], tty=True)],
              change=_with(_terminal, lambda c: c["process"].update(user={"uid": 1000, "gid": 1000}))),
     Scenario("tty-run-script-no-terminal", [Call(["run", "--bundle", "{bundle}", "{id}"], tty=True)]),
+    # process.terminal in the foreground with no terminal of the caller's (a new session): refused
+    Scenario("tty-run-no-caller-terminal", [Call(["run", "--bundle", "{bundle}", "{id}"])], change=_terminal),
     Scenario("tty-console-socket", [Call(["create", "--console-socket", "{tmp}/console.sock", "--bundle",
                                           "{bundle}", "{id}"], console=True), Snapshot(), Call(["start", "{id}"]),
                                     WaitOutput(), WaitStopped(), Call(["delete", "{id}"])], change=_terminal),

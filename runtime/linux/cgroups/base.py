@@ -53,7 +53,16 @@ class DirManager(Manager):
         have = self.paths()
         for ctrl, _file, _value, _path in self.limit_writes(res):
             if ctrl not in have:
-                raise PyruncError(f"cannot set {ctrl or 'unified'} limit: container could not join or create cgroup")
+                if "memory" not in have and "" not in have:
+                    # runc's failed start asks the memory cgroup for its OOM kills, and warns
+                    # that it has none to ask (runc 1.1.5's words).
+                    from pyrunc.runtime import log
+
+                    log.warn("unable to get oom kill count", error="no directory specified for memory.oom_control")
+                # runc's chain: the limits are set at the init's hooks step (procHooks).
+                raise PyruncError("unable to start container process: error during container init: error setting "
+                                  f"cgroup config for procHooks process: cannot set {ctrl or 'unified'} limit: "
+                                  "container could not join or create cgroup")
 
     # -- limits: the driver's file mapping, written in order -------------------------------
     def limit_writes(self, res: "Resources") -> list[Write]:
@@ -65,21 +74,21 @@ class DirManager(Manager):
 
         files.write_all(self.dirs, self.limit_writes(res))
 
-    def set_devices(self, res: "Resources") -> None:
+    def set_devices(self, res: "Resources", replaced: frozenset[str] = frozenset()) -> None:
         if not self.rootless:
-            self._set_devices(res)
+            self._set_devices(res, replaced)
             return
         if not self.dirs:
             return
         try:
-            self._set_devices(res)
+            self._set_devices(res, replaced)
         except (PyruncError, OSError) as e:
             # runc: device rules are not expected to work rootless; their errors are ignored.
             from pyrunc.runtime import log
 
             log.debug(f"rootless: device rules not applied: {e}")
 
-    def _set_devices(self, res: "Resources") -> None:
+    def _set_devices(self, res: "Resources", replaced: frozenset[str]) -> None:
         raise NotImplementedError
 
     # -- freezer: the status reading is the same on both ----------------------------------

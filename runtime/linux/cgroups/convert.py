@@ -58,8 +58,19 @@ def kernel_major_minor() -> tuple[int, int]:
 #: it; Podman sends only a deny-all rule and leaves the defaults to the runtime).
 DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
                    ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
+#: The defaults that are also device nodes: a linux.devices entry at one of these paths
+#: replaces the default, its rule included (runc's specconv drops such a default from its
+#: AllowedDevices; linux.devices itself adds no rule), so /dev/null listed there without a
+#: linux.resources.devices rule is not accessible, as under runc.
+DEFAULT_PATHS = {("c", 1, 3): "/dev/null", ("c", 1, 5): "/dev/zero", ("c", 1, 7): "/dev/full",
+                 ("c", 1, 8): "/dev/random", ("c", 1, 9): "/dev/urandom", ("c", 5, 0): "/dev/tty"}
 #: ... and mknod (only) of any character or block device.
 DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
+
+
+def default_allowed(replaced: frozenset[str] = frozenset()) -> list[tuple[str, int, int]]:
+    """runc's default allow list less the defaults whose path linux.devices lists."""
+    return [d for d in DEFAULT_ALLOWED if DEFAULT_PATHS.get(d) not in replaced]
 
 
 P = "linux.resources"

@@ -16,7 +16,7 @@ hierarchy and the directories create made), or for a create (``new``: from
 ``linux.cgroupsPath`` and the id).  The call order of a create, which every driver may rely
 on (a driver may defer work to a later step, as systemd creates its unit at ``join``):
 
-    new() -> create() -> set(res) -> join(init pid) -> set_devices(res)   [-> destroy() on failure]
+    new() -> create() -> set(res) -> join(init pid) -> set_devices(res, replaced)   [-> destroy() on failure]
 
 Afterwards, from the state: ``load()`` -> set(res, update=True) | freeze/thaw/frozen |
 pids/kill_all | stats/oom_count | destroy.
@@ -130,18 +130,23 @@ class Manager(abc.ABC):
         runc's error (PyruncError), not silently dropped."""
 
     def warn_refused(self, own_pidns: bool) -> None:
-        """Rootless: one warning naming every hierarchy left out (``refused``)."""
+        """Rootless: one line naming every hierarchy left out (``refused``): --debug, or a
+        warning when nothing could kill every process of the container."""
         from pyrunc.runtime import log
         from pyrunc.runtime.linux.cgroups.hierarchy import by_controller
 
         names = sorted(c or "unified" for c in by_controller(self.refused))
         msg = (f"rootless: no permission to create or join the container's cgroups (not delegated), "
                f"running without them: {', '.join(names)}")
-        if not own_pidns:
-            # runc's warning: without a cgroup or a pid namespace of its own, nothing can
-            # find and kill every process of the container.
-            msg += "; with no cgroup and no private pid namespace, not every process of the container can be killed"
-        log.warn(msg)
+        if own_pidns:
+            # runc 1.1.5 and 1.5 say nothing of cgroups they may not use (rootless, that is
+            # the rule): a --debug line only.
+            log.debug(msg)
+            return
+        # Without a cgroup or a pid namespace of its own, nothing can find and kill every
+        # process of the container: that is worth a warning.
+        log.warn(msg + "; with no cgroup and no private pid namespace, "
+                 "not every process of the container can be killed")
 
     # -- limits ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -151,9 +156,11 @@ class Manager(abc.ABC):
         kernel refuses is a ConfigError naming its JSON path."""
 
     @abc.abstractmethod
-    def set_devices(self, res: "Resources") -> None:
-        """The device rules of ``res`` then runc's default allow list (applied after the
-        init made its device nodes; never on update).  Leniency: errors are ignored."""
+    def set_devices(self, res: "Resources", replaced: frozenset[str] = frozenset()) -> None:
+        """The device rules of ``res`` then runc's default allow list, less the defaults
+        whose path linux.devices lists (``replaced``: runc's specconv drops them) (applied
+        after the init made its device nodes, before pivot_root; never on update).
+        Leniency: errors are ignored."""
 
     # -- freezer --------------------------------------------------------------------------
     @abc.abstractmethod

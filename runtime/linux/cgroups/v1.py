@@ -26,10 +26,10 @@ class FsManager(DirManager):
 
         files.write_all(self.dirs, _bfq_names(self.paths().get("blkio"), limit_writes(res)))
 
-    def _set_devices(self, res: "Resources") -> None:
+    def _set_devices(self, res: "Resources", replaced: frozenset[str]) -> None:
         from pyrunc.runtime.linux.cgroups import files
 
-        files.write_all(self.dirs, device_writes(res.devices or []))
+        files.write_all(self.dirs, device_writes(res.devices or [], replaced))
 
     def freeze(self) -> None:
         ctl = self.paths()
@@ -144,7 +144,7 @@ def limit_writes(res: "Resources") -> list[Write]:
 
 
 
-def device_writes(rules: "list[DeviceRule]") -> list[Write]:
+def device_writes(rules: "list[DeviceRule]", replaced: frozenset[str] = frozenset()) -> list[Write]:
     """The v1 devices controller: the config's rules in order, then runc's defaults, as
     runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
     emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
@@ -152,7 +152,7 @@ def device_writes(rules: "list[DeviceRule]") -> list[Write]:
     drops a default whose path linux.devices lists; that is not done here.  Without rules
     the default list alone: runc always writes it (a container never inherits its parent's
     "a *:* rwm")."""
-    from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD
+    from pyrunc.runtime.linux.cgroups.convert import DEFAULT_MKNOD, default_allowed
 
     default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
     exceptions: dict[tuple[int, int, str], str] = {}
@@ -167,7 +167,7 @@ def device_writes(rules: "list[DeviceRule]") -> list[Write]:
                       r.access, rp))
     for typ, _major, _minor in DEFAULT_MKNOD:
         steps.append((True, typ, -1, -1, "m", f"{P}.devices (default allow list)"))
-    for typ, major, minor in DEFAULT_ALLOWED:
+    for typ, major, minor in default_allowed(replaced):
         steps.append((True, typ, major, minor, "rwm", f"{P}.devices (default allow list)"))
     for allow, typ, major, minor, access, rp in steps:
         if typ == "a":  # "a" resets the list whatever its numbers and access (as the kernel does)

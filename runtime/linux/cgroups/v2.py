@@ -11,10 +11,10 @@ from pyrunc.runtime.errors import ConfigError
 from pyrunc.runtime.linux.cgroups import convert, files, freezer
 from pyrunc.runtime.linux.cgroups.base import DirManager
 from pyrunc.runtime.linux.cgroups.convert import (
-    DEFAULT_ALLOWED,
     DEFAULT_MKNOD,
     blkio_weight_to_io_weight,
     check_int,
+    default_allowed,
     shares_to_weight,
 )
 
@@ -46,10 +46,10 @@ class Fs2Manager(DirManager):
                                   f"{mem.limit} is below the current usage {current} (checkBeforeUpdate)")
         files.write_all(self.dirs, _bfq_weight(self.paths().get(""), res, writes))
 
-    def _set_devices(self, res: "Resources") -> None:
+    def _set_devices(self, res: "Resources", replaced: frozenset[str]) -> None:
         from pyrunc.runtime.linux import devicefilter
 
-        prog = devicefilter.load(devicefilter.build(device_rules_with_defaults(res.devices or [])))
+        prog = devicefilter.load(devicefilter.build(device_rules_with_defaults(res.devices or [], replaced)))
         try:
             devicefilter.attach(self.paths()[""], prog)
         finally:
@@ -133,14 +133,14 @@ def limit_writes(res: "Resources") -> list[Write]:
     return out
 
 
-def device_rules_with_defaults(devices: "list[DeviceRule]") -> list[dict]:
+def device_rules_with_defaults(devices: "list[DeviceRule]", replaced: frozenset[str] = frozenset()) -> list[dict]:
     """The rules of the eBPF device filter (linux/devicefilter.py's shape): the config's,
-    then runc's defaults."""
+    then runc's defaults (less those whose path linux.devices lists: ``replaced``)."""
     out = [{"allow": r.allow, "type": r.type, "major": r.major, "minor": r.minor, "access": r.access}
            for r in devices]
     for typ, _major, _minor in DEFAULT_MKNOD:
         out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
-    for typ, major, minor in DEFAULT_ALLOWED:
+    for typ, major, minor in default_allowed(replaced):
         out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
                     "access": "rwm"})
     return out
