@@ -28,7 +28,7 @@ def test_create_in_order(kinds):
     ([sync.PID], sync.READY),  # so is hooks (the device rules' step)
     ([sync.PID], sync.MAPS),  # too late
     ([sync.PID, sync.HOOKS], sync.HOOKS),  # twice
-    ([sync.PID, sync.READY], sync.TTY),  # after ready
+    ([sync.PID, sync.HOOKS, sync.READY], sync.TTY),  # after ready
     ([], sync.GO),  # the parent's own kind
     ([], "nonsense"),
 ])
