@@ -1,6 +1,8 @@
 """cProfile of one pyrunc command, every process it forks included: a measurement tool,
-never on pyrunc's own paths.  Each process writes OUTDIR/<ns>-<pid>.prof when it exits or
-execs (the container's init: the rootfs's tmp/) (os.fork, os._exit and os.execve are wrapped here, in this process only).
+never on pyrunc's own paths.  Each process writes OUTDIR/<ns>-<pid>.prof when it exits
+or execs (the container's init, after pivot_root: the rootfs's tmp/, so give it a bundle
+whose root is writable); os.fork, os._exit and os.execve are wrapped here, in this
+process only.
 
     .venv/bin/python -IS bench/profiled.py OUTDIR [pyrunc arguments ...]
     .venv/bin/python bench/profiled.py --show OUTDIR [N]    # the top N of each, cumulative
