@@ -219,7 +219,8 @@ def main() -> None:
         sleep_b = bundle(base, ["sleep", "1000"])
         real_b = bundle(base, ["sleep", "1000"], realistic=True)
         seccomp_b = bundle(base, ["sleep", "1000"], seccomp=True)
-        # State roots on /run (tmpfs), where both runtimes keep them by default.
+        # State roots on /run, where both runtimes keep them by default (a tmpfs on most
+        # hosts; this VM's /run is on its ext4 root, where an fsync costs).
         roots = tempfile.mkdtemp(prefix="pyrunc-bench-", dir="/run")
         runtimes = {"pyrunc": [PYRUNC, "--root", os.path.join(roots, "pyrunc")],
                     "runc": [a.runc, "--root", os.path.join(roots, "runc")]}
