@@ -77,8 +77,9 @@ unit:
 reliability: install
 	PYRUNC_RELIABILITY=full $(PY) -m pytest -q -s tests/reliability
 
+# `make bench BENCH_ARGS=--quick`: a small size, for a check (see bench/bench.py).
 bench: install
-	$(PY) bench/bench.py
+	$(PY) bench/bench.py $(BENCH_ARGS)
 
 # The OCI runtime-tools suites: RUNTIME_TOOLS=/path/to/a/built/runtime-tools (see README).
 conformance: install

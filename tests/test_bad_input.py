@@ -105,6 +105,40 @@ def test_corrupt_state_file(pyrunc, make_bundle):
     pyrunc("delete", "--force", "cs", check=True)
 
 
+@pytest.mark.parametrize("content", [b"", b"\0" * 512])
+def test_state_emptied_by_a_machine_crash(pyrunc, make_bundle, content):
+    """The state is written tmp + rename without fsync (store.write_atomic): after a crash
+    of the machine a disk-backed root may hold an empty (or zero-filled) state whose
+    processes are all gone.  It reads as a create that never finished: stopped, and
+    delete removes it."""
+    import signal
+    import time
+
+    b = make_bundle(["sleep", "1000"])
+    pyrunc("create", "-b", b.path, "crashed", check=True)
+    pid = json.loads(pyrunc("state", "crashed", check=True).stdout)["pid"]
+    os.kill(pid, signal.SIGKILL)  # what the machine's crash did to every process
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.01)
+    path = os.path.join(pyrunc.root, "crashed", "state")
+    with open(path) as f:
+        made = [ln.split("=", 1)[1] for ln in f.read().splitlines() if ln.startswith("cgroup_made=")]
+    with open(path, "wb") as f:
+        f.write(content)
+    st = json.loads(pyrunc("state", "crashed", check=True).stdout)
+    assert st["status"] == "stopped" and st["pid"] == 0
+    pyrunc("delete", "crashed", check=True)
+    assert not os.path.exists(os.path.join(pyrunc.root, "crashed"))
+    # A reboot takes the cgroups too (cgroupfs lives in memory); here they are still there.
+    for d in sorted(made, key=len, reverse=True):
+        os.rmdir(d)
+
+
 def test_log_file_json(pyrunc, tmp_path):
     log = tmp_path / "log.json"
     p = pyrunc("--log", str(log), "--log-format", "json", "state", "ghost")
