@@ -19,17 +19,21 @@ OPTIONS:
 """
 
 
-def _owner(path: str) -> str:
-    import pwd
-
+def _owner(path: str, names: dict[int, str]) -> str:
+    """The name of the state directory's owner; ``names`` caches it per uid (each lookup
+    reads the passwd database, and most containers have one owner)."""
     try:
         uid = os.stat(path).st_uid
     except OSError:
         return ""
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"#{uid}"
+    if uid not in names:
+        import pwd
+
+        try:
+            names[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            names[uid] = f"#{uid}"
+    return names[uid]
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -47,13 +51,14 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.container.container import load
 
     states = []
+    names: dict[int, str] = {}
     for cid in store.list_ids(g["root"]):
         try:
             c = load(g["root"], cid)
             st = c.oci_state()
         except PyruncError:
             continue
-        st["owner"] = _owner(c.dir)
+        st["owner"] = _owner(c.dir, names)
         states.append(st)
     if opts["quiet"]:
         os.write(1, "".join(s["id"] + "\n" for s in states).encode())

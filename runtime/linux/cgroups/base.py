@@ -92,30 +92,36 @@ class DirManager(Manager):
         raise NotImplementedError
 
     # -- freezer: the status reading is the same on both ----------------------------------
+    def _freezer_dirs(self) -> tuple[str | None, str | None]:
+        """The container's v1 freezer directory (freezer.state) and its unified one
+        (cgroup.freeze, cgroup.events), either None when it has none: only the file each
+        hierarchy has is read, not every freezer file in every hierarchy (list reads it
+        per container)."""
+        from pyrunc.runtime.linux.cgroups.hierarchy import freezer_mounts, under
+
+        m1, m2 = freezer_mounts()
+        return (next((d for d in self.dirs if under(d, m1)), None),
+                next((d for d in self.dirs if under(d, m2)), None))
+
     def frozen(self) -> bool:
-        for d in self.dirs:
-            for name, frozen in (("freezer.state", "FROZEN"), ("cgroup.freeze", "1")):
-                try:
-                    with open(os.path.join(d, name)) as f:
-                        if f.read().strip() == frozen:
-                            return True
-                except OSError:
-                    continue
-        return False
+        # v1's freezer.state where the container has a v1 freezer, the unified tree's
+        # cgroup.freeze where it has one (a hybrid host may be frozen through either).
+        v1, v2 = self._freezer_dirs()
+        return ((v1 is not None and _read(os.path.join(v1, "freezer.state")) == "FROZEN")
+                or (v2 is not None and _read(os.path.join(v2, "cgroup.freeze")) == "1"))
 
     def joining_would_freeze(self) -> bool:
         # The v1 freezer.state shows a frozen parent too; v2's cgroup.events "frozen 1" is
         # the effective state.
-        for d in self.dirs:
-            for name, bad in (("freezer.state", ("FROZEN", "FREEZING")), ("cgroup.freeze", ("1",)),
-                              ("cgroup.events", ("frozen 1",))):
-                try:
-                    with open(os.path.join(d, name)) as f:
-                        text = f.read()
-                except OSError:
-                    continue
-                if any(b == line.strip() for line in text.splitlines() for b in bad):
-                    return True
+        v1, v2 = self._freezer_dirs()
+        if v1 is not None and _read(os.path.join(v1, "freezer.state")) in ("FROZEN", "FREEZING"):
+            return True
+        if v2 is not None:
+            if _read(os.path.join(v2, "cgroup.freeze")) == "1":
+                return True
+            events = _read(os.path.join(v2, "cgroup.events"))
+            if events is not None and any(line.strip() == "frozen 1" for line in events.splitlines()):
+                return True
         return False
 
     def thaw(self) -> None:
@@ -123,15 +129,17 @@ class DirManager(Manager):
 
         found = False
         err: OSError | None = None
-        for d in self.dirs:
-            for name, val in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-                p = os.path.join(d, name)
-                if os.path.exists(p):
-                    found = True
-                    try:
-                        files.write_file(p, val)
-                    except OSError as e:
-                        err = err or e
+        v1, v2 = self._freezer_dirs()
+        for d, name, val in ((v1, "freezer.state", "THAWED"), (v2, "cgroup.freeze", "0")):
+            if d is None:
+                continue
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                found = True
+                try:
+                    files.write_file(p, val)
+                except OSError as e:
+                    err = err or e
         if err is not None:
             raise err
         if not found:
@@ -158,3 +166,13 @@ class DirManager(Manager):
             from pyrunc.runtime.linux.cgroups import directories
 
             directories.remove(self.made, self.dirs)
+
+
+def _read(path: str) -> str | None:
+    """A freezer file's content, stripped; None when it cannot be read (no such file in
+    this hierarchy, or the cgroup is gone)."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None

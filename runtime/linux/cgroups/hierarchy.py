@@ -85,6 +85,30 @@ def by_controller(dirs: list[str]) -> dict[str, str]:
     return out
 
 
+_FREEZERS: tuple[str | None, str | None] | None = None
+
+
+def freezer_mounts() -> tuple[str | None, str | None]:
+    """The mount point of the v1 freezer hierarchy and of the unified (cgroup2) tree,
+    either None when the host has none (read once per process: ``list`` asks for each
+    container)."""
+    global _FREEZERS
+    if _FREEZERS is None:
+        v1 = v2 = None
+        for mnt, _root, fstype, ctrls in hierarchies():
+            if fstype == "cgroup2":
+                v2 = v2 or mnt.rstrip("/")
+            elif "freezer" in ctrls.split(","):
+                v1 = v1 or mnt.rstrip("/")
+        _FREEZERS = (v1, v2)
+    return _FREEZERS
+
+
+def under(d: str, base: str | None) -> bool:
+    """``d`` is ``base`` or below it."""
+    return base is not None and (d == base or d.startswith(base + "/"))
+
+
 def is_pure_v2() -> bool:
     return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
 
