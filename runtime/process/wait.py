@@ -5,8 +5,6 @@ import _signal as signal  # the C module: signal.py imports enum
 import os
 import select
 
-from pyrunc.runtime.linux import tty as ttymod
-
 #: Never forwarded: SIGCHLD is ours; SIGWINCH resizes the pty instead.
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGWINCH, signal.SIGKILL, signal.SIGSTOP}
 
@@ -39,6 +37,8 @@ class Foreground:
         """Our terminal raw (if the caller has not made it so: ``raw_terminal``), and what
         is queued on it copied to the container's terminal now, as runc's copy starts as
         the console arrives: it comes before the process's output."""
+        from pyrunc.runtime.linux import tty as ttymod  # a terminal's only: termios, fcntl, struct
+
         if self.raw is None:
             self.raw = raw_terminal()
         size = ttymod.get_winsize(0)
@@ -180,6 +180,8 @@ class Foreground:
                 continue
             if s == signal.SIGWINCH:
                 if self.master >= 0:
+                    from pyrunc.runtime.linux import tty as ttymod
+
                     size = ttymod.get_winsize(0)
                     if size:
                         ttymod.set_winsize(self.master, *size)
