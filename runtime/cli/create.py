@@ -87,8 +87,15 @@ def check_systemd(g: dict) -> None:
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("create", pos, exact=1)
     check_systemd(g)
-    plan = load_plan(opts, pos[0])
-    from pyrunc.runtime.container.create import create
+    from pyrunc.runtime.container.create import create, reap_warm, warm_up
 
-    create(g["root"], pos[0], plan, create_options(opts, detach=True, rootless=g["rootless"]))
+    co = None
+    warm = warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
+    try:
+        plan = load_plan(opts, pos[0])
+        co = create_options(opts, detach=True, rootless=g["rootless"])
+        co.warm_pid, warm = warm, 0
+        create(g["root"], pos[0], plan, co)
+    finally:
+        reap_warm(co, warm)
     return 0

@@ -35,8 +35,15 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.cli.create import check_systemd, create_options, load_plan
 
     check_systemd(g)
+    from pyrunc.runtime.container.create import reap_warm, warm_up
     from pyrunc.runtime.container.run import run as run_container
 
-    plan = load_plan(opts, pos[0])
-    co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
-    return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])
+    co = None
+    warm = warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
+    try:
+        plan = load_plan(opts, pos[0])
+        co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
+        co.warm_pid, warm = warm, 0
+        return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])
+    finally:
+        reap_warm(co, warm)

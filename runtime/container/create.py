@@ -14,7 +14,7 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket", "stdio")
+                 "rootless_cgroups", "pidfd_socket", "stdio", "warm_pid")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
@@ -29,6 +29,31 @@ class CreateOptions:
         self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
         #: a foreground run without a terminal: the container's ends of its stdio pipes
         self.stdio: tuple[int, int, int] | None = None
+        #: the child warming the kernel's cgroup migration lock (``warm_up``), reaped
+        #: once the init has joined its cgroups
+        self.warm_pid = 0
+
+
+def warm_up(systemd: bool) -> int:
+    """Called first, before the config is read: start the kernel's grace period for the
+    first cgroup join now, so that it passes while the config loads (linux/cgroups/warm.py).
+    The child's pid goes to ``CreateOptions.warm_pid``; ``reap_warm`` reaps it.  Not with
+    --systemd-cgroup: systemd places the init itself."""
+    if systemd:
+        return 0
+    from pyrunc.runtime.linux.cgroups import warm
+
+    return warm.start()
+
+
+def reap_warm(co: "CreateOptions | None", pid: int = 0) -> None:
+    """Reap the warming child (once: the pid is cleared)."""
+    if co is not None:
+        pid, co.warm_pid = co.warm_pid, 0
+    if pid:
+        from pyrunc.runtime.linux.cgroups import warm
+
+        warm.reap(pid)
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -150,6 +175,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                     manager.check_limits(resources)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
+            reap_warm(co)  # our join is done: so is the grace period its write waited for
             if manager.refused:
                 manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.
