@@ -82,6 +82,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         pidfd_sock = pidfd.connect(co.pidfd_socket)
     cdir = store.make_dir(root, cid)
     manager = None
+    setup = None
     fifo_fd = -1
     launched = None
     ours = True  # False once a concurrent delete took the directory: not ours to remove
@@ -115,6 +116,12 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         os.mkfifo(fifo, 0o600)
         # Opened for reading before the fork: the init inherits it and blocks on it.
         fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
+                           co.console_socket, want_tty_master=not co.detach)
+        opts.stdio = co.stdio
+        # The setup child now: it loads the init's modules while we make the cgroups and
+        # write the state; it waits for "go", after the join, to do anything.
+        setup = launch.fork_setup(opts)
         created = now_rfc3339nano()
         pidns = plan.namespace("pid")
         # --rootless: runc's leniency (manager.py: a hierarchy that refuses us is left out
@@ -217,15 +224,13 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             st.start = procfs.start_time(pid) or 0
             store.write_atomic(state_path, store.encode(st))
 
-        opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
-                           co.console_socket, want_tty_master=not co.detach)
-        opts.stdio = co.stdio
         log.debug(f"create {cid}: cgroups {manager.dirs}; launching the init")
         def stuck() -> str:
             # Asked while the child is silent: frozen under us, it would never answer.
             return "container's cgroup unexpectedly frozen" if manager.joining_would_freeze() else ""
 
-        launched = launch.launch(opts, place, run_hooks, on_pid, stuck)
+        handed, setup = setup, None  # launch owns it now: it reaps it, or kills it on an error
+        launched = launch.launch(opts, place, run_hooks, on_pid, stuck, handed)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         os.close(fifo_fd)
         fifo_fd = -1
@@ -238,6 +243,8 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         lock.release()
         return Container(root, cid, cdir, st), launched
     except BaseException:
+        if setup is not None:
+            setup.abort()
         if fifo_fd >= 0:
             os.close(fifo_fd)
         if pidfd_sock is not None:

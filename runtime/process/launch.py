@@ -38,16 +38,31 @@ def silence_bound(plan) -> float | None:
     return CHILD_SILENCE + sum(h.timeout for h in hooks)
 
 
-def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -> Launched:
-    """Start the container's init.  ``place_in_cgroups(pid)`` runs before the child may
-    unshare its cgroup namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks;
-    ``stuck()``, asked each second the child is silent, names why it never will answer
-    ("" while it may).  Every wait on the child is bounded (``silence_bound``)."""
-    import time
+class Forked:
+    """The setup child, forked and waiting for "go" (``fork_setup``): the caller prepares
+    the container's cgroups and state meanwhile, then calls ``launch`` (or ``abort``)."""
 
-    from pyrunc.runtime.linux import libc
+    __slots__ = ("pid", "sock")
 
-    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
+    def __init__(self, pid: int, sock) -> None:
+        self.pid = pid
+        self.sock = sock
+
+    def abort(self) -> None:
+        """Kill and reap the child (create failed before ``launch``); the socket closes
+        after, or the child would see its end first and say so on stderr."""
+        forked.kill_and_reap(self.pid)
+        self.sock.close()
+
+
+def fork_setup(opts: InitOptions) -> Forked:
+    """Fork the setup child as soon as its options are known: it imports the init's
+    modules and sets itself up (parent death signal, dispositions) while the caller makes
+    the cgroups and writes the state; it does nothing to the system before "go"."""
+    # Before the fork, shared copy-on-write: the child's first call (its parent death
+    # signal) needs it, and so does our subreaper prctl.
+    from pyrunc.runtime.linux import libc  # noqa: F401
+
     parent, child = sync.pair()
     me = os.getpid()
     setup_pid = os.fork()
@@ -55,11 +70,31 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None) -
         parent.close()
         _child_main(opts, child, me)
     child.close()
+    return Forked(setup_pid, parent)
+
+
+def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None,
+           setup: Forked | None = None) -> Launched:
+    """Start the container's init (``setup``: the child ``fork_setup`` forked, else forked
+    now).  ``place_in_cgroups(pid)`` runs before the child may unshare its cgroup
+    namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks; ``stuck()``, asked
+    each second the child is silent, names why it never will answer ("" while it may).
+    Every wait on the child is bounded (``silence_bound``)."""
+    import time
+
+    from pyrunc.runtime.linux import libc
+
+    if setup is None:
+        setup = fork_setup(opts)
+    setup_pid, parent = setup.pid, setup.sock
     init_pid = 0
     master = -1
     ready = False
     gone_in = 5.0  # how long a killed child may take to be reaped
     try:
+        # Before "go": the init, forked after it, is re-parented to us when the setup
+        # child exits.
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
         place_in_cgroups(setup_pid)
         sync.send(parent, sync.GO)
         bound = silence_bound(opts.plan)
