@@ -87,15 +87,17 @@ def check_systemd(g: dict) -> None:
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("create", pos, exact=1)
     check_systemd(g)
-    from pyrunc.runtime.container.create import create, reap_warm, warm_up
+    from pyrunc.runtime.container import prewarm
 
     co = None
-    warm = warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
+    warm = prewarm.warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
     try:
         plan = load_plan(opts, pos[0])
         co = create_options(opts, detach=True, rootless=g["rootless"])
         co.warm_pid, warm = warm, 0
+        from pyrunc.runtime.container.create import create
+
         create(g["root"], pos[0], plan, co)
     finally:
-        reap_warm(co, warm)
+        prewarm.reap(co.warm_pid if co is not None else warm)
     return 0

@@ -35,15 +35,16 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.cli.create import check_systemd, create_options, load_plan
 
     check_systemd(g)
-    from pyrunc.runtime.container.create import reap_warm, warm_up
-    from pyrunc.runtime.container.run import run as run_container
+    from pyrunc.runtime.container import prewarm
 
     co = None
-    warm = warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
+    warm = prewarm.warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
     try:
         plan = load_plan(opts, pos[0])
         co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
         co.warm_pid, warm = warm, 0
+        from pyrunc.runtime.container.run import run as run_container
+
         return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])
     finally:
-        reap_warm(co, warm)
+        prewarm.reap(co.warm_pid if co is not None else warm)

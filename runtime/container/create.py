@@ -4,7 +4,7 @@ program waiting, record the state.  Everything made on the way is removed on fai
 import os
 
 from pyrunc.runtime import fault, log
-from pyrunc.runtime.container import store
+from pyrunc.runtime.container import prewarm, store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano
 from pyrunc.runtime.container.handoff import reserve_fds, write_pid_file
 from pyrunc.runtime.errors import Exists, NotExist, PyruncError
@@ -29,31 +29,9 @@ class CreateOptions:
         self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
         #: a foreground run without a terminal: the container's ends of its stdio pipes
         self.stdio: tuple[int, int, int] | None = None
-        #: the child warming the kernel's cgroup migration lock (``warm_up``), reaped
+        #: the child warming the kernel's cgroup migration lock (prewarm.py), reaped
         #: once the init has joined its cgroups
         self.warm_pid = 0
-
-
-def warm_up(systemd: bool) -> int:
-    """Called first, before the config is read: start the kernel's grace period for the
-    first cgroup join now, so that it passes while the config loads (linux/cgroups/warm.py).
-    The child's pid goes to ``CreateOptions.warm_pid``; ``reap_warm`` reaps it.  Not with
-    --systemd-cgroup: systemd places the init itself."""
-    if systemd:
-        return 0
-    from pyrunc.runtime.linux.cgroups import warm
-
-    return warm.start()
-
-
-def reap_warm(co: "CreateOptions | None", pid: int = 0) -> None:
-    """Reap the warming child (once: the pid is cleared)."""
-    if co is not None:
-        pid, co.warm_pid = co.warm_pid, 0
-    if pid:
-        from pyrunc.runtime.linux.cgroups import warm
-
-        warm.reap(pid)
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -182,7 +160,8 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                     manager.check_limits(resources)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
-            reap_warm(co)  # our join is done: so is the grace period its write waited for
+            warm, co.warm_pid = co.warm_pid, 0
+            prewarm.reap(warm)  # our join is done: so is the grace period its write waited for
             if manager.refused:
                 manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.

@@ -1,0 +1,23 @@
+"""The first thing create and run do, before their config is read or the rest of create
+is imported: start the grace period of the kernel's cgroup migration lock, so that it has
+passed by the time the container joins its cgroups (linux/cgroups/warm.py).  A module of
+its own, so that nothing else is loaded before it starts."""
+
+
+def warm_up(systemd: bool) -> int:
+    """Start the kernel's grace period for the first cgroup join now, so that it passes
+    while the config loads: the warming child's pid (for ``CreateOptions.warm_pid``, and
+    ``reap``), 0 for none.  Not with --systemd-cgroup: systemd places the init itself."""
+    if systemd:
+        return 0
+    from pyrunc.runtime.linux.cgroups import warm
+
+    return warm.start()
+
+
+def reap(pid: int) -> None:
+    """Reap the warming child (bounded; nothing for 0)."""
+    if pid:
+        from pyrunc.runtime.linux.cgroups import warm
+
+        warm.reap(pid)
