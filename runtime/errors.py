@@ -65,8 +65,8 @@ class SysError(PyruncError):
     """A failed system call, named with its operation and path."""
 
     def __init__(self, op: str, errno_: int, path: str = "") -> None:
-        import os
+        import posix
 
         where = f" {path}" if path else ""
-        super().__init__(f"{op}{where}: {os.strerror(errno_).lower()}")
+        super().__init__(f"{op}{where}: {posix.strerror(errno_).lower()}")
         self.errno = errno_

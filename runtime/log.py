@@ -6,7 +6,7 @@ Without ``--log`` an error goes to stderr as a text-format line
 stderr.  Lower layers call :func:`warn`; the CLI configures the sink once.
 """
 
-import os
+import posix
 import sys
 import time
 
@@ -28,7 +28,7 @@ def pin() -> None:
     global _fd
     if _path and _fd < 0:
         try:
-            _fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            _fd = posix.open(_path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT | posix.O_CLOEXEC, 0o644)
         except OSError:
             _fd = -1
 
@@ -89,7 +89,7 @@ def _emit(level: str, msg: str, error: str = "") -> None:
     line = format_line(level, msg, error)
     if _fd >= 0:
         try:
-            os.write(_fd, line.encode())
+            posix.write(_fd, line.encode())
         except OSError:
             pass
     elif _forward is not None:
@@ -99,11 +99,11 @@ def _emit(level: str, msg: str, error: str = "") -> None:
             pass
     elif _path:
         try:
-            fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = posix.open(_path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT | posix.O_CLOEXEC, 0o644)
             try:
-                os.write(fd, line.encode())
+                posix.write(fd, line.encode())
             finally:
-                os.close(fd)
+                posix.close(fd)
         except OSError:
             pass
     else:
@@ -112,7 +112,7 @@ def _emit(level: str, msg: str, error: str = "") -> None:
 
 def _write_stderr(text: str) -> None:
     try:
-        os.write(2, text.encode())
+        posix.write(2, text.encode())
     except OSError:
         pass
 

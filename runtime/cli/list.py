@@ -1,6 +1,6 @@
 """pyrunc list [--format table|json] [--quiet]"""
 
-import os
+import posix
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import PyruncError
@@ -23,7 +23,7 @@ def _owner(path: str, names: dict[int, str]) -> str:
     """The name of the state directory's owner; ``names`` caches it per uid (each lookup
     reads the passwd database, and most containers have one owner)."""
     try:
-        uid = os.stat(path).st_uid
+        uid = posix.stat(path).st_uid
     except OSError:
         return ""
     if uid not in names:
@@ -61,14 +61,14 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
         st["owner"] = _owner(c.dir, names)
         states.append(st)
     if opts["quiet"]:
-        os.write(1, "".join(s["id"] + "\n" for s in states).encode())
+        posix.write(1, "".join(s["id"] + "\n" for s in states).encode())
         return 0
     if opts["format"] == "json":
         from pyrunc.runtime.jsonout import dumps
 
-        os.write(1, ((dumps(states) if states else "null") + "\n").encode())
+        posix.write(1, ((dumps(states) if states else "null") + "\n").encode())
         return 0
     rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
     rows += [[s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]] for s in states]
-    os.write(1, _table(rows).encode())
+    posix.write(1, _table(rows).encode())
     return 0

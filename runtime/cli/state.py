@@ -1,6 +1,6 @@
 """pyrunc state <container-id>: runtime.md "State" as JSON, with runc's extra fields."""
 
-import os
+import posix
 
 from pyrunc.runtime.cli.flags import check_args
 
@@ -21,5 +21,5 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
 
     c = load(g["root"], pos[0])
     # runc prints the indented JSON with no trailing newline.
-    os.write(1, dumps(c.oci_state(), indent="  ").encode())
+    posix.write(1, dumps(c.oci_state(), indent="  ").encode())
     return 0

@@ -6,12 +6,12 @@ is ``created``; a frozen cgroup is ``paused``; otherwise ``running``.  A dead in
 ``stopped``.  Transitions take the container's lock; readers take none.
 """
 
-import os
+import posix
 import time
 
 from pyrunc.runtime.container import store
 from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
-from pyrunc.runtime.linux import procfs
+from pyrunc.runtime.linux import fspath, procfs
 
 SIGKILL = 9  # a constant, not the signal module: it imports enum
 
@@ -54,7 +54,7 @@ class Container:
             return STOPPED
         if self._frozen():  # runc's order: a frozen created container is paused
             return PAUSED
-        if os.path.exists(os.path.join(self.dir, store.FIFO)):
+        if fspath.exists(fspath.join(self.dir, store.FIFO)):
             return CREATED
         return RUNNING
 
@@ -94,20 +94,20 @@ class Container:
                 raise PyruncError("cannot start an already running container")
             if status != CREATED:
                 raise PyruncError(f"cannot start a container in the {status} state")
-            fifo = os.path.join(self.dir, store.FIFO)
+            fifo = fspath.join(self.dir, store.FIFO)
             from pyrunc.runtime.container import notify
 
             listener = notify.listen(self.dir) if wait_notify else None
             try:
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                fd = posix.open(fifo, posix.O_WRONLY | posix.O_NONBLOCK | posix.O_CLOEXEC)
             except OSError:
                 # ENXIO: no reader, the init is gone.
                 raise PyruncError("cannot start a container that has stopped") from None
             try:
-                os.write(fd, b"0")
+                posix.write(fd, b"0")
             finally:
-                os.close(fd)
-            os.unlink(fifo)
+                posix.close(fd)
+            posix.unlink(fifo)
             hooks = self._hooks("poststart")
         if listener is not None:
             # runc's start waits for the container's READY=1 and passes it on (sd_notify).
@@ -167,7 +167,7 @@ class Container:
             raise NotRunning()
         assert self.state is not None
         try:
-            os.kill(self.state.pid, sig)
+            posix.kill(self.state.pid, sig)
             if sig == SIGKILL and status == PAUSED:
                 self._thaw()  # a frozen process cannot die until thawed (runc does the same)
         except ProcessLookupError:
@@ -210,7 +210,7 @@ class Container:
                 manager.join(pid, sub or None)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
-            if os.path.exists(os.path.join(self.dir, "resctrl")):
+            if fspath.exists(fspath.join(self.dir, "resctrl")):
                 from pyrunc.runtime.linux import resctrl
 
                 resctrl.add_task(self.dir, pid)  # linux.intelRdt: the container's CLOS, as runc
@@ -252,16 +252,16 @@ class Container:
                     pidfd.send(pidfd_sock, pid, "setns")
             except PyruncError:
                 # A process nobody can track must not stay behind (runc terminates it too).
-                os.kill(pid, SIGKILL)
+                posix.kill(pid, SIGKILL)
                 try:
-                    os.waitpid(pid, 0)
+                    posix.waitpid(pid, 0)
                 except ChildProcessError:
                     pass
                 if master >= 0:
-                    os.close(master)
+                    posix.close(master)
                 if pipes is not None:
                     for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
-                        os.close(fd)
+                        posix.close(fd)
                 raise
         if detach:
             return 0
@@ -273,7 +273,7 @@ class Container:
         finally:
             fg.restore()
             if master >= 0:
-                os.close(master)
+                posix.close(master)
 
     def pause(self) -> None:
         """Freeze every process of the container (runc: running or created only)."""
@@ -357,7 +357,7 @@ class Container:
 
         assert self.state is not None
         rdt = IntelRdt("", l3, mb, [], False)
-        if os.path.exists(os.path.join(self.dir, resctrl.RECORD)):
+        if fspath.exists(fspath.join(self.dir, resctrl.RECORD)):
             resctrl.set_schemata(self.dir, rdt.schema_lines())
             return
         root = resctrl.mountpoint()
@@ -389,7 +389,7 @@ class Container:
                     from pyrunc.runtime import log
 
                     log.warn(f"remove cgroup: {(e.strerror or '').lower()}")
-            if os.path.exists(os.path.join(self.dir, "resctrl")):
+            if fspath.exists(fspath.join(self.dir, "resctrl")):
                 from pyrunc.runtime.linux import resctrl
 
                 resctrl.release(self.dir)  # linux.intelRdt: the groups create made
@@ -423,7 +423,7 @@ class Container:
             manager.kill_all(SIGKILL)
         if st.pid and procfs.is_alive(st.pid, st.start):
             try:
-                os.kill(st.pid, SIGKILL)
+                posix.kill(st.pid, SIGKILL)
             except ProcessLookupError:
                 pass
         if st.pid:
@@ -469,7 +469,7 @@ def wait_dead(pid: int, start: int, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise PyruncError(f"process {pid} did not exit after SIGKILL")
         try:
-            os.waitpid(pid, os.WNOHANG)
+            posix.waitpid(pid, posix.WNOHANG)
         except ChildProcessError:
             pass
         time.sleep(0.002)
@@ -481,6 +481,6 @@ def load(root: str, cid: str) -> Container:
 
 def load_existing(root: str, cid: str) -> Container:
     c = Container.load(root, cid)
-    if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
+    if c.state is None and c.status() == STOPPED and not fspath.isdir(c.dir):
         raise NotExist()
     return c

@@ -8,28 +8,34 @@ the container says READY=1, and pass the message on to the runtime's NOTIFY_SOCK
 the container's MAINPID.
 """
 
-import os
+import posix
 import time
+
+from pyrunc.runtime.linux import fspath
 
 IN_CONTAINER = "/run/notify/notify.sock"
 
 
 def host_socket() -> str:
-    return os.environ.get("NOTIFY_SOCKET", "")
+    # posix.environ: the environment as the runtime was started (nothing here changes it),
+    # without os (linux/fspath.py).
+    return posix.environ.get(b"NOTIFY_SOCKET", b"").decode("utf-8", "surrogateescape")
 
 
 def socket_path(cdir: str) -> str:
-    return os.path.join(cdir, "notify", "notify.sock")
+    return fspath.join(cdir, "notify", "notify.sock")
 
 
 def prepare(cdir: str, plan):
     """At create: the directory and the socket; returns the plan the container is made
     from, ``plan`` with the bind mount and NOTIFY_SOCKET in the environment (a new Plan:
     the checked one is not changed)."""
+    import os
+
     from pyrunc.runtime.linux import consts as c
     from pyrunc.spec.plan import Mount, derive
 
-    d = os.path.join(cdir, "notify")
+    d = fspath.join(cdir, "notify")
     os.makedirs(d, 0o755, exist_ok=True)
     _bind(socket_path(cdir)).close()  # the path exists for the bind mount's source
     mount = Mount("NOTIFY_SOCKET", "/run/notify", "bind", d, ["bind", "nosuid", "noexec", "nodev", "ro"],
@@ -44,17 +50,17 @@ def _bind(path: str):
 
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
     try:
-        os.unlink(path)
+        posix.unlink(path)
     except FileNotFoundError:
         pass
     s.bind(path)
-    os.chmod(path, 0o777)  # any user of the container may notify
+    posix.chmod(path, 0o777)  # any user of the container may notify
     return s
 
 
 def listen(cdir: str):
     """At start, before the process runs: a fresh socket at the container's path."""
-    if not host_socket() or not os.path.isdir(os.path.join(cdir, "notify")):
+    if not host_socket() or not fspath.isdir(fspath.join(cdir, "notify")):
         return None
     return _bind(socket_path(cdir))
 

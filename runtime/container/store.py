@@ -13,9 +13,10 @@ be told from one in progress.
 
 import errno
 import fcntl
-import os
+import posix
 
 from pyrunc.runtime.errors import Exists, InvalidID, NotExist, PyruncError
+from pyrunc.runtime.linux import fspath
 
 STATE = "state"
 FIFO = "exec.fifo"
@@ -35,7 +36,7 @@ def validate_id(cid: str) -> None:
 
 def container_dir(root: str, cid: str) -> str:
     validate_id(cid)
-    return os.path.join(root, cid)
+    return fspath.join(root, cid)
 
 
 class State:
@@ -149,43 +150,43 @@ def write_atomic(path: str, data: str, mode: int = 0o600) -> None:
 
     Two fsyncs per write cost 0.5-0.6 ms on this VM's ext4 /run (create writes the state
     twice); a tmpfs root makes them free but the disk-backed root is common enough."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, "." + os.path.basename(path) + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    d = fspath.dirname(path) or "."
+    tmp = fspath.join(d, "." + fspath.basename(path) + ".tmp")
+    fd = posix.open(tmp, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC, mode)
     try:
-        os.write(fd, data.encode())
+        posix.write(fd, data.encode())
     finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        posix.close(fd)
+    posix.rename(tmp, path)
 
 
 def read_state(cdir: str) -> State | None:
     """The state, or None while the container is being created. NotExist if no such dir."""
     try:
-        with open(os.path.join(cdir, STATE), "rb") as f:
+        with open(fspath.join(cdir, STATE), "rb") as f:
             raw = f.read()
         text = raw.decode()
     except UnicodeDecodeError:
-        raise PyruncError(f"state of {os.path.basename(cdir)}: corrupt state file (not UTF-8)") from None
+        raise PyruncError(f"state of {fspath.basename(cdir)}: corrupt state file (not UTF-8)") from None
     except FileNotFoundError:
-        if os.path.isdir(cdir):
+        if fspath.isdir(cdir):
             return None
         raise NotExist() from None
     except NotADirectoryError:
         raise NotExist() from None
     except OSError as e:
-        raise PyruncError(f"read state of {os.path.basename(cdir)}: {(e.strerror or '').lower()}") from None
+        raise PyruncError(f"read state of {fspath.basename(cdir)}: {(e.strerror or '').lower()}") from None
     if not text.strip("\x00"):
         # Only a crash of the machine leaves this (write_atomic renames a whole file):
         # the state of a create that never finished, as a missing one.
         return None
-    return decode(text, f"state of {os.path.basename(cdir)}")
+    return decode(text, f"state of {fspath.basename(cdir)}")
 
 
 def creator(cdir: str) -> tuple[int, int]:
     """(pid, start time) of the process creating this container; (0, 0) when none."""
     try:
-        with open(os.path.join(cdir, CREATOR)) as f:
+        with open(fspath.join(cdir, CREATOR)) as f:
             pid, start = f.read().split()[:2]
             return int(pid), int(start)
     except (OSError, ValueError):
@@ -197,14 +198,14 @@ class Lock:
 
     def __init__(self, cdir: str) -> None:
         try:
-            self.fd = os.open(cdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self.fd = posix.open(cdir, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
         except FileNotFoundError:
             raise NotExist() from None
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         # A concurrent delete may have removed the directory while we waited (and a
         # create made another at its path): the lock is only good on the one there now.
         try:
-            same = os.path.samestat(os.fstat(self.fd), os.stat(cdir))
+            same = fspath.samestat(posix.fstat(self.fd), posix.stat(cdir))
         except (FileNotFoundError, NotADirectoryError):
             same = False
         if not same:
@@ -213,7 +214,7 @@ class Lock:
 
     def release(self) -> None:
         if self.fd >= 0:
-            os.close(self.fd)
+            posix.close(self.fd)
             self.fd = -1
 
     def __enter__(self) -> "Lock":
@@ -226,12 +227,14 @@ class Lock:
 def make_dir(root: str, cid: str) -> str:
     """Create ``<root>/<id>``; Exists if it is there already."""
     cdir = container_dir(root, cid)
+    import os  # create's path only: the short commands load posix, not os (linux/fspath.py)
+
     try:
         os.makedirs(root, 0o711, exist_ok=True)
     except OSError as e:
         raise PyruncError(f"mkdir {e.filename or root}: {(e.strerror or '').lower()}") from None  # runc's text
     try:
-        os.mkdir(cdir, 0o711)
+        posix.mkdir(cdir, 0o711)
     except FileExistsError:
         raise Exists() from None
     except OSError as e:
@@ -244,18 +247,18 @@ def remove_dir(cdir: str) -> None:
     not taken the lock yet may still write its creator file into it: listed again."""
     for attempt in range(5):
         try:
-            names = os.listdir(cdir)
+            names = posix.listdir(cdir)
         except FileNotFoundError:
             return
         for n in names:
             try:
-                os.unlink(os.path.join(cdir, n))
+                posix.unlink(fspath.join(cdir, n))
             except FileNotFoundError:
                 pass
             except IsADirectoryError:
-                remove_dir(os.path.join(cdir, n))
+                remove_dir(fspath.join(cdir, n))
         try:
-            os.rmdir(cdir)
+            posix.rmdir(cdir)
             return
         except OSError as e:
             if e.errno == errno.ENOENT:
@@ -266,6 +269,6 @@ def remove_dir(cdir: str) -> None:
 
 def list_ids(root: str) -> list[str]:
     try:
-        return sorted(n for n in os.listdir(root) if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
+        return sorted(n for n in posix.listdir(root) if not n.startswith(".") and fspath.isdir(fspath.join(root, n)))
     except FileNotFoundError:
         return []

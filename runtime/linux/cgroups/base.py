@@ -4,9 +4,9 @@ statistics.  Each driver adds its file mapping of the resources, its device rule
 freezer (v1.py, v2.py).
 """
 
-import os
 
 from pyrunc.runtime.errors import PyruncError
+from pyrunc.runtime.linux import fspath
 from pyrunc.runtime.linux.cgroups.manager import Manager
 
 TYPE_CHECKING = False
@@ -107,19 +107,19 @@ class DirManager(Manager):
         # v1's freezer.state where the container has a v1 freezer, the unified tree's
         # cgroup.freeze where it has one (a hybrid host may be frozen through either).
         v1, v2 = self._freezer_dirs()
-        return ((v1 is not None and _read(os.path.join(v1, "freezer.state")) == "FROZEN")
-                or (v2 is not None and _read(os.path.join(v2, "cgroup.freeze")) == "1"))
+        return ((v1 is not None and _read(fspath.join(v1, "freezer.state")) == "FROZEN")
+                or (v2 is not None and _read(fspath.join(v2, "cgroup.freeze")) == "1"))
 
     def joining_would_freeze(self) -> bool:
         # The v1 freezer.state shows a frozen parent too; v2's cgroup.events "frozen 1" is
         # the effective state.
         v1, v2 = self._freezer_dirs()
-        if v1 is not None and _read(os.path.join(v1, "freezer.state")) in ("FROZEN", "FREEZING"):
+        if v1 is not None and _read(fspath.join(v1, "freezer.state")) in ("FROZEN", "FREEZING"):
             return True
         if v2 is not None:
-            if _read(os.path.join(v2, "cgroup.freeze")) == "1":
+            if _read(fspath.join(v2, "cgroup.freeze")) == "1":
                 return True
-            events = _read(os.path.join(v2, "cgroup.events"))
+            events = _read(fspath.join(v2, "cgroup.events"))
             if events is not None and any(line.strip() == "frozen 1" for line in events.splitlines()):
                 return True
         return False
@@ -133,8 +133,8 @@ class DirManager(Manager):
         for d, name, val in ((v1, "freezer.state", "THAWED"), (v2, "cgroup.freeze", "0")):
             if d is None:
                 continue
-            p = os.path.join(d, name)
-            if os.path.exists(p):
+            p = fspath.join(d, name)
+            if fspath.exists(p):
                 found = True
                 try:
                     files.write_file(p, val)

@@ -6,9 +6,10 @@ Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
 """
 
 import errno
-import os
+import posix
 import time
 
+from pyrunc.runtime.linux import fspath
 from pyrunc.runtime.linux.cgroups import files
 from pyrunc.runtime.linux.cgroups.hierarchy import hierarchies
 
@@ -22,9 +23,9 @@ def to_create(dirs: list[str]) -> list[str]:
     for d in dirs:
         parts = []
         p = d
-        while p not in out and not os.path.isdir(p) and p != "/":
+        while p not in out and not fspath.isdir(p) and p != "/":
             parts.append(p)
-            p = os.path.dirname(p)
+            p = fspath.dirname(p)
         out += reversed(parts)
     return out
 
@@ -37,12 +38,12 @@ def create(dirs: list[str]) -> list[str]:
         for d in dirs:
             parts = []
             p = d
-            while not os.path.isdir(p):
+            while not fspath.isdir(p):
                 parts.append(p)
-                p = os.path.dirname(p)
+                p = fspath.dirname(p)
             for q in reversed(parts):
                 try:
-                    os.mkdir(q, 0o755)
+                    posix.mkdir(q, 0o755)
                     made.append(q)
                 except FileExistsError:
                     continue
@@ -66,15 +67,15 @@ def _fill_cpuset(d: str) -> None:
         return
     level = top
     for part in d[len(top) + 1:].split("/"):
-        parent, level = level, os.path.join(level, part)
+        parent, level = level, fspath.join(level, part)
         for name in ("cpuset.cpus", "cpuset.mems"):
             try:
-                with open(os.path.join(level, name)) as fh:
+                with open(fspath.join(level, name)) as fh:
                     if fh.read().strip():
                         continue
-                with open(os.path.join(parent, name)) as fh:
+                with open(fspath.join(parent, name)) as fh:
                     val = fh.read().strip()
-                files.write_file(os.path.join(level, name), val)
+                files.write_file(fspath.join(level, name), val)
             except OSError:
                 return  # left as it is: the join that follows reports it
 
@@ -113,7 +114,7 @@ def join_permitted(dirs: list[str], pid: int) -> list[str]:
 
 def join(dirs: list[str], pid: int) -> None:
     for d in dirs:
-        procs = os.path.join(d, "cgroup.procs")
+        procs = fspath.join(d, "cgroup.procs")
         with open(procs, "w") as f:
             f.write(str(pid))
 
@@ -123,7 +124,7 @@ def pids(dirs: list[str]) -> list[int]:
     seen: dict[int, None] = {}
     for d in dirs:
         try:
-            with open(os.path.join(d, "cgroup.procs")) as f:
+            with open(fspath.join(d, "cgroup.procs")) as f:
                 for line in f:
                     if line.strip():
                         seen[int(line)] = None
@@ -141,12 +142,12 @@ def remove(dirs: list[str], leaves: list[str], timeout: float = 5.0) -> None:
         while True:
             if d not in leafset:
                 try:
-                    os.rmdir(d)
+                    posix.rmdir(d)
                 except OSError:
                     pass
                 break
             try:
-                os.rmdir(d)
+                posix.rmdir(d)
                 break
             except FileNotFoundError:
                 break

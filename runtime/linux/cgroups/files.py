@@ -3,8 +3,9 @@
 runc's texts for what the kernel refuses, each naming the JSON path of the value."""
 
 import errno
-import os
+import posix
 
+from pyrunc.runtime.linux import fspath
 from pyrunc.runtime.linux.cgroups.hierarchy import by_controller, hierarchies
 
 Write = tuple[str, str, str, str]  # controller ("" for the unified tree), file, value, json path
@@ -27,7 +28,7 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
                                          "container could not join or create cgroup")
             raise ConfigError(jpath, f"the {ctrl or 'unified'} controller is not available on this host")
         try:
-            write_file(os.path.join(d, fname), value)
+            write_file(fspath.join(d, fname), value)
             if fname == "cpu.shares":
                 _check_shares(d, value, jpath)
         except OSError as e:
@@ -40,8 +41,8 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
             if fname == "memory.limit_in_bytes" and any(w[1] == "memory.memsw.limit_in_bytes" for w in pending[i:]):
                 sw = next(w for w in pending[i:] if w[1] == "memory.memsw.limit_in_bytes")
                 try:
-                    write_file(os.path.join(d, sw[1]), sw[2])
-                    write_file(os.path.join(d, fname), value)
+                    write_file(fspath.join(d, sw[1]), sw[2])
+                    write_file(fspath.join(d, fname), value)
                     continue
                 except OSError:
                     pass
@@ -53,7 +54,7 @@ def write_all(dirs: list[str], writes: list[tuple[str, str, str, str]]) -> None:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
     for d, fname, value, jpath in retry:
         try:
-            write_file(os.path.join(d, fname), value)
+            write_file(fspath.join(d, fname), value)
         except OSError as e:
             raise ConfigError(jpath, f"write {fname} = {value}: {(e.strerror or str(e)).lower()}") from None
 
@@ -70,15 +71,15 @@ def _check_shares(d: str, value: str, jpath: str) -> None:
 
 def _read_int(d: str, fname: str) -> int | None:
     try:
-        with open(os.path.join(d, fname)) as f:
+        with open(fspath.join(d, fname)) as f:
             return int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return None
 
 
 def write_file(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
     try:
-        os.write(fd, value.encode())
+        posix.write(fd, value.encode())
     finally:
-        os.close(fd)
+        posix.close(fd)

@@ -5,7 +5,9 @@ from the runtime's own cgroup; absent, runc's default, the id, relative).
 Read from /proc/self/mountinfo and /proc/self/cgroup, once per process.  Pure stdlib.
 """
 
-import os
+import posix
+
+from pyrunc.runtime.linux import fspath
 
 _HIERARCHIES: list[tuple[str, str, str, str]] | None = None
 
@@ -59,9 +61,9 @@ def resolve(cgroups_path: str, cid: str) -> list[str]:
     for mnt, root, fstype, ctrls in hierarchies():
         key = "" if fstype == "cgroup2" else ctrls
         if rel.startswith("/"):
-            inner = os.path.normpath(rel)
+            inner = fspath.normpath(rel)
         else:
-            inner = os.path.normpath(os.path.join(own.get(key, "/"), rel))
+            inner = fspath.normpath(fspath.join(own.get(key, "/"), rel))
         # The hierarchy may be mounted at a sub-cgroup (root != "/").
         if root != "/" and (inner == root or inner.startswith(root + "/")):
             inner = inner[len(root):] or "/"
@@ -118,10 +120,10 @@ def unified_mode(mountpoint: str = "/sys/fs/cgroup") -> bool:
     from pyrunc.runtime.linux import libc
 
     try:
-        fd = os.open(mountpoint, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = posix.open(mountpoint, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
     except OSError:
         return False
     try:
         return libc.fstatfs_type(fd) == 0x63677270  # CGROUP2_SUPER_MAGIC
     finally:
-        os.close(fd)
+        posix.close(fd)

@@ -105,9 +105,8 @@ class Manager(abc.ABC):
         ("path": every controller, or "ctrl[,ctrl]:path"), inside the container's own; each
         must exist (PyruncError).  With no specs, the container's own directories, checked
         the same way (exec calls it before it starts anything)."""
-        import os
-
         from pyrunc.runtime.errors import PyruncError
+        from pyrunc.runtime.linux import fspath
 
         targets = list(self.dirs)
         by = self.paths() if specs else {}
@@ -118,9 +117,9 @@ class Manager(abc.ABC):
             chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
             if sep and not chosen:
                 raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
-            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
+            targets = [fspath.join(d, rel.strip("/")) if d in chosen else d for d in targets]
         for d in targets:
-            if not os.path.isdir(d):
+            if not fspath.isdir(d):
                 raise PyruncError(f"--cgroup: {d} does not exist")
         return targets
 
@@ -188,11 +187,11 @@ class Manager(abc.ABC):
 
     def kill_all(self, sig: int) -> None:
         """Signal every process in the container's cgroups (kill --all, delete's sweep)."""
-        import os
+        import posix
 
         for pid in self.pids():
             try:
-                os.kill(pid, sig)
+                posix.kill(pid, sig)
             except ProcessLookupError:
                 pass
 

@@ -4,9 +4,9 @@ rule).  config-linux.md "Control groups" gives each resource; runc 1.1's
 libcontainer/cgroups/fs/*.go the files and their order.
 """
 
-import os
 
 from pyrunc.runtime.errors import ConfigError
+from pyrunc.runtime.linux import fspath
 from pyrunc.runtime.linux.cgroups.base import DirManager, Write
 
 TYPE_CHECKING = False
@@ -48,7 +48,7 @@ class FsManager(DirManager):
 def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
     """runc 1.1.5 (fs/blkio.go detectWeightFilenames): without blkio.weight (CFQ is gone
     since Linux 5.0) the weights go to BFQ's blkio.bfq.weight and blkio.bfq.weight_device."""
-    if blkio_dir is None or os.path.exists(os.path.join(blkio_dir, "blkio.weight")):
+    if blkio_dir is None or fspath.exists(fspath.join(blkio_dir, "blkio.weight")):
         return writes
     names = {"blkio.weight": "blkio.bfq.weight", "blkio.weight_device": "blkio.bfq.weight_device"}
     return [(c, names.get(f, f) if c == "blkio" else f, v, p) for c, f, v, p in writes]
