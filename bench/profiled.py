@@ -1,7 +1,7 @@
 """cProfile of one pyrunc command, every process it forks included: a measurement tool,
 never on pyrunc's own paths.  Each process writes OUTDIR/<ns>-<pid>.prof when it exits
 or execs (the container's init, after pivot_root: the rootfs's tmp/, so give it a bundle
-whose root is writable); os.fork, os._exit and os.execve are wrapped here, in this
+whose root is writable); os.fork, os._exit (and posix._exit) and os.execve are wrapped here, in this
 process only.
 
     .venv/bin/python -IS bench/profiled.py OUTDIR [pyrunc arguments ...]
@@ -13,6 +13,7 @@ not the absolute times.
 
 import cProfile
 import os
+import posix
 import sys
 import time
 
@@ -69,6 +70,7 @@ def main() -> None:
         real_execve(path, argv, env)
 
     os.fork, os._exit, os.execve = fork, _exit, execve
+    posix._exit = _exit  # the cli's own exit (it imports posix, not os)
     sys.argv = [launcher] + sys.argv[2:]
     prof[0].enable()
     from pyrunc.runtime.cli.main import entry
