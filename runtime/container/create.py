@@ -160,8 +160,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                     manager.check_limits(resources)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
-            warm, co.warm_pid = co.warm_pid, 0
-            prewarm.reap(warm)  # our join is done: so is the grace period its write waited for
+            # Our join is done, so is the grace period its write waited for: it has exited
+            # or is about to.  Never waited for here (the cli reaps it at the end if not now).
+            if prewarm.reap(co.warm_pid, timeout=0):
+                co.warm_pid = 0
             if manager.refused:
                 manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.

@@ -15,9 +15,11 @@ def warm_up(systemd: bool) -> int:
     return warm.start()
 
 
-def reap(pid: int) -> None:
-    """Reap the warming child (bounded; nothing for 0)."""
-    if pid:
-        from pyrunc.runtime.linux.cgroups import warm
+def reap(pid: int, timeout: float = 1.0) -> bool:
+    """Reap the warming child, waiting at most ``timeout`` seconds (0: only if it has
+    exited); True once it is reaped (or for 0)."""
+    if not pid:
+        return True
+    from pyrunc.runtime.linux.cgroups import warm
 
-        warm.reap(pid)
+    return warm.reap(pid, timeout)

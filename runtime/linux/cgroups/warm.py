@@ -61,25 +61,28 @@ def start() -> int:
     return pid
 
 
-def reap(pid: int, timeout: float = 1.0) -> None:
-    """Reap the warming child, waiting at most ``timeout`` seconds (it exits once its
-    write returns; one the kernel holds longer is left to whoever inherits it)."""
+def reap(pid: int, timeout: float = 1.0) -> bool:
+    """Reap the warming child, waiting at most ``timeout`` seconds (0: not at all); True
+    once it is reaped or gone (it exits once its write returns; one the kernel holds
+    longer than the bound is left to whoever inherits it)."""
     if pid <= 0:
-        return
+        return True
     try:
         if os.waitpid(pid, os.WNOHANG)[0]:
-            return
+            return True
+        if timeout <= 0:
+            return False
         fd = os.pidfd_open(pid)
     except (ChildProcessError, ProcessLookupError):
-        return
+        return True
     try:
         import select
 
         p = select.poll()
         p.register(fd, select.POLLIN)
         p.poll(int(timeout * 1000))
-        os.waitpid(pid, os.WNOHANG)
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
     except ChildProcessError:
-        pass
+        return True
     finally:
         os.close(fd)
