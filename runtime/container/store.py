@@ -163,9 +163,7 @@ def write_atomic(path: str, data: str, mode: int = 0o600) -> None:
 def read_state(cdir: str) -> State | None:
     """The state, or None while the container is being created. NotExist if no such dir."""
     try:
-        with open(fspath.join(cdir, STATE), "rb") as f:
-            raw = f.read()
-        text = raw.decode()
+        text = fspath.read_file(fspath.join(cdir, STATE)).decode()
     except UnicodeDecodeError:
         raise PyruncError(f"state of {fspath.basename(cdir)}: corrupt state file (not UTF-8)") from None
     except FileNotFoundError:
@@ -186,9 +184,8 @@ def read_state(cdir: str) -> State | None:
 def creator(cdir: str) -> tuple[int, int]:
     """(pid, start time) of the process creating this container; (0, 0) when none."""
     try:
-        with open(fspath.join(cdir, CREATOR)) as f:
-            pid, start = f.read().split()[:2]
-            return int(pid), int(start)
+        pid, start = fspath.read_file(fspath.join(cdir, CREATOR)).split()[:2]
+        return int(pid), int(start)
     except (OSError, ValueError):
         return 0, 0
 

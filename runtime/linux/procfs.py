@@ -5,13 +5,13 @@ state's ``pid`` is only meaningful while that process lives).
 Pure stdlib: on the hot path of ``state``, ``list``, ``kill`` and ``delete``.
 """
 
+from pyrunc.runtime.linux import fspath
 
 
 def stat_fields(pid: int) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name, or None if the process is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+        data = fspath.read_file(f"/proc/{pid}/stat")
     except (FileNotFoundError, ProcessLookupError):
         return None
     except OSError:

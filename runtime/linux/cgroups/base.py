@@ -172,7 +172,6 @@ def _read(path: str) -> str | None:
     """A freezer file's content, stripped; None when it cannot be read (no such file in
     this hierarchy, or the cgroup is gone)."""
     try:
-        with open(path) as f:
-            return f.read().strip()
+        return fspath.read_file(path).decode(errors="replace").strip()
     except OSError:
         return None
