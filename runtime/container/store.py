@@ -116,7 +116,8 @@ def decode(text: str, where: str) -> State:
             key, sep, val = line.partition("=")
             if not sep:
                 raise ValueError(line)
-            val = _unesc(val)
+            if "\\" in val:
+                val = _unesc(val)
             if key == "cgroup":
                 st.cgroups.append(val)
             elif key == "cgroup_made":

@@ -97,11 +97,17 @@ class DirManager(Manager):
         (cgroup.freeze, cgroup.events), either None when it has none: only the file each
         hierarchy has is read, not every freezer file in every hierarchy (list reads it
         per container)."""
-        from pyrunc.runtime.linux.cgroups.hierarchy import freezer_mounts, under
+        from pyrunc.runtime.linux.cgroups.hierarchy import freezer_mounts
 
+        v1 = v2 = None
         m1, m2 = freezer_mounts()
-        return (next((d for d in self.dirs if under(d, m1)), None),
-                next((d for d in self.dirs if under(d, m2)), None))
+        p1, p2 = f"{m1}/", f"{m2}/"
+        for d in self.dirs:
+            if v1 is None and m1 is not None and (d == m1 or d.startswith(p1)):
+                v1 = d
+            elif v2 is None and m2 is not None and (d == m2 or d.startswith(p2)):
+                v2 = d
+        return v1, v2
 
     def frozen(self) -> bool:
         # v1's freezer.state where the container has a v1 freezer, the unified tree's

@@ -106,11 +106,6 @@ def freezer_mounts() -> tuple[str | None, str | None]:
     return _FREEZERS
 
 
-def under(d: str, base: str | None) -> bool:
-    """``d`` is ``base`` or below it."""
-    return base is not None and (d == base or d.startswith(base + "/"))
-
-
 def is_pure_v2() -> bool:
     return all(fstype == "cgroup2" for _, _, fstype, _ in hierarchies())
 
