@@ -133,3 +133,18 @@ def check_args(cmd: str, pos: list[str], exact: int | None = None, lo: int | Non
         e = UsageError(text)
         e.kind = "args"
         raise e
+
+
+def one_container_command(cmd: str, description: str, method: str):
+    """(USAGE, run) of a command that takes one container id, no flags, and calls one
+    lifecycle method of the container (start, pause, resume): the cli only parses."""
+    usage = f"NAME:\n   pyrunc {cmd} - {description}\n\nUSAGE:\n   pyrunc {cmd} <container-id>\n"
+
+    def run(g: dict, opts: dict, pos: list[str]) -> int:
+        check_args(cmd, pos, exact=1)
+        from pyrunc.runtime.container.container import load
+
+        getattr(load(g["root"], pos[0]), method)()
+        return 0
+
+    return usage, run

@@ -128,11 +128,7 @@ def _hand_over_listener(opts: ExecOptions, pid: int, fds: list[int]) -> None:
 def _middle(opts: ExecOptions, sock) -> None:
     try:
         forked.prepare()
-        if opts.stdio is not None:
-            for n, fd in enumerate(opts.stdio):
-                os.dup2(fd, n)  # inheritable: the process's stdio
-            for fd in opts.stdio:
-                os.close(fd)
+        forked.take_stdio(opts.stdio)
         if opts.proc.seccomp is not None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.

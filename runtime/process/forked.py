@@ -44,6 +44,18 @@ def prepare() -> None:
     # init (runc, too, keeps a rootless init dumpable).
 
 
+def take_stdio(stdio: tuple[int, int, int] | None) -> None:
+    """``stdio`` (a foreground create's or exec's pipes) become this process's 0, 1 and 2,
+    inheritable (the container's stdio), and their own fds are closed; None keeps what
+    was inherited."""
+    if stdio is None:
+        return
+    for n, fd in enumerate(stdio):
+        os.dup2(fd, n)
+    for fd in stdio:
+        os.close(fd)
+
+
 def report(sock, msg: str) -> None:
     """Send an error to the parent; a child that cannot tell it says it on stderr."""
     try:

@@ -13,13 +13,6 @@ import time
 from pyrunc.runtime.errors import PyruncError
 
 
-def state_json(cid: str, status: str, pid: int, plan) -> str:
-    """The state of a container being created from ``plan`` (runtime/ocistate.py)."""
-    from pyrunc.runtime import ocistate
-
-    return ocistate.state_json(cid, status, pid, plan.bundle, plan.annotations)
-
-
 def _enter_bundle(state: str) -> None:
     """A hook runs from the bundle directory, as runc's (runc works from the bundle during
     create); where the bundle cannot be entered (a hook inside the container after

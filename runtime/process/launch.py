@@ -209,11 +209,7 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
         # (the socket's EOF is seen only at the next step).
         forked.die_with_parent(parent)
         forked.prepare()
-        if opts.stdio is not None:
-            for n, fd in enumerate(opts.stdio):
-                os.dup2(fd, n)  # inheritable: the container's stdio
-            for fd in opts.stdio:
-                os.close(fd)
+        forked.take_stdio(opts.stdio)
     except BaseException as e:
         forked.report(sock, f"prepare the container's process: {e}")
         os._exit(1)
