@@ -10,7 +10,7 @@ import os
 import time
 
 from pyrunc.runtime.container import store
-from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
+from pyrunc.runtime.errors import NotRunning, PyruncError
 from pyrunc.runtime.linux import procfs
 
 SIGKILL = 9  # a constant, not the signal module: it imports enum
@@ -478,9 +478,3 @@ def wait_dead(pid: int, start: int, timeout: float = 10.0) -> None:
 def load(root: str, cid: str) -> Container:
     return Container.load(root, cid)
 
-
-def load_existing(root: str, cid: str) -> Container:
-    c = Container.load(root, cid)
-    if c.state is None and c.status() == STOPPED and not os.path.isdir(c.dir):
-        raise NotExist()
-    return c

@@ -18,15 +18,6 @@ def set_mempolicy(mode: int, nodemask: bytes) -> None:
         raise SysError("set_mempolicy", ctypes.get_errno())
 
 
-def get_mempolicy_mode() -> int:
-    """The calling thread's policy mode (with its flags), for tests and checks."""
-    mode = ctypes.c_int(0)
-    ret = libc.syscall("get_mempolicy", ctypes.byref(mode), None, ctypes.c_ulong(0), None, ctypes.c_ulong(0))
-    if ret < 0:
-        raise SysError("get_mempolicy", ctypes.get_errno())
-    return mode.value
-
-
 def apply(policy) -> None:
     """``policy``: a pyrunc.spec.numa.MemoryPolicy.  A kernel refusal names the field."""
     try:

@@ -252,13 +252,6 @@ def library_version() -> str:
         return ""
 
 
-def api_level() -> int:
-    lib = library()
-    fn = lib.seccomp_api_get
-    fn.restype = ctypes.c_uint
-    return int(fn())
-
-
 def supported_architectures() -> list[str]:
     """The config's SCMP_ARCH_* names this libseccomp can build filters for."""
     lib = library()

@@ -163,11 +163,8 @@ def _middle(opts: ExecOptions, sock) -> None:
             _process(opts, sock, csock)
         sync.send(sock, sync.PID, str(pid))
         os._exit(0)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except BaseException as e:
-        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "exec")
 
 
 def _connect_console(path: str):
@@ -192,13 +189,11 @@ def _process(opts: ExecOptions, sock, csock) -> None:
         path, argv, env = preexec.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()},
                                          opts.seccomp)
         forked.exec_program(path, argv, env)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except OSError as e:
         forked.report(sock, f"exec: {(e.strerror or str(e)).lower()}")
+        os._exit(1)
     except BaseException as e:
-        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "exec")
 
 
 def _terminal(opts: ExecOptions, sock, csock) -> None:

@@ -4,6 +4,7 @@ one that fails: shared by create (launch) and exec (execproc)."""
 import _signal  # the C module: signal.py imports enum
 import os
 
+from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import sync
 
 
@@ -65,6 +66,17 @@ def report(sock, msg: str) -> None:
             os.write(2, f"pyrunc: {msg}\n".encode())
         except OSError:
             pass
+
+
+def fail(sock, e: BaseException, where: str) -> None:
+    """The end of a forked child that failed, never returns: ``e`` goes to the parent as
+    one line (a PyruncError's own text; anything else "internal error in WHERE: Type:
+    text", never a traceback), then exit status 1."""
+    if isinstance(e, PyruncError):
+        report(sock, str(e))
+    else:
+        report(sock, f"internal error in {where}: {type(e).__name__}: {e}")
+    os._exit(1)
 
 
 def exec_program(path: str, argv: list[str], env: dict) -> None:

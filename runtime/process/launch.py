@@ -224,8 +224,5 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
             opts.seccomp = preexec.compile_seccomp(opts.plan.seccomp, sock)
         setup_child.run(opts, sock)
         os._exit(0)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except BaseException as e:
-        forked.report(sock, f"internal error in container setup: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "container setup")

@@ -314,9 +314,3 @@ def lookup(name: str, env: list[str]) -> str:
             return cand
     raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
 
-
-def _q(s: str) -> str:
-    """Go's %q of a plain string, as runc quotes paths in its messages.  No import: this
-    runs in the container's init, after pivot_root, where the stdlib is out of reach."""
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
