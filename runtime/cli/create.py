@@ -1,6 +1,6 @@
 """pyrunc create [command options] <container-id>: load the bundle's config.json into a Plan
-(spec.load) and hand it to container.create.  CLI layer: parses and dispatches; load_plan
-and create_options are shared with run."""
+(spec.load) and hand it to container.create.  load_plan and create_options are shared
+with run.  Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 

@@ -3,7 +3,8 @@
 Parsing stops at the first positional argument or ``--``; before it, every command but
 exec and ps has its flags moved ahead of the positionals as urfave/cli v1 does (see
 ``reorder``), so ``update ID --memory 1M`` works as with runc.  (argparse costs start-up
-time on every command and cannot reproduce runc's forms and texts.)"""
+time on every command and cannot reproduce runc's forms and texts.)
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.errors import UsageError
 

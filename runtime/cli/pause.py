@@ -1,6 +1,6 @@
 """pyrunc pause <container-id>: freeze every process of the container
-(the cgroup freezer).  CLI layer: it parses, then calls
-container.Container.pause (flags.one_container_command)."""
+(the cgroup freezer): container.Container.pause, through flags.one_container_command.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import one_container_command
 

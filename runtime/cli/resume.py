@@ -1,5 +1,6 @@
-"""pyrunc resume <container-id>: thaw a paused container.  CLI layer: it parses, then calls
-container.Container.resume (flags.one_container_command)."""
+"""pyrunc resume <container-id>: thaw a paused container: container.Container.resume,
+through flags.one_container_command.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import one_container_command
 

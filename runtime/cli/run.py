@@ -1,5 +1,6 @@
 """pyrunc run [command options] <container-id>: create, start and (unless --detach) wait
-for the container (container/run.py).  CLI layer: create's flags and loading, plus its own."""
+for the container (container/run.py).  create's flags and loading, plus its own.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.create import FLAGS as CREATE_FLAGS
 from pyrunc.runtime.cli.create import OPTIONS_HELP, usage

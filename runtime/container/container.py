@@ -1,4 +1,5 @@
 """A container and its lifecycle (runtime.md "Lifecycle" and "Operations").
+Layer: container (may import process, spec, linux and the base).
 
 Status is derived when read, never stored: the init is alive when its pid has the start
 time recorded at create and is not a zombie; a live init that still holds the exec FIFO

@@ -1,5 +1,6 @@
 """runtime.md "Create": make the container's environment from the Plan, leave the user
-program waiting, record the state.  Everything made on the way is removed on failure."""
+program waiting, record the state.  Everything made on the way is removed on failure.
+Layer: container (may import process, spec, linux and the base)."""
 
 import os
 

@@ -1,5 +1,6 @@
 """The one door to libc: the only ``ctypes.CDLL(None)`` of the runtime, the syscall numbers per
 architecture, and the calls CPython 3.11 does not expose.
+Layer: linux (the bottom: imports only linux and the base).
 
 Every module that needs a libc function or a raw syscall goes through :data:`LIBC` and
 :func:`syscall` (or :func:`nr`), so that the numbers live in one table and an architecture

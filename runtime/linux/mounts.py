@@ -1,4 +1,5 @@
 """Mounting config.md "Mounts" entries inside the rootfs, through fds.
+Layer: linux (the bottom: imports only linux and the base).
 
 Each destination is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and the
 mount is made on /proc/self/fd/N of that handle, so the container cannot swap the target

@@ -1,5 +1,6 @@
 """set_mempolicy(2) for linux.memoryPolicy (config-linux.md "Memory policy"): the calling
-thread's NUMA policy, inherited by fork and kept across execve."""
+thread's NUMA policy, inherited by fork and kept across execve.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import ctypes
 import os

@@ -1,4 +1,5 @@
 """Seccomp filters: compiled with libseccomp (ctypes, Debian's libseccomp.so.2), loaded with seccomp(2).
+Layer: linux (the bottom: imports only linux and the base).
 
 Two steps, in two places:
 

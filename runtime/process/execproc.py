@@ -1,4 +1,5 @@
 """exec: a new process inside a running container (runc exec).
+Layer: process (may import spec, linux and the base).
 
 The parent places a child in the container's cgroups; the child opens the init's
 namespaces, joins them (the mount namespace last: after it the host's files, Python's

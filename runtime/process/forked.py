@@ -1,5 +1,5 @@
 """What every process the runtime forks toward a container needs, and how the parent ends
-one that fails: shared by create (launch) and exec (execproc)."""
+one that fails: shared by create (launch) and exec (execproc).  Layer: process (may import spec, linux and the base)."""
 
 import _signal  # the C module: signal.py imports enum
 import os

@@ -1,4 +1,5 @@
 """Running OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle").
+Layer: process (may import spec, linux and the base).
 
 Each hook gets the container's state JSON on stdin, its own ``args`` (args[0] is argv[0])
 and ``env``, and is killed after ``timeout`` seconds.  The runner is called from the

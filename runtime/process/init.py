@@ -1,4 +1,5 @@
 """Stage two: the container's init, pid 1 of its namespaces, from mounts to execve.
+Layer: process (may import spec, linux and the base).
 
 The order is the hard part, and each constraint is noted where it is kept.  Any error
 goes back to the runtime over the sync socket as one line and the init exits; after

@@ -1,5 +1,6 @@
 """The parent's side of create: fork the setup child, drive the sync protocol, and
 return the init's pid once it waits on the exec FIFO.
+Layer: process (may import spec, linux and the base).
 
 The runtime is a child subreaper while it launches (os.fork cannot CLONE_PARENT): when
 the setup child exits, the init is re-parented to us, so an init that fails is reaped

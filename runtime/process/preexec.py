@@ -1,6 +1,7 @@
 """The last steps before execve, shared by the container's init and by exec: session
 keyring, oomScoreAdj, rlimits, umask, fd hygiene, user and capabilities, cwd, the
 environment, argv[0] and no_new_privs.
+Layer: process (may import spec, linux and the base).
 
 The order, and why: rlimits and oomScoreAdj before the user switch (raising a hard limit
 or lowering the OOM score needs CAP_SYS_RESOURCE); scheduler and I/O priority too

@@ -1,6 +1,7 @@
 """The cgroup hierarchies of this host and the container's place in each (config-linux.md
 "Control groups": ``cgroupsPath`` absolute is taken from each hierarchy's root, relative
 from the runtime's own cgroup; absent, runc's default, the id, relative).
+Layer: linux (the bottom: imports only linux and the base).
 
 Read from /proc/self/mountinfo (through linux/mountinfo.py) and /proc/self/cgroup: the one
 home of both for cgroups (linux/mounts.py's "cgroup" mount asks here too).  Linux layer,
