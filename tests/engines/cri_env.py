@@ -421,13 +421,11 @@ def remove_cgroup_tree(rel: str) -> list[str]:
 
 
 def _cgroup_mounts() -> list[str]:
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] in ("cgroup", "cgroup2"):
-                out.append(left.split()[4])
-    return out
+    """The mount points of this host's cgroup hierarchies (v1 controllers and the v2 tree),
+    as the runtime reads them (runtime/linux/cgroups/hierarchy.py: mountinfo parsed once)."""
+    from pyrunc.runtime.linux import cgroups
+
+    return [mnt for mnt, _root, _fstype, _ctrls in cgroups.hierarchies()]
 
 
 def run_in_pty(argv: list[str], timeout: float = 60) -> tuple[int, bytes]:
