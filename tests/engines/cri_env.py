@@ -40,7 +40,6 @@ TESTS = os.path.dirname(HERE)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 import ociimage  # noqa: E402
-import rootfs as rootfs_builder  # noqa: E402
 
 PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
 RUNC = "/usr/sbin/runc"
@@ -483,7 +482,3 @@ def container_config(name: str, command: list[str], image: str = BUSYBOX_REF, li
     lx["security_context"] = {"namespace_options": {"pid": 1}, **lx["security_context"]}
     return {"metadata": {"name": name}, "image": {"image": image}, "command": command,
             "log_path": f"{name}.log", "linux": lx, **extra}
-
-
-def rootfs_for_tests(base: str) -> str:
-    return rootfs_builder.build(os.path.join(base, "rootfs-cache"))
