@@ -217,7 +217,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             if self.proc.poll() is not None:
                 raise RuntimeError(f"containerd exited ({self.proc.returncode}): {self.log_tail()}")
             if not self.pid:
-                self.pid = self._child_of(self._child_of(self.proc.pid))
+                # The shell's child named containerd: before it, the script's `ip` and
+                # `mount` are the shell's children for a moment (taking one of those for the
+                # daemon, seen under load, left every later nsenter a dead pid).
+                self.pid = self._child_of(self._child_of(self.proc.pid), comm="containerd")
             if self.pid and os.path.exists(self.sock):
                 if subprocess.run(["ctr", "-a", self.sock, "version"], capture_output=True,
                                   timeout=10).returncode == 0:
@@ -229,15 +232,25 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         return self
 
     @staticmethod
-    def _child_of(pid: int) -> int:
+    def _child_of(pid: int, comm: str = "") -> int:
+        """The first child of ``pid`` (whose command name is ``comm``, when given); 0 if none."""
         if not pid:
             return 0
         try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = f.read().split()
-            return int(kids[0]) if kids else 0
+                kids = [int(k) for k in f.read().split()]
         except OSError:
             return 0
+        for kid in kids:
+            if not comm:
+                return kid
+            try:
+                with open(f"/proc/{kid}/comm") as f:
+                    if f.read().strip() == comm:
+                        return kid
+            except OSError:
+                continue
+        return 0
 
     def log_tail(self, n: int = 15) -> str:
         try:
