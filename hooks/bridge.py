@@ -1,4 +1,5 @@
 """Bridge networking for a container, as an OCI hook built on pyroute2.
+Not a layer of the runtime: a hook program the runtime runs and never imports.
 
     python -I -m pyrunc.hooks.bridge up   [options]   # a createRuntime hook
     python -I -m pyrunc.hooks.bridge down [options]   # the matching poststop hook

@@ -1,4 +1,5 @@
 """Port publishing and outbound NAT for the bridge hook, through nftables (off by default).
+Not a layer of the runtime: a hook program the runtime runs and never imports.
 
 Everything lives in one table per bridge, ``ip pyrunc_<bridge>``, so that removing the
 bridge removes it all and nothing else of the host's ruleset is touched:

@@ -1,4 +1,5 @@
 """One exception family for the whole runtime.
+Layer: base (any layer may import it; it imports only the base).
 
 The texts follow runc's, since containerd's shim matches some of them ("container not
 running", "does not exist").  Context goes in front of a message as it rises (a new

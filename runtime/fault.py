@@ -1,4 +1,5 @@
 """The fault-injection switch: make one named setup step fail, for the reliability tests.
+Layer: base (any layer may import it; it imports only the base).
 
 ``PYRUNC_FAULT=<step>`` in the runtime's environment makes ``point(step)`` raise where
 that step has just been done (so its cleanup is exercised too).  It is read once, when

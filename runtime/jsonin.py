@@ -1,4 +1,5 @@
 """JSON decoding with CPython's C scanner, without ``json.decoder``.
+Layer: base (any layer may import it; it imports only the base).
 
 ``import json`` pulls in ``re`` and ``enum`` (several milliseconds of every ``create``);
 the scanner in ``_json`` needs neither.  Errors are json.JSONDecodeError as usual (the

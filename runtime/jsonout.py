@@ -1,4 +1,5 @@
 """A small JSON encoder for the hot path.
+Layer: base (any layer may import it; it imports only the base).
 
 ``json`` imports ``re`` and costs several milliseconds at start-up; ``state``, ``list``,
 the log lines and the state file only ever write str/int/bool/None/list/dict.

@@ -1,4 +1,5 @@
 """Logging as runc does it (logrus): text or JSON lines, to stderr or to ``--log``.
+Layer: base (any layer may import it; it imports only the base).
 
 Without ``--log`` an error goes to stderr as a text-format line
 (``time="..." level=error msg="..."``).  With ``--log FILE`` the line goes to the file

@@ -3,6 +3,7 @@ read on stdin (config.md "POSIX-platform Hooks") and what a seccomp agent receiv
 notify listener (config-linux.md "The Container Process State").  Pure data: every layer
 that hands the state to someone (container/ for poststart and poststop, process/ for the
 hooks of create and of the init, and for the listener) builds it with these.
+Layer: base (any layer may import it; it imports only the base).
 
 runc's ``state`` and ``list --format json`` print more (rootfs, created, owner, the pid
 always): :func:`runc_state`, for container.Container.oci_state.

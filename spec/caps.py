@@ -1,5 +1,6 @@
 """Linux capability names and numbers (capabilities(7)), as config.md's
-``process.capabilities`` names them."""
+``process.capabilities`` names them.
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 NAMES = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",

@@ -1,4 +1,5 @@
-"""Typed access to decoded JSON, naming the JSON path of every value that is wrong."""
+"""Typed access to decoded JSON, naming the JSON path of every value that is wrong.
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 from pyrunc.runtime.errors import ConfigError
 

@@ -1,5 +1,6 @@
 """The list syntax of CPUs and memory nodes ("0-3,7"), shared by process.execCPUAffinity
-(config.md "process") and linux.memoryPolicy.nodes (config-linux.md "Memory policy")."""
+(config.md "process") and linux.memoryPolicy.nodes (config-linux.md "Memory policy").
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 from pyrunc.runtime.errors import ConfigError
 from pyrunc.runtime.linux.idlist import format_list, mask  # noqa: F401  (the kernel's forms of a parsed list)

@@ -1,6 +1,7 @@
 """The config.json that ``pyrunc spec`` writes: runc 1.5's default (runtime-spec 1.3.0),
 with its default capabilities and no ambient set, runc's masked and readonly paths, and
-a cgroup namespace where runc's template has one (only on a cgroup v2-only host)."""
+a cgroup namespace where runc's template has one (only on a cgroup v2-only host).
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 

@@ -4,6 +4,7 @@ container's own config.json with the command line's overrides (args, --tty, --cw
 --user, --additional-gids, --no-new-privs, --cap), then the container-wide fields a
 process JSON cannot carry (linux.seccomp, linux.personality, linux.memoryPolicy) and the
 LSM flags.
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 This is the one documented point where an exec Process is derived: the bundle's Plan is
 built here for this call only and its process is copied, never changed in place, and

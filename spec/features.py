@@ -1,5 +1,6 @@
 """What this build supports, in features.md's structure (runtime-spec 1.3.0), for
-``pyrunc features``: only what is implemented and tested is listed."""
+``pyrunc features``: only what is implemented and tested is listed.
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 from pyrunc.runtime import OCI_VERSION, __version__
 from pyrunc.spec import caps, mountopts, numa

@@ -1,4 +1,5 @@
 """config.json -> Plan.
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 Follows config.md and config-linux.md of runtime-spec 1.3.0: each field is checked for
 type and value here, and every error names its JSON path, so a malformed bundle fails

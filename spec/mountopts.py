@@ -1,6 +1,7 @@
 """The mount options of config.md "Mounts" (and runc's table for Linux): each either sets
 or clears a mount(2) flag, changes propagation, or is an extension; anything else is
 filesystem data, passed to the filesystem as runc does (``mode=755``, ``size=64k``).
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 """
 
 from pyrunc.runtime.linux import consts as c

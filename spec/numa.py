@@ -1,7 +1,7 @@
 """linux.memoryPolicy (config-linux.md "Memory policy", runtime-spec 1.3.0): checked at
 load, applied with set_mempolicy(2) by runtime.linux.numa in every process the runtime
 starts in the container (the init and exec's processes, as runc), just before execve;
-the policy survives execve."""
+the policy survives execve.  Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 import os
 

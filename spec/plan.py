@@ -1,4 +1,5 @@
 """The Plan: config.json checked and translated into what the lower layers consume.
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 Nothing below the spec layer reads raw JSON; every field here is already typed and
 validated, and carries the JSON path it came from where errors may still arise later

@@ -1,5 +1,6 @@
 """linux.intelRdt (config-linux.md "IntelRdt", runtime-spec 1.3.0): checked at load;
-applied by runtime.linux.resctrl when create places the container's first process."""
+applied by runtime.linux.resctrl when create places the container's first process.
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 from pyrunc.runtime.errors import ConfigError
 from pyrunc.spec.check import Obj, join

@@ -1,4 +1,5 @@
 """linux.resources as typed values (config-linux.md "Control groups"), for the cgroup manager.
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 spec/ reads config.json's ``linux.resources`` (and ``update``'s ``--resources`` or flags),
 checks every field's type (``check``) and hands the cgroup manager a ``Resources``: typed

@@ -1,5 +1,6 @@
 """A JSON Schema of config.json for runtime-spec 1.3.0 (Linux), written from config.md,
 config-linux.md and the spec's Go types' field list, for ``pyrunc validate``.
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 It checks shapes and enumerations; the cross-field rules (a hostname needs a UTS
 namespace, ...) stay with the Plan loader, which ``validate`` runs as well.

@@ -1,4 +1,5 @@
 """``linux.seccomp`` -> a checked :class:`Seccomp` (config-linux.md "Seccomp", runtime-spec 1.3.0).
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 Pure Python: nothing here loads libseccomp (this runs on every ``create``).  The names of
 actions, operators, architectures and flags are checked here; syscall names are not (a

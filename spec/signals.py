@@ -1,4 +1,5 @@
-"""Signal names and numbers as runc parses them (``kill``, the image's stopSignal)."""
+"""Signal names and numbers as runc parses them (``kill``, the image's stopSignal).
+Layer: spec (between process and linux: may import linux's pure helpers and the base)."""
 
 from pyrunc.runtime.errors import PyruncError
 

@@ -1,4 +1,5 @@
 """ociVersion: runtime-spec is SemVer 2.0.0 (config.md, "Specification version").
+Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 pyrunc accepts every 1.x.y up to 1.3.0, pre-releases included (containerd and Debian's
 runc write "1.0.2-dev"), and refuses other majors and strings that do not parse.

@@ -203,32 +203,27 @@ def no_leaks(request, base_dir, tmp_path):
 
 
 def _remove_cgroup_dirs(timeout: float = 5.0) -> None:
-    """After a leak: the leftover cgroup directories under the run's parent go (deepest
-    first, their processes killed, retried while those exit), so that every later test's
-    leak check does not report them again."""
-    import time
+    """After a leak: the leftover cgroup directories under the run's parent go (their
+    processes killed, then the runtime's own removal, deepest first, retried while those
+    exit), so that every later test's leak check does not report them again.  The check
+    itself (``_cgroup_dirs``) stays independent of the runtime; the clean-up after it may
+    use the runtime's helpers, as it uses ``delete --force``."""
+    from pyrunc.runtime.linux.cgroups import directories
 
     deadline = time.monotonic() + timeout
-    for d in sorted(_cgroup_dirs_deep(), key=len, reverse=True):
-        while True:
+    while True:
+        dirs = _cgroup_dirs_deep()
+        for pid in directories.pids(dirs):
             try:
-                os.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
+                os.kill(pid, 9)
             except OSError:
-                if time.monotonic() > deadline:
-                    break  # reported already; the session's end reports it again
-                try:
-                    with open(os.path.join(d, "cgroup.procs")) as f:
-                        for pid in f.read().split():
-                            try:
-                                os.kill(int(pid), 9)
-                            except OSError:
-                                pass
-                except OSError:
-                    pass
-                time.sleep(0.02)
+                pass
+        try:
+            directories.remove(dirs, dirs, timeout=0.2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return  # reported already; the session's end reports it again
 
 
 def _cgroup_dirs_deep() -> list[str]:

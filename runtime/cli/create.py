@@ -1,4 +1,6 @@
-"""pyrunc create [command options] <container-id>"""
+"""pyrunc create [command options] <container-id>: load the bundle's config.json into a Plan
+(spec.load) and hand it to container.create.  load_plan and create_options are shared
+with run.  Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 
@@ -14,24 +16,34 @@ FLAGS = [
     Flag("pidfd-socket", "str"),
 ]
 
-USAGE = """NAME:
-   pyrunc create - create a container
+#: runc's help for the flags create and run share: the flag's column, then its text's lines
+#: (run.py adds its own flags and lists them all in runc's order).
+OPTIONS_HELP = {
+    "bundle": ("--bundle value, -b value",
+               "path to the root of the bundle directory, defaults to the current directory"),
+    "console-socket": ("--console-socket value",
+                       "path to an AF_UNIX socket which will receive a file descriptor referencing",
+                       "the master end of the console's pseudoterminal"),
+    "pid-file": ("--pid-file value", "specify the file to write the process id to"),
+    "pidfd-socket": ("--pidfd-socket value",
+                     "path to an AF_UNIX socket which will receive a file descriptor referencing",
+                     "the init process"),
+    "no-pivot": ("--no-pivot", "do not use pivot root to jail process inside rootfs"),
+    "no-new-keyring": ("--no-new-keyring", "do not create a new session keyring for the container"),
+    "preserve-fds": ("--preserve-fds value", "Pass N additional file descriptors to the container",
+                     "(stdio + $LISTEN_FDS + N in total) (default: 0)"),
+}
 
-USAGE:
-   pyrunc create [command options] <container-id>
 
-OPTIONS:
-   --bundle value, -b value  path to the root of the bundle directory, defaults to the current directory
-   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing
-                             the master end of the console's pseudoterminal
-   --pid-file value          specify the file to write the process id to
-   --pidfd-socket value      path to an AF_UNIX socket which will receive a file descriptor referencing
-                             the init process
-   --no-pivot                do not use pivot root to jail process inside rootfs
-   --no-new-keyring          do not create a new session keyring for the container
-   --preserve-fds value      Pass N additional file descriptors to the container
-                             (stdio + $LISTEN_FDS + N in total) (default: 0)
-"""
+def usage(cmd: str, description: str, options: list[tuple[str, ...]]) -> str:
+    """runc's help text of create or run; ``options`` as OPTIONS_HELP's entries, in order."""
+    lines = [f"   {flag:<26}{first}\n" + "".join(f"{'':29}{more}\n" for more in rest)
+             for flag, first, *rest in options]
+    return (f"NAME:\n   pyrunc {cmd} - {description}\n\nUSAGE:\n   pyrunc {cmd} [command options] <container-id>\n\n"
+            "OPTIONS:\n" + "".join(lines))
+
+
+USAGE = usage("create", "create a container", list(OPTIONS_HELP.values()))
 
 
 def load_plan(opts: dict, cid: str):

@@ -1,4 +1,6 @@
-"""pyrunc delete [--force] <container-id>"""
+"""pyrunc delete [--force] <container-id>: remove a stopped (with --force, any) container:
+its processes, cgroups and state (container.Container.delete).
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import InvalidID, NotExist

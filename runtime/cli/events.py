@@ -1,4 +1,5 @@
 """pyrunc events [--stats] [--interval D] <container-id>: runc's event stream.
+Layer: cli (parses and dispatches; may import every layer below it).
 
 ``--stats`` prints one ``{"type":"stats","id":...,"data":{...}}`` line; otherwise a stats
 line every interval (default 5s) and an ``{"type":"oom",...}`` line when the memory

@@ -1,4 +1,6 @@
-"""pyrunc exec [command options] <container-id> <command> [command options] || -p process.json <container-id>"""
+"""pyrunc exec [command options] <container-id> <command> [command options] || -p process.json <container-id>:
+a new process in a running container; spec/exec_process.py puts the process together,
+container.Container.exec_process runs it.  Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 

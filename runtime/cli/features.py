@@ -1,4 +1,5 @@
-"""pyrunc features: what this build supports (features.md), as JSON."""
+"""pyrunc features: what this build supports (features.md), as JSON.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 import os
 

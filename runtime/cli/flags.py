@@ -3,7 +3,8 @@
 Parsing stops at the first positional argument or ``--``; before it, every command but
 exec and ps has its flags moved ahead of the positionals as urfave/cli v1 does (see
 ``reorder``), so ``update ID --memory 1M`` works as with runc.  (argparse costs start-up
-time on every command and cannot reproduce runc's forms and texts.)"""
+time on every command and cannot reproduce runc's forms and texts.)
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.errors import UsageError
 
@@ -133,3 +134,18 @@ def check_args(cmd: str, pos: list[str], exact: int | None = None, lo: int | Non
         e = UsageError(text)
         e.kind = "args"
         raise e
+
+
+def one_container_command(cmd: str, description: str, method: str):
+    """(USAGE, run) of a command that takes one container id, no flags, and calls one
+    lifecycle method of the container (start, pause, resume): the cli only parses."""
+    usage = f"NAME:\n   pyrunc {cmd} - {description}\n\nUSAGE:\n   pyrunc {cmd} <container-id>\n"
+
+    def run(g: dict, opts: dict, pos: list[str]) -> int:
+        check_args(cmd, pos, exact=1)
+        from pyrunc.runtime.container.container import load
+
+        getattr(load(g["root"], pos[0]), method)()
+        return 0
+
+    return usage, run

@@ -1,4 +1,6 @@
-"""pyrunc kill [--all] <container-id> [signal]"""
+"""pyrunc kill [--all] <container-id> [signal]: send a signal (spec/signals.py parses it)
+to the init, or with --all to every process of the container (container.Container.kill).
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import PyruncError

@@ -1,4 +1,6 @@
-"""pyrunc list [--format table|json] [--quiet]"""
+"""pyrunc list [--format table|json] [--quiet]: every container under --root, as runc
+prints them (container/store.py lists, container.Container gives each one's state).
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 import posix
 

@@ -1,5 +1,5 @@
 """pyrunc's entry point: global flags, then one subcommand, dispatched lazily so each
-command imports only what it uses."""
+command imports only what it uses.  Layer: cli (parses and dispatches; may import every layer below it)."""
 
 import posix  # not os: about a millisecond of every command (linux/fspath.py)
 import sys

@@ -1,20 +1,9 @@
-"""pyrunc pause <container-id>: freeze every process of the container."""
+"""pyrunc pause <container-id>: freeze every process of the container
+(the cgroup freezer): container.Container.pause, through flags.one_container_command.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
-from pyrunc.runtime.cli.flags import check_args
+from pyrunc.runtime.cli.flags import one_container_command
 
 FLAGS: list = []
 
-USAGE = """NAME:
-   pyrunc pause - pause suspends all processes inside the container
-
-USAGE:
-   pyrunc pause <container-id>
-"""
-
-
-def run(g: dict, opts: dict, pos: list[str]) -> int:
-    check_args("pause", pos, exact=1)
-    from pyrunc.runtime.container.container import load
-
-    load(g["root"], pos[0]).pause()
-    return 0
+USAGE, run = one_container_command("pause", "pause suspends all processes inside the container", "pause")

@@ -1,4 +1,5 @@
 """pyrunc ps [--format table|json] <container-id> [ps options]
+Layer: cli (parses and dispatches; may import every layer below it).
 
 ``--format json`` prints a JSON array of the container's pids and nothing else
 (containerd's shim parses stdout and stderr together).  The table runs the host's

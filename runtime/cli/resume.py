@@ -1,20 +1,9 @@
-"""pyrunc resume <container-id>: thaw a paused container."""
+"""pyrunc resume <container-id>: thaw a paused container: container.Container.resume,
+through flags.one_container_command.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
-from pyrunc.runtime.cli.flags import check_args
+from pyrunc.runtime.cli.flags import one_container_command
 
 FLAGS: list = []
 
-USAGE = """NAME:
-   pyrunc resume - resumes all processes that have been previously paused
-
-USAGE:
-   pyrunc resume <container-id>
-"""
-
-
-def run(g: dict, opts: dict, pos: list[str]) -> int:
-    check_args("resume", pos, exact=1)
-    from pyrunc.runtime.container.container import load
-
-    load(g["root"], pos[0]).resume()
-    return 0
+USAGE, run = one_container_command("resume", "resumes all processes that have been previously paused", "resume")

@@ -1,33 +1,22 @@
-"""pyrunc run [command options] <container-id>"""
+"""pyrunc run [command options] <container-id>: create, start and (unless --detach) wait
+for the container (container/run.py).  create's flags and loading, plus its own.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.create import FLAGS as CREATE_FLAGS
+from pyrunc.runtime.cli.create import OPTIONS_HELP, usage
 from pyrunc.runtime.cli.flags import Flag, check_args
 
 PREFIX = "pyrunc run failed: "
 
 FLAGS = CREATE_FLAGS + [Flag("detach,d"), Flag("keep"), Flag("no-subreaper")]
 
-USAGE = """NAME:
-   pyrunc run - create and run a container
-
-USAGE:
-   pyrunc run [command options] <container-id>
-
-OPTIONS:
-   --bundle value, -b value  path to the root of the bundle directory, defaults to the current directory
-   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing
-                             the master end of the console's pseudoterminal
-   --detach, -d              detach from the container's process
-   --keep                    do not delete the container after it exits
-   --pid-file value          specify the file to write the process id to
-   --pidfd-socket value      path to an AF_UNIX socket which will receive a file descriptor referencing
-                             the init process
-   --no-subreaper            disable the use of the subreaper used to reap reparented processes
-   --no-pivot                do not use pivot root to jail process inside rootfs
-   --no-new-keyring          do not create a new session keyring for the container
-   --preserve-fds value      Pass N additional file descriptors to the container
-                             (stdio + $LISTEN_FDS + N in total) (default: 0)
-"""
+USAGE = usage("run", "create and run a container", [
+    OPTIONS_HELP["bundle"], OPTIONS_HELP["console-socket"],
+    ("--detach, -d", "detach from the container's process"),
+    ("--keep", "do not delete the container after it exits"),
+    OPTIONS_HELP["pid-file"], OPTIONS_HELP["pidfd-socket"],
+    ("--no-subreaper", "disable the use of the subreaper used to reap reparented processes"),
+    OPTIONS_HELP["no-pivot"], OPTIONS_HELP["no-new-keyring"], OPTIONS_HELP["preserve-fds"]])
 
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:

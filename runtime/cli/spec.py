@@ -1,4 +1,5 @@
-"""pyrunc spec [--bundle DIR]: write a default config.json."""
+"""pyrunc spec [--bundle DIR]: write a default config.json.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 from pyrunc.runtime.cli.flags import Flag, check_args
 from pyrunc.runtime.errors import PyruncError

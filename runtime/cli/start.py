@@ -1,20 +1,9 @@
-"""pyrunc start <container-id>"""
+"""pyrunc start <container-id>: the created container's init execs its program (it
+waits on the exec FIFO until then): container.Container.start, through flags.one_container_command.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
-from pyrunc.runtime.cli.flags import check_args
+from pyrunc.runtime.cli.flags import one_container_command
 
 FLAGS: list = []
 
-USAGE = """NAME:
-   pyrunc start - executes the user defined process in a created container
-
-USAGE:
-   pyrunc start <container-id>
-"""
-
-
-def run(g: dict, opts: dict, pos: list[str]) -> int:
-    check_args("start", pos, exact=1)
-    from pyrunc.runtime.container.container import load
-
-    load(g["root"], pos[0]).start()
-    return 0
+USAGE, run = one_container_command("start", "executes the user defined process in a created container", "start")

@@ -1,4 +1,5 @@
-"""pyrunc state <container-id>: runtime.md "State" as JSON, with runc's extra fields."""
+"""pyrunc state <container-id>: runtime.md "State" as JSON, with runc's extra fields.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 import posix
 

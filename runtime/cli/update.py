@@ -1,4 +1,5 @@
 """pyrunc update [options] <container-id>: change the resources of a live container.
+Layer: cli (parses and dispatches; may import every layer below it).
 
 ``--resources FILE`` (``-`` for stdin, as containerd sends it) holds a linux.resources
 object; runc's single-value flags build one.

@@ -1,5 +1,6 @@
 """pyrunc validate [--bundle B]: check config.json against runtime-spec 1.3.0's schema
-(spec/schema.py) and the loader's own rules; print every violation with its JSON path."""
+(spec/schema.py) and the loader's own rules; print every violation with its JSON path.
+Layer: cli (parses and dispatches; may import every layer below it)."""
 
 import sys
 

@@ -1,1 +1,2 @@
-"""Containers: identity, the on-disk state, status and the lifecycle transitions."""
+"""Containers: ids, the on-disk state, status and the lifecycle transitions.
+Layer: container (below cli; may import process, spec, linux and the base)."""

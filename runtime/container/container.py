@@ -1,4 +1,5 @@
 """A container and its lifecycle (runtime.md "Lifecycle" and "Operations").
+Layer: container (may import process, spec, linux and the base).
 
 Status is derived when read, never stored: the init is alive when its pid has the start
 time recorded at create and is not a zombie; a live init that still holds the exec FIFO
@@ -10,7 +11,7 @@ import posix
 import time
 
 from pyrunc.runtime.container import store
-from pyrunc.runtime.errors import NotExist, NotRunning, PyruncError
+from pyrunc.runtime.errors import NotRunning, PyruncError
 from pyrunc.runtime.linux import fspath, procfs
 
 SIGKILL = 9  # a constant, not the signal module: it imports enum
@@ -496,9 +497,3 @@ def wait_dead(pid: int, start: int, timeout: float = 10.0) -> None:
 def load(root: str, cid: str) -> Container:
     return Container.load(root, cid)
 
-
-def load_existing(root: str, cid: str) -> Container:
-    c = Container.load(root, cid)
-    if c.state is None and c.status() == STOPPED and not fspath.isdir(c.dir):
-        raise NotExist()
-    return c

@@ -1,5 +1,6 @@
 """runtime.md "Create": make the container's environment from the Plan, leave the user
-program waiting, record the state.  Everything made on the way is removed on failure."""
+program waiting, record the state.  Everything made on the way is removed on failure.
+Layer: container (may import process, spec, linux and the base)."""
 
 import os
 
@@ -189,12 +190,13 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             fault.point("device-rules")
             if "prestart" not in plan.hooks and "createRuntime" not in plan.hooks:
                 return
+            from pyrunc.runtime import ocistate
             from pyrunc.runtime.process import hooks
 
             # "creating": the create operation has not finished (runtime.md "Lifecycle"
             # steps 4-6); runc 1.1.5 and 1.5.1 pass the same.  runtime-tools' hooks_stdin
             # expects "created" and fails runc too (conformance/expectations-*.json).
-            state = hooks.state_json(cid, "creating", pid, plan)
+            state = ocistate.state_json(cid, "creating", pid, plan.bundle, plan.annotations)
             # prestart (deprecated) runs with createRuntime, before it (runtime.md).
             hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
             hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")

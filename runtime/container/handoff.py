@@ -1,5 +1,6 @@
 """What create and exec hand over about a process they start: the fds it inherits
-(``--preserve-fds``, LISTEN_FDS) and its pid file (``--pid-file``)."""
+(``--preserve-fds``, LISTEN_FDS) and its pid file (``--pid-file``).
+Layer: container (may import process, spec, linux and the base)."""
 
 import os
 

@@ -2,6 +2,7 @@
 errors are ignored and whether systemd can manage cgroups, by runc's rules (its ``--root``
 default, global ``--rootless`` and ``--systemd-cgroup``).  What the CLI's flags mean here
 is found out here, so that cli/ only parses.
+Layer: container (may import process, spec, linux and the base).
 
 - ``--root``: ``/run/pyrunc`` for the real root; ``$XDG_RUNTIME_DIR/pyrunc`` for any
   other euid (and for euid 0 inside a user namespace unless ``USER`` is ``root``) when

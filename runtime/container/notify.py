@@ -1,4 +1,5 @@
 """NOTIFY_SOCKET pass-through (systemd's sd_notify), as runc does it.
+Layer: container (may import process, spec, linux and the base).
 
 When the runtime itself runs with NOTIFY_SOCKET (a systemd ``Type=notify`` unit, or
 containerd's shim passing it on), ``create`` gives the container a socket of its own,

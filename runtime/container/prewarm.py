@@ -1,7 +1,8 @@
 """The first thing create and run do, before their config is read or the rest of create
 is imported: start the grace period of the kernel's cgroup migration lock, so that it has
 passed by the time the container joins its cgroups (linux/cgroups/warm.py).  A module of
-its own, so that nothing else is loaded before it starts."""
+its own, so that nothing else is loaded before it starts.
+Layer: container (may import process, spec, linux and the base)."""
 
 
 def warm_up(systemd: bool) -> int:

@@ -1,5 +1,6 @@
 """``run``: create and start in one go; in the foreground, wait for the container's
-process, forward signals and relay its terminal, then delete it (unless --keep)."""
+process, forward signals and relay its terminal, then delete it (unless --keep).
+Layer: container (may import process, spec, linux and the base)."""
 
 from pyrunc.runtime.container.create import CreateOptions, create
 from pyrunc.runtime.container.stdio import check_caller_tty, close_pipes, stdio_pipes

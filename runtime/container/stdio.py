@@ -1,5 +1,6 @@
 """The stdio of a process in the foreground (run and exec without -d): the caller's own
-terminal, or three pipes the runtime copies (runc's setupIO / setupProcessPipes)."""
+terminal, or three pipes the runtime copies (runc's setupIO / setupProcessPipes).
+Layer: container (may import process, spec, linux and the base)."""
 
 import os
 

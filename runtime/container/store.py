@@ -1,4 +1,5 @@
 """The on-disk state of containers: ``<root>/<id>/state``, one directory per container.
+Layer: container (may import process, spec, linux and the base).
 
 The state file is written atomically (temporary file, then rename), so readers take no
 lock and never see a torn file; see :func:`write_atomic` for why no fsync.  Its format is lines of

@@ -1,5 +1,6 @@
 """CPU affinity of the processes the runtime starts (config.md "process",
-execCPUAffinity; runc's order): sched_setaffinity(2) through os.sched_setaffinity."""
+execCPUAffinity; runc's order): sched_setaffinity(2) through os.sched_setaffinity.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import os
 

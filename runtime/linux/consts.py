@@ -1,4 +1,5 @@
-"""Kernel constants as plain ints: no imports, safe for the spec layer and the hot path."""
+"""Kernel constants as plain ints: no imports, safe for the spec layer and the hot path.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 # mount(2) flags
 MS_RDONLY = 0x1

@@ -1,5 +1,6 @@
 """/dev inside the container: the default devices of config-linux.md "Default Devices",
-``linux.devices``, and the standard links (runtime-linux.md "Dev symbolic links")."""
+``linux.devices``, and the standard links (runtime-linux.md "Dev symbolic links").
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import errno
 import os

@@ -3,6 +3,7 @@ start, kill, delete, list): ``import os`` (with posixpath, genericpath, stat and
 _collections_abc) costs about a millisecond of interpreter start-up, as much as a short
 command's whole budget above ``python3 -IS -c pass`` (issue 20), so they use ``posix``
 and these instead.  Same results as ``os.path``'s functions for ``str`` paths.
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 import posix

@@ -1,6 +1,7 @@
 """CPU and memory-node id lists in the kernel's two forms: a bitmap of unsigned longs (what
 sched_setaffinity(2) and set_mempolicy(2) take) and the text list of /proc ("0-2,5").
 Pure functions over ids already parsed (spec/cpulist.py parses the config's lists).
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 import sys

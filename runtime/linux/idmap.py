@@ -1,5 +1,6 @@
 """Idmapped bind mounts (config.md "Mounts": ``idmap``, ``ridmap``, ``uidMappings``,
 ``gidMappings``), built by the runtime and handed to the container's init as fds.
+Layer: linux (the bottom: imports only linux and the base).
 
 Why the runtime builds them: mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN over
 the source filesystem's user namespace (the host's), which the init, inside a new user

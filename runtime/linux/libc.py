@@ -1,5 +1,6 @@
 """The one door to libc: the only ``ctypes.CDLL(None)`` of the runtime, the syscall numbers per
 architecture, and the calls CPython 3.11 does not expose.
+Layer: linux (the bottom: imports only linux and the base).
 
 Every module that needs a libc function or a raw syscall goes through :data:`LIBC` and
 :func:`syscall` (or :func:`nr`), so that the numbers live in one table and an architecture
@@ -26,10 +27,10 @@ ARCH = os.uname().machine
 # Syscall numbers.  x86_64 has its own table (arch/x86/entry/syscalls/syscall_64.tbl);
 # aarch64, riscv64 and loongarch64 share the generic one (include/uapi/asm-generic/unistd.h).
 _X86_64 = {"rt_sigaction": 13, "capget": 125, "capset": 126, "pivot_root": 155, "set_mempolicy": 238,
-           "get_mempolicy": 239, "keyctl": 250, "ioprio_set": 251, "sched_setattr": 314, "seccomp": 317,
+           "keyctl": 250, "ioprio_set": 251, "sched_setattr": 314, "seccomp": 317,
            "bpf": 321}
 _GENERIC = {"ioprio_set": 30, "pivot_root": 41, "capget": 90, "capset": 91, "rt_sigaction": 134,
-            "keyctl": 219, "get_mempolicy": 236, "set_mempolicy": 237, "sched_setattr": 274, "seccomp": 277,
+            "keyctl": 219, "set_mempolicy": 237, "sched_setattr": 274, "seccomp": 277,
             "bpf": 280}
 # Calls added since Linux 5.1 have one number on both tables (alpha aside, which pyrunc does not know).
 _UNIFIED = {"pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,

@@ -1,6 +1,7 @@
 """/proc/PID/mountinfo (proc(5)), parsed in one place: one :class:`Mount` a line, its
 paths decoded (the kernel writes a space, tab, newline or backslash in a path as an octal
 escape: ``\\040``).  Pure stdlib, no imports beyond it.
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 SELF = "/proc/self/mountinfo"

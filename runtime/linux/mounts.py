@@ -1,4 +1,5 @@
 """Mounting config.md "Mounts" entries inside the rootfs, through fds.
+Layer: linux (the bottom: imports only linux and the base).
 
 Each destination is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and the
 mount is made on /proc/self/fd/N of that handle, so the container cannot swap the target
@@ -310,34 +311,6 @@ def _tmpcopyup(rootfd: int, dest: str, source: str, flags: int, data: str, what:
             pass
 
 
-def _v1_hierarchies() -> list[tuple[str, str, str]]:
-    """(mount point, mount root, controllers) of the host's v1 hierarchies that this
-    process belongs to, each once (a /sys bound into the rootfs repeats them all), in
-    mountinfo order.  ``controllers`` is the hierarchy's key in /proc/self/cgroup
-    ("cpu,cpuacct", "name=systemd").  cgroup2 is not among them: runc 1.1 lays out
-    /sys/fs/cgroup on a hybrid host from the v1 hierarchies alone."""
-    with open("/proc/self/cgroup") as f:
-        keys = [line.rstrip("\n").split(":", 2)[1] for line in f if line.count(":") >= 2]
-    from pyrunc.runtime.linux import mountinfo
-
-    out: list[tuple[str, str, str]] = []
-    for m in mountinfo.read():
-        if m.fstype != "cgroup" or not m.super_options:
-            continue
-        opts = set(m.super_options.split(","))
-        key = next((k for k in keys if k and set(k.split(",")) <= opts), None)
-        if key is not None and all(h[2] != key for h in out):
-            out.append((m.mount_point, m.root, key))
-    return out
-
-
-def _own_cgroups() -> dict[str, str]:
-    """/proc/self/cgroup: controllers key -> this process's path in that hierarchy."""
-    with open("/proc/self/cgroup") as f:
-        return {parts[1]: parts[2] for parts in (line.rstrip("\n").split(":", 2) for line in f)
-                if len(parts) == 3}
-
-
 def mount_cgroup(rootfd: int, dest: str, flags: int, cgroup_ns: bool, what: str) -> None:
     """A "cgroup" mount (config-linux.md leaves the layout to the runtime; runc 1.1's):
     cgroup2 on a pure v2 host; on a v1 or hybrid host a rw tmpfs at ``dest`` holding one
@@ -347,8 +320,10 @@ def mount_cgroup(rootfd: int, dest: str, flags: int, cgroup_ns: bool, what: str)
     container's, and other containers' cgroups stay out of sight; a bind also works in a
     user namespace, where mounting a hierarchy is not allowed).  A combined hierarchy
     ("cpu,cpuacct") gets a symlink per controller."""
+    from pyrunc.runtime.linux.cgroups import hierarchy
+
     base = flags & (c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC | c.MS_RDONLY)
-    hier = _v1_hierarchies()
+    hier = hierarchy.v1_mounts()
     if not hier:
         _mount_at(rootfd, dest, "cgroup2", "cgroup2", base, None, what)
         return
@@ -358,7 +333,7 @@ def mount_cgroup(rootfd: int, dest: str, flags: int, cgroup_ns: bool, what: str)
     _mount_at(rootfd, dest, "tmpfs", "tmpfs", c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC, "mode=755", what)
     if mode is not None:
         _chmod_in_root(rootfd, dest, mode)
-    own = {} if cgroup_ns else _own_cgroups()
+    own = {} if cgroup_ns else hierarchy.own_cgroups()
     merged = []
     for mnt, root, key in hier:
         name = os.path.basename(mnt)

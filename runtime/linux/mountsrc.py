@@ -1,4 +1,5 @@
 """Bind sources opened on the host side for a container with a user namespace.
+Layer: linux (the bottom: imports only linux and the base).
 
 The init runs as the container's root: in a new user namespace a bind source that the
 mapped root may not reach (a 0700 directory of the host's root on the way) cannot even

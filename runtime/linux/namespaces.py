@@ -1,4 +1,5 @@
 """Joining and creating namespaces (config-linux.md "Namespaces").
+Layer: linux (the bottom: imports only linux and the base).
 
 Order matters once user namespaces exist: every ``path`` is opened first (a path inside
 /proc of another process may vanish), the non-user namespaces are joined while the

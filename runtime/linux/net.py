@@ -1,5 +1,6 @@
 """Bringing ``lo`` up in a new network namespace (config-linux.md "Network"), with the
-SIOCSIFFLAGS ioctl: no netlink library on the create path."""
+SIOCSIFFLAGS ioctl: no netlink library on the create path.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import _socket
 import fcntl

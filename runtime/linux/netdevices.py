@@ -1,5 +1,6 @@
 """Moving host network interfaces into the container's network namespace
 (runtime-spec 1.3.0, config-linux.md "Network Devices", ``linux.netDevices``).
+Layer: linux (the bottom: imports only linux and the base).
 
 rtnetlink is spoken directly over an AF_NETLINK socket of CPython's ``_socket``: four
 requests (get a link, dump links, dump addresses, new link/new address) are about a

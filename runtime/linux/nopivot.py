@@ -1,4 +1,5 @@
 """--no-pivot: the host's full procfs and sysfs mounts go before the rootfs is moved over /.
+Layer: linux (the bottom: imports only linux and the base).
 
 With pivot_root the old root is unmounted; with MS_MOVE + chroot it stays in the
 container's mount namespace, out of sight but there.  The kernel lets a new procfs or

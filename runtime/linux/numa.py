@@ -1,5 +1,6 @@
 """set_mempolicy(2) for linux.memoryPolicy (config-linux.md "Memory policy"): the calling
-thread's NUMA policy, inherited by fork and kept across execve."""
+thread's NUMA policy, inherited by fork and kept across execve.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import ctypes
 import os
@@ -16,15 +17,6 @@ def set_mempolicy(mode: int, nodemask: bytes) -> None:
     ret = libc.syscall("set_mempolicy", ctypes.c_long(mode), buf, ctypes.c_ulong(maxnode))
     if ret < 0:
         raise SysError("set_mempolicy", ctypes.get_errno())
-
-
-def get_mempolicy_mode() -> int:
-    """The calling thread's policy mode (with its flags), for tests and checks."""
-    mode = ctypes.c_int(0)
-    ret = libc.syscall("get_mempolicy", ctypes.byref(mode), None, ctypes.c_ulong(0), None, ctypes.c_ulong(0))
-    if ret < 0:
-        raise SysError("get_mempolicy", ctypes.get_errno())
-    return mode.value
 
 
 def apply(policy) -> None:

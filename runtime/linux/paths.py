@@ -1,4 +1,5 @@
 """Paths inside the rootfs, resolved without ever following a symlink out of it.
+Layer: linux (the bottom: imports only linux and the base).
 
 Every lookup goes through openat2(2) with RESOLVE_IN_ROOT on an fd of the rootfs: an
 absolute symlink is taken relative to the rootfs and ``..`` stops at it, so a hostile

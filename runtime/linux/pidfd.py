@@ -1,7 +1,7 @@
 """--pidfd-socket (runc 1.2+): a pidfd of the container's process, sent over a unix
 socket the caller listens on.  As runc: a stream connection, one message whose data is
 "standard" (the init) or "setns" (an exec'd process) and whose SCM_RIGHTS carries the
-pidfd_open(2) fd."""
+pidfd_open(2) fd.  Layer: linux (the bottom: imports only linux and the base)."""
 
 import ctypes
 import os

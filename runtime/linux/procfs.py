@@ -1,6 +1,7 @@
 """Reading /proc for liveness: a process is the container's init while its start time
 matches the one recorded at create and it is neither a zombie nor dead (runtime.md: the
 state's ``pid`` is only meaningful while that process lives).
+Layer: linux (the bottom: imports only linux and the base).
 
 Pure stdlib: on the hot path of ``state``, ``list``, ``kill`` and ``delete``.
 """

@@ -1,4 +1,5 @@
 """Writes into /proc that a container cannot redirect (CVE-2019-19921, CVE-2025-52881).
+Layer: linux (the bottom: imports only linux and the base).
 
 Sysctls, oomScoreAdj, id maps, time offsets and LSM labels are all written through
 files under /proc.  A path walk through the container's /proc could end in whatever the

@@ -1,5 +1,6 @@
 """Intel RDT through the resctrl filesystem (config-linux.md "IntelRdt"; the kernel's
 Documentation/filesystems/resctrl.rst).
+Layer: linux (the bottom: imports only linux and the base).
 
 A CTRL_MON group is a directory of the resctrl root: its ``schemata`` file holds the
 allocations, its ``tasks`` file the member threads; a task created later starts in its

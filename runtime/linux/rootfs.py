@@ -1,5 +1,6 @@
 """The container's root: propagation, the bind of the rootfs onto itself, pivot_root (or
 move + chroot with --no-pivot), masked and readonly paths, and the readonly remount.
+Layer: linux (the bottom: imports only linux and the base).
 
 config-linux.md "Rootfs Mount Propagation", "Masked Paths", "Readonly Paths";
 config.md "Root".

@@ -1,4 +1,5 @@
 """Seccomp filters: compiled with libseccomp (ctypes, Debian's libseccomp.so.2), loaded with seccomp(2).
+Layer: linux (the bottom: imports only linux and the base).
 
 Two steps, in two places:
 
@@ -250,13 +251,6 @@ def library_version() -> str:
         return f"{v.major}.{v.minor}.{v.micro}"
     except (PyruncError, OSError, AttributeError, ValueError):
         return ""
-
-
-def api_level() -> int:
-    lib = library()
-    fn = lib.seccomp_api_get
-    fn.restype = ctypes.c_uint
-    return int(fn())
 
 
 def supported_architectures() -> list[str]:

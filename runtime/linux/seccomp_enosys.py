@@ -1,5 +1,6 @@
 """-ENOSYS for syscalls newer than the profile: a short BPF prologue in front of the
 program libseccomp exports.
+Layer: linux (the bottom: imports only linux and the base).
 
 Why: a profile is written against the syscalls of its day.  A program that tries a newer
 syscall (clone3, openat2, faccessat2, ...) and gets the profile's default action, say

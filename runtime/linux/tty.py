@@ -1,4 +1,5 @@
-"""Pseudo-terminals: the container's pty pair, its controlling terminal and window size."""
+"""Pseudo-terminals: the container's pty pair, its controlling terminal and window size.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import fcntl
 import os

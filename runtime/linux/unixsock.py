@@ -1,6 +1,7 @@
 """Unix sockets: the ones the caller names on the command line (--console-socket,
 --pidfd-socket), connected early so that a bad path fails before anything is made; and
-the one way fds travel over any unix socket (SCM_RIGHTS): :func:`send_fds`, :func:`recv_fds`."""
+the one way fds travel over any unix socket (SCM_RIGHTS): :func:`send_fds`, :func:`recv_fds`.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import _socket
 import struct

@@ -1,2 +1,2 @@
 """Process setup: the fork topology, the parent/child sync protocol, the ordered init,
-terminals, signal forwarding and waiting."""
+terminals, signal forwarding and waiting.  Layer: process (may import spec, linux and the base)."""

@@ -1,5 +1,5 @@
 """--console-socket: the pty master goes to the caller over an AF_UNIX socket (SCM_RIGHTS),
-as runc sends it to containerd's shim."""
+as runc sends it to containerd's shim.  Layer: process (may import spec, linux and the base)."""
 
 import _socket
 

@@ -1,5 +1,6 @@
 """The process's credentials (credentials(7)): capabilities (all five sets), groups, gid and uid,
 switched to the config's process.user and process.capabilities by :func:`switch`.
+Layer: process (may import spec, linux and the base).
 
 The order, and why (capabilities(7)):
 1. drop from the bounding set what is not listed, while we still hold CAP_SETPCAP;

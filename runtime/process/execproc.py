@@ -1,4 +1,5 @@
 """exec: a new process inside a running container (runc exec).
+Layer: process (may import spec, linux and the base).
 
 The parent places a child in the container's cgroups; the child opens the init's
 namespaces, joins them (the mount namespace last: after it the host's files, Python's
@@ -128,11 +129,7 @@ def _hand_over_listener(opts: ExecOptions, pid: int, fds: list[int]) -> None:
 def _middle(opts: ExecOptions, sock) -> None:
     try:
         forked.prepare()
-        if opts.stdio is not None:
-            for n, fd in enumerate(opts.stdio):
-                os.dup2(fd, n)  # inheritable: the process's stdio
-            for fd in opts.stdio:
-                os.close(fd)
+        forked.take_stdio(opts.stdio)
         if opts.proc.seccomp is not None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.
@@ -167,11 +164,8 @@ def _middle(opts: ExecOptions, sock) -> None:
             _process(opts, sock, csock)
         sync.send(sock, sync.PID, str(pid))
         os._exit(0)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except BaseException as e:
-        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "exec")
 
 
 def _connect_console(path: str):
@@ -196,13 +190,11 @@ def _process(opts: ExecOptions, sock, csock) -> None:
         path, argv, env = preexec.finish(proc, opts.container_id or None, opts.preserve_fds, {sock.fileno()},
                                          opts.seccomp)
         forked.exec_program(path, argv, env)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except OSError as e:
         forked.report(sock, f"exec: {(e.strerror or str(e)).lower()}")
+        os._exit(1)
     except BaseException as e:
-        forked.report(sock, f"internal error in exec: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "exec")
 
 
 def _terminal(opts: ExecOptions, sock, csock) -> None:

@@ -1,9 +1,10 @@
 """What every process the runtime forks toward a container needs, and how the parent ends
-one that fails: shared by create (launch) and exec (execproc)."""
+one that fails: shared by create (launch) and exec (execproc).  Layer: process (may import spec, linux and the base)."""
 
 import _signal  # the C module: signal.py imports enum
 import os
 
+from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.process import sync
 
 
@@ -44,6 +45,18 @@ def prepare() -> None:
     # init (runc, too, keeps a rootless init dumpable).
 
 
+def take_stdio(stdio: tuple[int, int, int] | None) -> None:
+    """``stdio`` (a foreground create's or exec's pipes) become this process's 0, 1 and 2,
+    inheritable (the container's stdio), and their own fds are closed; None keeps what
+    was inherited."""
+    if stdio is None:
+        return
+    for n, fd in enumerate(stdio):
+        os.dup2(fd, n)
+    for fd in stdio:
+        os.close(fd)
+
+
 def report(sock, msg: str) -> None:
     """Send an error to the parent; a child that cannot tell it says it on stderr."""
     try:
@@ -53,6 +66,17 @@ def report(sock, msg: str) -> None:
             os.write(2, f"pyrunc: {msg}\n".encode())
         except OSError:
             pass
+
+
+def fail(sock, e: BaseException, where: str) -> None:
+    """The end of a forked child that failed, never returns: ``e`` goes to the parent as
+    one line (a PyruncError's own text; anything else "internal error in WHERE: Type:
+    text", never a traceback), then exit status 1."""
+    if isinstance(e, PyruncError):
+        report(sock, str(e))
+    else:
+        report(sock, f"internal error in {where}: {type(e).__name__}: {e}")
+    os._exit(1)
 
 
 def exec_program(path: str, argv: list[str], env: dict) -> None:

@@ -1,4 +1,5 @@
 """Running OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle").
+Layer: process (may import spec, linux and the base).
 
 Each hook gets the container's state JSON on stdin, its own ``args`` (args[0] is argv[0])
 and ``env``, and is killed after ``timeout`` seconds.  The runner is called from the
@@ -11,13 +12,6 @@ import select
 import time
 
 from pyrunc.runtime.errors import PyruncError
-
-
-def state_json(cid: str, status: str, pid: int, plan) -> str:
-    """The state of a container being created from ``plan`` (runtime/ocistate.py)."""
-    from pyrunc.runtime import ocistate
-
-    return ocistate.state_json(cid, status, pid, plan.bundle, plan.annotations)
 
 
 def _enter_bundle(state: str) -> None:

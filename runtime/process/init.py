@@ -1,4 +1,5 @@
 """Stage two: the container's init, pid 1 of its namespaces, from mounts to execve.
+Layer: process (may import spec, linux and the base).
 
 The order is the hard part, and each constraint is noted where it is kept.  Any error
 goes back to the runtime over the sync socket as one line and the init exits; after
@@ -11,7 +12,7 @@ import select
 
 # After pivot_root the host's filesystem, and with it Python's library, is out of reach:
 # everything the init may need is imported here, before it starts.
-from pyrunc.runtime import fault, jsonout, log  # noqa: F401  (log lines may format JSON)
+from pyrunc.runtime import fault, jsonout, log, ocistate  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
 from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
 from pyrunc.runtime.process import forked, hooks, preexec, sync
@@ -265,7 +266,7 @@ def _send_terminal(opts: InitOptions, sock: sync.Sock, master: int) -> None:
 
 
 def _state_for_hooks(opts: InitOptions, status: str) -> str:
-    return hooks.state_json(opts.container_id, status, opts.host_pid, opts.plan)
+    return ocistate.state_json(opts.container_id, status, opts.host_pid, opts.plan.bundle, opts.plan.annotations)
 
 
 def _write_sysctls(sysctl: dict[str, str]) -> None:

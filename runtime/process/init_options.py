@@ -1,4 +1,6 @@
-"""InitOptions: what the init needs beyond the Plan (the CLI's per-run choices)."""
+"""InitOptions: what the setup child and the init need beyond the Plan (the CLI's per-run
+choices, the exec FIFO, the stdio), handed from container/create.py to process/launch.py.
+Layer: process (may import spec, linux and the base)."""
 
 from pyrunc.spec.plan import Plan
 

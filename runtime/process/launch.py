@@ -1,5 +1,6 @@
 """The parent's side of create: fork the setup child, drive the sync protocol, and
 return the init's pid once it waits on the exec FIFO.
+Layer: process (may import spec, linux and the base).
 
 The runtime is a child subreaper while it launches (os.fork cannot CLONE_PARENT): when
 the setup child exits, the init is re-parented to us, so an init that fails is reaped
@@ -244,11 +245,7 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
         # (the socket's EOF is seen only at the next step).
         forked.die_with_parent(parent)
         forked.prepare()
-        if opts.stdio is not None:
-            for n, fd in enumerate(opts.stdio):
-                os.dup2(fd, n)  # inheritable: the container's stdio
-            for fd in opts.stdio:
-                os.close(fd)
+        forked.take_stdio(opts.stdio)
     except BaseException as e:
         forked.report(sock, f"prepare the container's process: {e}")
         os._exit(1)
@@ -263,8 +260,5 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
             opts.seccomp = preexec.compile_seccomp(opts.plan.seccomp, sock)
         setup_child.run(opts, sock)
         os._exit(0)
-    except PyruncError as e:
-        forked.report(sock, str(e))
     except BaseException as e:
-        forked.report(sock, f"internal error in container setup: {type(e).__name__}: {e}")
-    os._exit(1)
+        forked.fail(sock, e, "container setup")

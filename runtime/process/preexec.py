@@ -1,6 +1,7 @@
 """The last steps before execve, shared by the container's init and by exec: session
 keyring, oomScoreAdj, rlimits, umask, fd hygiene, user and capabilities, cwd, the
 environment, argv[0] and no_new_privs.
+Layer: process (may import spec, linux and the base).
 
 The order, and why: rlimits and oomScoreAdj before the user switch (raising a hard limit
 or lowering the OOM score needs CAP_SYS_RESOURCE); scheduler and I/O priority too
@@ -313,10 +314,4 @@ def lookup(name: str, env: list[str]) -> str:
         if os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
-
-
-def _q(s: str) -> str:
-    """Go's %q of a plain string, as runc quotes paths in its messages.  No import: this
-    runs in the container's init, after pivot_root, where the stdlib is out of reach."""
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

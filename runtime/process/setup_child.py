@@ -1,4 +1,5 @@
 """The setup child (stage one of create): namespaces, then the fork of the container's init.
+Layer: process (may import spec, linux and the base).
 
 Runs in the first child of the runtime, after the parent has placed it in the cgroups
 (so ``unshare(CLONE_NEWCGROUP)`` makes that cgroup the container's cgroup root).

@@ -1,4 +1,5 @@
 """The parent <-> child sync channel: a SOCK_SEQPACKET socketpair, one message a packet.
+Layer: process (may import spec, linux and the base).
 
 A message is a kind (the constants below: the only place the kinds are spelled) and an
 optional text payload, separated by NUL, and may carry fds (SCM_RIGHTS, through

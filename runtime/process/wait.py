@@ -1,5 +1,6 @@
 """The foreground of ``run``: forward signals to the init, relay its terminal, reap it,
-and turn its wait status into the runtime's exit code (128+signal when killed, as runc)."""
+and turn its wait status into the runtime's exit code (128+signal when killed, as runc).
+Layer: process (may import spec, linux and the base)."""
 
 import _signal as signal  # the C module: signal.py imports enum
 import os

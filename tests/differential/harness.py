@@ -844,18 +844,12 @@ def _kill_cgroup(d: str) -> None:
             pass
 
 
-_cgmounts: list[str] = []
-
-
 def cgroup_mounts() -> list[str]:
-    """The host's cgroup hierarchies (v1 and v2) by mount point."""
-    if not _cgmounts:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                pre, _, post = line.partition(" - ")
-                if post.split()[0] in ("cgroup", "cgroup2"):
-                    _cgmounts.append(pre.split()[4])
-    return _cgmounts
+    """The mount points of this host's cgroup hierarchies (v1 controllers and the v2 tree),
+    as the runtime reads them (runtime/linux/cgroups/hierarchy.py: mountinfo parsed once)."""
+    from pyrunc.runtime.linux import cgroups
+
+    return [mnt for mnt, _root, _fstype, _ctrls in cgroups.hierarchies()]
 
 
 def container_cgroup_dirs(pid: int) -> list[str]:

@@ -93,13 +93,11 @@ def rootfs_tar(rootfs: str, out: str) -> str:
 # --- the host, before and after ------------------------------------------------------
 
 def _cgroup_mounts() -> list[str]:
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[:1] in (["cgroup"], ["cgroup2"]):
-                out.append(left.split()[4])
-    return out
+    """The mount points of this host's cgroup hierarchies (v1 controllers and the v2 tree),
+    as the runtime reads them (runtime/linux/cgroups/hierarchy.py: mountinfo parsed once)."""
+    from pyrunc.runtime.linux import cgroups
+
+    return [mnt for mnt, _root, _fstype, _ctrls in cgroups.hierarchies()]
 
 
 def _host_links() -> set[str]:

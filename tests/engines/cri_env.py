@@ -40,7 +40,6 @@ TESTS = os.path.dirname(HERE)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 import ociimage  # noqa: E402
-import rootfs as rootfs_builder  # noqa: E402
 
 PYRUNC = os.path.join(os.path.dirname(sys.executable), "pyrunc")
 RUNC = "/usr/sbin/runc"
@@ -218,7 +217,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             if self.proc.poll() is not None:
                 raise RuntimeError(f"containerd exited ({self.proc.returncode}): {self.log_tail()}")
             if not self.pid:
-                self.pid = self._child_of(self._child_of(self.proc.pid))
+                # The shell's child named containerd: before it, the script's `ip` and
+                # `mount` are the shell's children for a moment (taking one of those for the
+                # daemon, seen under load, left every later nsenter a dead pid).
+                self.pid = self._child_of(self._child_of(self.proc.pid), comm="containerd")
             if self.pid and os.path.exists(self.sock):
                 if subprocess.run(["ctr", "-a", self.sock, "version"], capture_output=True,
                                   timeout=10).returncode == 0:
@@ -230,15 +232,25 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         return self
 
     @staticmethod
-    def _child_of(pid: int) -> int:
+    def _child_of(pid: int, comm: str = "") -> int:
+        """The first child of ``pid`` (whose command name is ``comm``, when given); 0 if none."""
         if not pid:
             return 0
         try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
-                kids = f.read().split()
-            return int(kids[0]) if kids else 0
+                kids = [int(k) for k in f.read().split()]
         except OSError:
             return 0
+        for kid in kids:
+            if not comm:
+                return kid
+            try:
+                with open(f"/proc/{kid}/comm") as f:
+                    if f.read().strip() == comm:
+                        return kid
+            except OSError:
+                continue
+        return 0
 
     def log_tail(self, n: int = 15) -> str:
         try:
@@ -421,13 +433,11 @@ def remove_cgroup_tree(rel: str) -> list[str]:
 
 
 def _cgroup_mounts() -> list[str]:
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split()[0] in ("cgroup", "cgroup2"):
-                out.append(left.split()[4])
-    return out
+    """The mount points of this host's cgroup hierarchies (v1 controllers and the v2 tree),
+    as the runtime reads them (runtime/linux/cgroups/hierarchy.py: mountinfo parsed once)."""
+    from pyrunc.runtime.linux import cgroups
+
+    return [mnt for mnt, _root, _fstype, _ctrls in cgroups.hierarchies()]
 
 
 def run_in_pty(argv: list[str], timeout: float = 60) -> tuple[int, bytes]:
@@ -485,7 +495,3 @@ def container_config(name: str, command: list[str], image: str = BUSYBOX_REF, li
     lx["security_context"] = {"namespace_options": {"pid": 1}, **lx["security_context"]}
     return {"metadata": {"name": name}, "image": {"image": image}, "command": command,
             "log_path": f"{name}.log", "linux": lx, **extra}
-
-
-def rootfs_for_tests(base: str) -> str:
-    return rootfs_builder.build(os.path.join(base, "rootfs-cache"))

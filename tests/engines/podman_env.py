@@ -361,14 +361,11 @@ def _podman_netns() -> set[str]:
 
 
 def _hierarchies() -> list[str]:
-    """Mount points of the cgroup hierarchies (v1 controllers and the v2 one)."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            pre, _, post = line.partition(" - ")
-            if post.split(" ")[0] in ("cgroup", "cgroup2"):
-                out.append(pre.split(" ")[4])
-    return out
+    """The mount points of this host's cgroup hierarchies (v1 controllers and the v2 tree),
+    as the runtime reads them (runtime/linux/cgroups/hierarchy.py: mountinfo parsed once)."""
+    from pyrunc.runtime.linux import cgroups
+
+    return [mnt for mnt, _root, _fstype, _ctrls in cgroups.hierarchies()]
 
 
 def _rmdir(path: str) -> None:

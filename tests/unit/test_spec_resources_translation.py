@@ -1,4 +1,5 @@
-"""spec/resources.py's translation of linux.resources into cgroup file writes, v1 and v2
+"""linux.resources into cgroup file writes, v1 and v2: spec/resources.py types the object,
+the fs and fs2 drivers (runtime/linux/cgroups/v1.py, v2.py) name the files
 (config-linux.md "Control groups"; runc 1.1's fs and fs2 managers decide the conversions
 and what counts as unset): the engines' real bodies, runc's device emulator, update.
 

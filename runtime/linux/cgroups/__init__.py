@@ -5,6 +5,7 @@ thing: hierarchy.py (this host's hierarchies, a cgroupsPath's directories), dire
 (make, join, list, remove), files.py (writing limits in the kernel's order), stats.py
 (events' statistics), convert.py (runc's v1 -> v2 conversions), base.py (what fs and fs2
 share).
+Layer: linux (the bottom: imports only linux and the base).
 
 Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
 Names are imported when first used (PEP 562): ``state`` needs the manager, not the rest.

@@ -2,6 +2,7 @@
 hierarchy), made, joined and removed the same way, the status freezer reading, processes,
 statistics.  Each driver adds its file mapping of the resources, its device rules and its
 freezer (v1.py, v2.py).
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 

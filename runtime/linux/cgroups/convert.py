@@ -1,6 +1,6 @@
 """runc's conversions between cgroup v1 values and v2's (libcontainer/cgroups/utils.go),
 shared by the fs2 driver and the systemd one (CPUWeight, IOWeight); the writes the fs and
-fs2 drivers share (cpuset, pids)."""
+fs2 drivers share (cpuset, pids).  Layer: linux (the bottom: imports only linux and the base)."""
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """The container's cgroup directories, for every fs driver: make them (parents first, v1
 cpusets filled), place a process in them, list their processes, remove them.  Rootless
 leniency's variants leave out a hierarchy that refuses us for lack of permission.
+Layer: linux (the bottom: imports only linux and the base).
 
 Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
 """

@@ -1,6 +1,7 @@
 """Writing limits into the container's cgroup files, with the kernel's ordering rules
 (a CFS period that needs its quota first, memory+swap raised before memory on v1) and
-runc's texts for what the kernel refuses, each naming the JSON path of the value."""
+runc's texts for what the kernel refuses, each naming the JSON path of the value.
+Layer: linux (the bottom: imports only linux and the base)."""
 
 import errno
 import posix

@@ -1,6 +1,6 @@
 """The freezer's two files: v1's freezer.state (FREEZING until every task stopped) and v2's
 cgroup.freeze; each driver calls its own, the fs driver the v2 one on a hybrid host whose
-freezer lives only in the unified tree."""
+freezer lives only in the unified tree.  Layer: linux (the bottom: imports only linux and the base)."""
 
 import os
 import time

@@ -1,8 +1,11 @@
 """The cgroup hierarchies of this host and the container's place in each (config-linux.md
 "Control groups": ``cgroupsPath`` absolute is taken from each hierarchy's root, relative
 from the runtime's own cgroup; absent, runc's default, the id, relative).
+Layer: linux (the bottom: imports only linux and the base).
 
-Read from /proc/self/mountinfo and /proc/self/cgroup, once per process.  Pure stdlib.
+Read from /proc/self/mountinfo (through linux/mountinfo.py) and /proc/self/cgroup: the one
+home of both for cgroups (linux/mounts.py's "cgroup" mount asks here too).  Linux layer,
+pure stdlib.
 """
 
 import posix
@@ -22,34 +25,54 @@ def hierarchies() -> list[tuple[str, str, str, str]]:
 
 
 def _read_hierarchies() -> list[tuple[str, str, str, str]]:
+    from pyrunc.runtime.linux import mountinfo
+
     out = []
     seen = set()
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            fields = left.split()
-            rf = right.split()
-            if not rf or rf[0] not in ("cgroup", "cgroup2"):
-                continue
-            opts = rf[2] if len(rf) > 2 else ""
-            ctrls = ",".join(sorted(o for o in opts.split(",") if o not in ("rw", "ro") and
-                                    (rf[0] == "cgroup" and (o.startswith("name=") or "=" not in o))
-                                    and o not in ("noprefix", "xattr", "clone_children", "cpuset_v2_mode")))
-            key = (rf[0], ctrls)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append((fields[4], fields[3], rf[0], ctrls))
+    for m in mountinfo.read():
+        if m.fstype not in ("cgroup", "cgroup2"):
+            continue
+        ctrls = ",".join(sorted(o for o in m.super_options.split(",") if o not in ("rw", "ro") and
+                                (m.fstype == "cgroup" and (o.startswith("name=") or "=" not in o))
+                                and o not in ("noprefix", "xattr", "clone_children", "cpuset_v2_mode")))
+        key = (m.fstype, ctrls)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((m.mount_point, m.root, m.fstype, ctrls))
     return out
 
 
 def own_cgroups() -> dict[str, str]:
-    """controllers ('' for the unified tree) -> this process's cgroup path."""
+    """/proc/self/cgroup: controllers, sorted ("cpu,cpuacct", "name=systemd"; '' for the
+    unified tree) -> this process's cgroup path in that hierarchy."""
     out = {}
     with open("/proc/self/cgroup") as f:
         for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            out[",".join(sorted(ctrls.split(","))) if ctrls else ""] = path
+            parts = line.rstrip("\n").split(":", 2)
+            if len(parts) == 3:
+                out[",".join(sorted(parts[1].split(","))) if parts[1] else ""] = parts[2]
+    return out
+
+
+def v1_mounts() -> list[tuple[str, str, str]]:
+    """(mount point, mount root, controllers) of the v1 hierarchies this process belongs
+    to, each once (a /sys bound into a rootfs repeats them all), in mountinfo order;
+    ``controllers`` is the hierarchy's key in :func:`own_cgroups`.  Read afresh (the mount
+    namespace it is asked in may not be the one :func:`hierarchies` was read in), and
+    matched by the hierarchy's options holding the key's controllers, whatever other
+    options it has.  cgroup2 is not among them."""
+    from pyrunc.runtime.linux import mountinfo
+
+    keys = [k for k in own_cgroups() if k]
+    out: list[tuple[str, str, str]] = []
+    for m in mountinfo.read():
+        if m.fstype != "cgroup" or not m.super_options:
+            continue
+        opts = set(m.super_options.split(","))
+        key = next((k for k in keys if set(k.split(",")) <= opts), None)
+        if key is not None and all(h[2] != key for h in out):
+            out.append((m.mount_point, m.root, key))
     return out
 
 

@@ -1,5 +1,6 @@
 """The cgroup manager: one object per container that owns everything the runtime does to
 its cgroups (runc's libcontainer/cgroups Manager, crun's libcrun_cgroup_manager).
+Layer: linux (the bottom: imports only linux and the base).
 
 config-linux.md "Control groups": the runtime creates (or joins) the container's cgroup at
 ``cgroupsPath``, places the container's processes in it and applies ``linux.resources``;

@@ -1,6 +1,6 @@
 """Reading a container's cgroup statistics, in the shape of runc's ``events`` JSON
 (types.Stats: cpu, cpuset, memory, pids, blkio, hugetlb, intel_rdt, network_interfaces),
-from v1 controllers or the v2 tree."""
+from v1 controllers or the v2 tree.  Layer: linux (the bottom: imports only linux and the base)."""
 
 import os
 

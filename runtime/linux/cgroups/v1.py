@@ -2,6 +2,7 @@
 host, the unified tree's, which the container joins but whose limits stay on v1: runc's
 rule).  config-linux.md "Control groups" gives each resource; runc 1.1's
 libcontainer/cgroups/fs/*.go the files and their order.
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 

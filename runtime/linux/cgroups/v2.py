@@ -3,6 +3,7 @@ as an eBPF program attached to it (cgroup v2 has no devices files).  config-linu
 "Control groups"; runc 1.1's libcontainer/cgroups/fs2/*.go for the files, with its
 conversions from v1 values (shares -> cpu.weight, blkio weight -> io.weight, swap as swap
 alone).
+Layer: linux (the bottom: imports only linux and the base).
 """
 
 import os

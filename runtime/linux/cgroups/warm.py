@@ -1,4 +1,5 @@
 """Warm the kernel's cgroup migration lock before create joins the container's cgroups.
+Layer: linux (the bottom: imports only linux and the base).
 
 Every write to a ``cgroup.procs`` file takes the kernel's ``cgroup_threadgroup_rwsem`` for
 writing, and the first writer after a quiet spell waits for an RCU grace period (that
