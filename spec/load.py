@@ -437,7 +437,7 @@ def _linux(lo: Obj, plan: Plan) -> None:
     if lo.has("resources"):
         from pyrunc.spec import resources
 
-        plan.resources = resources.check(lo.obj("resources").data)
+        plan.resources = resources.load(lo.obj("resources").data)
     sc = lo.obj("sysctl")
     for k, v in sc.data.items():
         plan.sysctl[k] = string(v, sc.at(k))

@@ -175,7 +175,8 @@ class Plan:
         self.readonly_paths: list[str] = []
         self.rootfs_propagation = ""
         self.cgroups_path = ""
-        self.resources: dict = {}
+        #: linux.resources, typed (spec/resources.py); None when the config has none
+        self.resources = None  # pyrunc.spec.resources.Resources | None
         self.sysctl: dict[str, str] = {}
         self.annotations: dict[str, str] = {}
         self.hooks: dict[str, list[Hook]] = {}

@@ -1,231 +1,175 @@
-"""linux.resources -> the files a cgroup manager writes (config-linux.md "Control groups").
+"""linux.resources as typed values (config-linux.md "Control groups"), for the cgroup manager.
 
-Pure functions, in the spec layer with the rest of what reads config.json: the
-``resources`` object (config.json's, or ``update``'s) becomes a list of writes
-``(controller, file, value, json path)`` for cgroup v1 or for v2, with runc's conversions
-between the two (shares -> cpu.weight, blkio weight -> io.weight, swap as memory+swap on
-v1 and as swap alone on v2), every wrong value named by its JSON path.  The linux layer's
-cgroup manager only writes them.
+spec/ reads config.json's ``linux.resources`` (and ``update``'s ``--resources`` or flags),
+checks every field's type (``check``) and hands the cgroup manager a ``Resources``: typed
+values, with runc's rule for what is unset already applied (``parse``).  The manager's
+drivers (runtime/linux/cgroups: fs for v1, fs2 for v2, systemd) turn it into files or unit
+properties; none of them reads JSON.
+
+``None`` is "unset" everywhere: absent from the JSON, JSON null, or a value runc treats as
+unset (``parse``: a zero for most numbers, an empty cpu list, a swappiness of -1).  The
+classes are plain ``__slots__`` records like the Plan's (not ``dataclasses``, whose import
+costs ~12 ms on create's hot path).
 """
 
-from pyrunc.runtime import log
 from pyrunc.runtime.errors import ConfigError
 
-Write = tuple[str, str, str, str]  # controller, file, value, json path
+
+class _Record:
+    """A plain record: keyword fields (default None), equality and repr by field."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, **kw: object) -> None:
+        for name in self.__slots__:
+            setattr(self, name, kw.pop(name, None))
+        if kw:
+            raise TypeError(f"{type(self).__name__}: unknown fields {sorted(kw)}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if getattr(self, n) is not None)
+        return f"{type(self).__name__}({shown})"
 
 
-def shares_to_weight(shares: int) -> int:
-    """cpu.shares [2, 262144] -> cpu.weight [1, 10000] (runc/crun's formula)."""
-    if shares == 0:
-        return 0
-    return 1 + ((shares - 2) * 9999) // 262142
+class DeviceRule(_Record):
+    """linux.resources.devices[i]: ``type`` "a", "c" or "b"; ``major``/``minor`` None for
+    any (a negative number in the JSON is any too); ``access`` a subset of "rwm"."""
+
+    __slots__ = ("allow", "type", "major", "minor", "access")
+    allow: bool
+    type: str
+    major: int | None
+    minor: int | None
+    access: str
 
 
-def blkio_weight_to_io_weight(weight: int) -> int:
-    """blkio.weight [10, 1000] -> io.weight [1, 10000]."""
-    if weight == 0:
-        return 0
-    return 1 + ((weight - 10) * 9999) // 990
+class Memory(_Record):
+    """linux.resources.memory, in bytes (-1 is unlimited)."""
+
+    __slots__ = ("limit", "reservation", "swap", "kernel", "kernel_tcp", "swappiness", "disable_oom_killer",
+                 "use_hierarchy", "check_before_update")
+    limit: int | None
+    reservation: int | None
+    swap: int | None  # memory+swap, as v1 has it (v2's memory.swap.max is swap alone)
+    kernel: int | None  # NOT RECOMMENDED (config-linux.md); ignored by kernels since 5.4
+    kernel_tcp: int | None
+    swappiness: int | None
+    disable_oom_killer: bool | None
+    use_hierarchy: bool | None
+    check_before_update: bool | None
 
 
-def _int(v: object, path: str, lo: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ConfigError(path, f"expected an integer, got {type(v).__name__}")
-    if lo is not None and v < lo:
-        raise ConfigError(path, f"{v} is out of range (minimum {lo})")
-    return v
+class CPU(_Record):
+    """linux.resources.cpu: shares, CFS quota/period/burst and RT runtime/period (µs), the
+    cpuset lists (strings like "0-3,5"), SCHED_IDLE."""
+
+    __slots__ = ("shares", "quota", "burst", "period", "realtime_runtime", "realtime_period", "cpus", "mems",
+                 "idle")
+    shares: int | None
+    quota: int | None
+    burst: int | None
+    period: int | None
+    realtime_runtime: int | None
+    realtime_period: int | None
+    cpus: str | None
+    mems: str | None
+    idle: int | None
 
 
-def _obj(res: dict, key: str, path: str) -> dict:
-    v = res.get(key)
-    if v is None:
-        return {}
-    if not isinstance(v, dict):
-        raise ConfigError(f"{path}.{key}", "expected an object")
-    return v
+class Pids(_Record):
+    __slots__ = ("limit",)
+    limit: int | None  # 0 or negative: no limit
 
 
-def _cpuset(v: object, path: str) -> str:
-    if not isinstance(v, str):
-        raise ConfigError(path, "expected a string")
-    for part in v.split(","):
-        lo, _, hi = part.partition("-")
-        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()):
-            raise ConfigError(path, f"{v!r} is not a cpu/node list like 0-3,5")
-    return v
+class WeightDevice(_Record):
+    __slots__ = ("major", "minor", "weight", "leaf_weight")
+    major: int | None
+    minor: int | None
+    weight: int | None
+    leaf_weight: int | None
 
 
-def kernel_major_minor() -> tuple[int, int]:
-    import os
-
-    rel = os.uname().release.split(".")
-    return int(rel[0]), int("".join(ch for ch in rel[1] if ch.isdigit()) or 0)
-
-
-def _cpuset_and_pids(res: dict, cpu: dict, path: str, v2: bool) -> list[Write]:
-    """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
-    (the unified tree, controller "")."""
-    out: list[Write] = []
-    cp = f"{path}.cpu"
-    for key in ("cpus", "mems"):
-        if key in cpu:
-            out.append(("" if v2 else "cpuset", f"cpuset.{key}", _cpuset(cpu[key], f"{cp}.{key}"), f"{cp}.{key}"))
-    pids = _obj(res, "pids", path)
-    if "limit" in pids:
-        lim = _int(pids["limit"], f"{path}.pids.limit")
-        out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{path}.pids.limit"))
-    return out
+class ThrottleDevice(_Record):
+    __slots__ = ("major", "minor", "rate")
+    major: int | None
+    minor: int | None
+    rate: int | None
 
 
-def v1_writes(res: dict, path: str = "linux.resources", warn: bool = True) -> list[Write]:
-    out: list[Write] = []
-    mem = _obj(res, "memory", path)
-    mp = f"{path}.memory"
-    if warn and ("kernel" in mem or "kernelTCP" in mem):
-        # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's
-        # one warning (1.1.5 and 1.5).
-        log.warn("Kernel memory settings are ignored and will be removed")
-    if mem.get("useHierarchy") is False and kernel_major_minor() >= (5, 11):
-        raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
-    if "limit" in mem:
-        out.append(("memory", "memory.limit_in_bytes", str(_int(mem["limit"], f"{mp}.limit", -1)), f"{mp}.limit"))
-    if "reservation" in mem:
-        out.append(("memory", "memory.soft_limit_in_bytes", str(_int(mem["reservation"], f"{mp}.reservation", -1)),
-                    f"{mp}.reservation"))
-    if "swap" in mem:
-        out.append(("memory", "memory.memsw.limit_in_bytes", str(_int(mem["swap"], f"{mp}.swap", -1)), f"{mp}.swap"))
-    if "swappiness" in mem and mem["swappiness"] != (1 << 64) - 1:
-        # runc: a uint64 of all ones is -1 (Docker's "unset"), left alone.
-        sw = _int(mem["swappiness"], f"{mp}.swappiness", 0)
-        if sw > 100:
-            raise ConfigError(f"{mp}.swappiness", f"{sw} is out of range (0-100)")
-        out.append(("memory", "memory.swappiness", str(sw), f"{mp}.swappiness"))
-    if mem.get("disableOOMKiller"):
-        out.append(("memory", "memory.oom_control", "1", f"{mp}.disableOOMKiller"))
-    cpu = _obj(res, "cpu", path)
-    cp = f"{path}.cpu"
-    for key, file in (("shares", "cpu.shares"), ("period", "cpu.cfs_period_us"), ("quota", "cpu.cfs_quota_us"),
-                      ("burst", "cpu.cfs_burst_us"), ("realtimePeriod", "cpu.rt_period_us"),
-                      ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
-        if key in cpu:
-            out.append(("cpu", file, str(_int(cpu[key], f"{cp}.{key}", -1)), f"{cp}.{key}"))
-    out += _cpuset_and_pids(res, cpu, path, v2=False)
-    blk = _obj(res, "blockIO", path)
-    bp = f"{path}.blockIO"
-    if "weight" in blk:
-        out.append(("blkio", "blkio.weight", str(_int(blk["weight"], f"{bp}.weight", 0)), f"{bp}.weight"))
-    if "leafWeight" in blk:
-        out.append(("blkio", "blkio.leaf_weight", str(_int(blk["leafWeight"], f"{bp}.leafWeight", 0)),
-                    f"{bp}.leafWeight"))
-    for i, d in enumerate(blk.get("weightDevice") or []):
-        dp = f"{bp}.weightDevice[{i}]"
-        dev = f"{_int(d.get('major'), dp + '.major', 0)}:{_int(d.get('minor'), dp + '.minor', 0)}"
-        if "weight" in d:
-            out.append(("blkio", "blkio.weight_device", f"{dev} {_int(d['weight'], dp + '.weight', 0)}", dp))
-        if "leafWeight" in d:
-            out.append(("blkio", "blkio.leaf_weight_device", f"{dev} {_int(d['leafWeight'], dp + '.leafWeight', 0)}",
-                        dp))
-    for key, file in (("throttleReadBpsDevice", "blkio.throttle.read_bps_device"),
-                      ("throttleWriteBpsDevice", "blkio.throttle.write_bps_device"),
-                      ("throttleReadIOPSDevice", "blkio.throttle.read_iops_device"),
-                      ("throttleWriteIOPSDevice", "blkio.throttle.write_iops_device")):
-        for i, d in enumerate(blk.get(key) or []):
-            dp = f"{bp}.{key}[{i}]"
-            dev = f"{_int(d.get('major'), dp + '.major', 0)}:{_int(d.get('minor'), dp + '.minor', 0)}"
-            out.append(("blkio", file, f"{dev} {_int(d.get('rate'), dp + '.rate', 0)}", dp))
-    for i, h in enumerate(res.get("hugepageLimits") or []):
-        hp = f"{path}.hugepageLimits[{i}]"
-        limit = str(_int(h.get("limit"), hp + ".limit", 0))
-        out.append(("hugetlb", f"hugetlb.{h.get('pageSize')}.limit_in_bytes", limit, hp))
-    net = _obj(res, "network", path)
-    if "classID" in net:
-        out.append(("net_cls", "net_cls.classid", str(_int(net["classID"], f"{path}.network.classID", 0)),
-                    f"{path}.network.classID"))
-    for i, p in enumerate(net.get("priorities") or []):
-        out.append(("net_prio", "net_prio.ifpriomap", f"{p.get('name')} {_int(p.get('priority'), 'x', 0)}",
-                    f"{path}.network.priorities[{i}]"))
-    for dev, lim in (res.get("rdma") or {}).items():
-        parts = [f"{k}={lim[k2]}" for k, k2 in (("hca_handle", "hcaHandles"), ("hca_object", "hcaObjects"))
-                 if lim.get(k2) is not None]
-        out.append(("rdma", "rdma.max", f"{dev} {' '.join(parts)}", f"{path}.rdma.{dev}"))
-    if res.get("unified"):
-        raise ConfigError(f"{path}.unified", "cannot use unified on cgroup v1")
-    out += device_writes(res, path)
-    return out
+class BlockIO(_Record):
+    """linux.resources.blockIO; the throttle lists keyed by their JSON names."""
+
+    __slots__ = ("weight", "leaf_weight", "weight_device", "throttle_read_bps_device", "throttle_write_bps_device",
+                 "throttle_read_iops_device", "throttle_write_iops_device")
+    weight: int | None
+    leaf_weight: int | None
+    weight_device: list[WeightDevice] | None
+    throttle_read_bps_device: list[ThrottleDevice] | None
+    throttle_write_bps_device: list[ThrottleDevice] | None
+    throttle_read_iops_device: list[ThrottleDevice] | None
+    throttle_write_iops_device: list[ThrottleDevice] | None
+
+    #: (attribute, JSON key) of the four throttle lists, in the order runc writes them.
+    THROTTLES = (("throttle_read_bps_device", "throttleReadBpsDevice"),
+                 ("throttle_write_bps_device", "throttleWriteBpsDevice"),
+                 ("throttle_read_iops_device", "throttleReadIOPSDevice"),
+                 ("throttle_write_iops_device", "throttleWriteIOPSDevice"))
 
 
-#: runc's default allow list (the devices every container gets): null, zero, full,
-#: random, urandom, tty, ptmx, the pty slaves and /dev/net/tun, read/write/mknod ...
-#: (tun/tap: in runc 1.1, dropped in 1.2.0 and put back in 1.2.4 because users rely on
-#: it; Podman sends only a deny-all rule and leaves the defaults to the runtime).
-DEFAULT_ALLOWED = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0),
-                   ("c", 5, 2), ("c", 136, -1), ("c", 10, 200)]
-#: ... and mknod (only) of any character or block device.
-DEFAULT_MKNOD = [("c", -1, -1), ("b", -1, -1)]
+class HugepageLimit(_Record):
+    __slots__ = ("page_size", "limit")
+    page_size: str | None  # "2MB", "1GB": the hugetlb.<size>.* file names
+    limit: int | None
 
 
-def device_writes(res: dict, path: str) -> list[Write]:
-    """The v1 devices controller: the config's rules in order, then runc's defaults, as
-    runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
-    emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
-    express (a hole in a wildcard exception) is refused, as runc refuses it.  runc also
-    drops a default whose path linux.devices lists; that is not done here."""
-    # Without linux.resources.devices the default list alone: runc always writes it (a
-    # container never inherits its parent's "a *:* rwm").
-    rules = res.get("devices") or []
-    default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
-    exceptions: dict[tuple[int, int, str], str] = {}
-    steps = []
-    for i, r in enumerate(rules):
-        rp = f"{path}.devices[{i}]"
-        typ = r.get("type") or "a"
-        if typ not in ("a", "c", "b"):
-            raise ConfigError(f"{rp}.type", f"unknown device type {typ!r}")
-        access = r.get("access") or "rwm"
-        if any(ch not in "rwm" for ch in access):
-            raise ConfigError(f"{rp}.access", f"{access!r} is not made of r, w and m")
-        major, minor = r.get("major"), r.get("minor")
-        steps.append((bool(r.get("allow")), typ, -1 if major is None or major < 0 else major,
-                      -1 if minor is None or minor < 0 else minor, access, rp))
-    for typ, _major, _minor in DEFAULT_MKNOD:
-        steps.append((True, typ, -1, -1, "m", f"{path}.devices (default allow list)"))
-    for typ, major, minor in DEFAULT_ALLOWED:
-        steps.append((True, typ, major, minor, "rwm", f"{path}.devices (default allow list)"))
-    for allow, typ, major, minor, access, rp in steps:
-        if typ == "a":  # "a" resets the list whatever its numbers and access (as the kernel does)
-            default_allow, exceptions = allow, {}
-        elif allow != default_allow:  # an exception to the default: add its access
-            key = (major, minor, typ)
-            exceptions[key] = _perms(exceptions.get(key, "") + access)
-        else:  # the default's own kind: take its access out of an exception
-            _remove_exception(exceptions, typ, major, minor, access, rp, default_allow)
-    out: list[Write] = [("devices", "devices.allow" if default_allow else "devices.deny", "a",
-                         f"{path}.devices")]
-    for (major, minor, typ), access in sorted(exceptions.items()):
-        rule = f"{typ} {'*' if major < 0 else major}:{'*' if minor < 0 else minor} {access}"
-        out.append(("devices", "devices.deny" if default_allow else "devices.allow", rule, f"{path}.devices"))
-    return out
+class InterfacePriority(_Record):
+    __slots__ = ("name", "priority")
+    name: str | None
+    priority: int | None
 
 
-def _perms(access: str) -> str:
-    return "".join(ch for ch in "rwm" if ch in access)
+class Network(_Record):
+    __slots__ = ("class_id", "priorities")
+    class_id: int | None
+    priorities: list[InterfacePriority] | None
 
 
-def _remove_exception(exceptions: dict, typ: str, major: int, minor: int, access: str, rp: str,
-                      default_allow: bool) -> None:
-    """runc's emulator: an access taken out of an exact exception; one that a wildcard
-    exception also covers cannot be (v1 has no holes in a wildcard rule)."""
-    for wide in ((-1, minor, typ), (major, -1, typ), (-1, -1, typ)):
-        if wide != (major, minor, typ) and set(exceptions.get(wide, "")) & set(access):
-            kind = "deny" if default_allow else "allow"
-            raise ConfigError(rp, f"unable to remove '{kind}' exception: requested rule not supported by devices "
-                                  f"cgroupv1 (cannot punch hole in existing wildcard rule)")
-    left = _perms("".join(ch for ch in exceptions.get((major, minor, typ), "") if ch not in access))
-    if left:
-        exceptions[(major, minor, typ)] = left
-    else:
-        exceptions.pop((major, minor, typ), None)
+class Rdma(_Record):
+    __slots__ = ("hca_handles", "hca_objects")
+    hca_handles: int | None
+    hca_objects: int | None
 
+
+class Resources(_Record):
+    """linux.resources, typed.  ``devices`` None: the config gave none (the drivers still
+    apply runc's default allow list).  ``rdma`` and ``unified`` keep the config's order."""
+
+    __slots__ = ("devices", "memory", "cpu", "pids", "block_io", "hugepage_limits", "network", "rdma", "unified")
+    devices: list[DeviceRule] | None
+    memory: Memory | None
+    cpu: CPU | None
+    pids: Pids | None
+    block_io: BlockIO | None
+    hugepage_limits: list[HugepageLimit] | None
+    network: Network | None
+    rdma: dict[str, Rdma] | None
+    unified: dict[str, str] | None
+
+    def is_empty(self) -> bool:
+        """Nothing to write but the default device rules."""
+        return all(getattr(self, n) in (None, [], {}) for n in self.__slots__)
+
+
+#: JSON key -> attribute, per object (config-linux.md's names; runc's configs.Resources).
+_MEMORY = {"limit": "limit", "reservation": "reservation", "swap": "swap", "kernel": "kernel",
+           "kernelTCP": "kernel_tcp", "swappiness": "swappiness", "disableOOMKiller": "disable_oom_killer",
+           "useHierarchy": "use_hierarchy", "checkBeforeUpdate": "check_before_update"}
+_CPU = {"shares": "shares", "quota": "quota", "burst": "burst", "period": "period",
+        "realtimeRuntime": "realtime_runtime", "realtimePeriod": "realtime_period", "cpus": "cpus", "mems": "mems",
+        "idle": "idle"}
 
 #: A zero means "unset" for these, at create as at update (runc 1.1's libcontainer/cgroups
 #: fs and fs2 Set functions skip them; Docker sends 0 for every field the user did not set,
@@ -240,105 +184,72 @@ _ZERO_IS_UNSET = {"memory": ("limit", "reservation", "swap", "kernel", "kernelTC
 _SWAPPINESS_UNSET = (-1, 2**64 - 1)
 
 
-def drop_unset(res: dict, update: bool = False) -> dict:
-    """A copy of ``res`` without the values runc treats as unset (zeros, empty cpu lists, a
-    swappiness of -1, a weightDevice's zero weights); for an update, a memory limit of -1
-    alone also lifts memory+swap (runc's setMemoryAndSwap; at create both are already
-    unlimited)."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in res.items()}
-    for section, keys in _ZERO_IS_UNSET.items():
-        sec = out.get(section)
-        if isinstance(sec, dict):
-            for k in keys:
-                if k in sec and sec[k] in (0, "") and not isinstance(sec[k], bool):
-                    del sec[k]
-    mem = out.get("memory")
-    if isinstance(mem, dict) and mem.get("swappiness") in _SWAPPINESS_UNSET:
-        del mem["swappiness"]
-    blk = out.get("blockIO")
-    if isinstance(blk, dict) and isinstance(blk.get("weightDevice"), list):
-        blk["weightDevice"] = [{k: v for k, v in d.items() if not (k in ("weight", "leafWeight") and v == 0)}
-                               if isinstance(d, dict) else d for d in blk["weightDevice"]]
-    if update and isinstance(mem, dict) and mem.get("limit") == -1 and "swap" not in mem:
-        mem["swap"] = -1
+def _unset(section: str, key: str, v: object) -> bool:
+    return v is None or (key in _ZERO_IS_UNSET.get(section, ()) and v in (0, "") and not isinstance(v, bool))
+
+
+def _fields(cls: type, raw: object, keys: dict[str, str], section: str) -> object:
+    if not isinstance(raw, dict):
+        return None
+    return cls(**{attr: raw[k] for k, attr in keys.items() if k in raw and not _unset(section, k, raw[k])})
+
+
+def parse(res: dict | None, update: bool = False) -> Resources:
+    """A checked linux.resources object (``check``) as ``Resources``, with runc's unset
+    rule: zeros, empty cpu lists, a swappiness of -1 and a weightDevice's zero weights are
+    None.  For an update, a memory limit of -1 alone also lifts memory+swap (runc's
+    setMemoryAndSwap; at create both are already unlimited)."""
+    res = res or {}
+    out = Resources()
+    if isinstance(res.get("devices"), list):
+        out.devices = [DeviceRule(allow=bool(r.get("allow")), type=r.get("type") or "a",
+                                  major=None if r.get("major") is None or r["major"] < 0 else r["major"],
+                                  minor=None if r.get("minor") is None or r["minor"] < 0 else r["minor"],
+                                  access=r.get("access") or "rwm") for r in res["devices"]]
+    mem = _fields(Memory, res.get("memory"), _MEMORY, "memory")
+    if isinstance(mem, Memory):
+        if mem.swappiness in _SWAPPINESS_UNSET:
+            mem.swappiness = None
+        if update and mem.limit == -1 and mem.swap is None:
+            mem.swap = -1
+    out.memory = mem  # type: ignore[assignment]
+    out.cpu = _fields(CPU, res.get("cpu"), _CPU, "cpu")  # type: ignore[assignment]
+    out.pids = _fields(Pids, res.get("pids"), {"limit": "limit"}, "pids")  # type: ignore[assignment]
+    blk = res.get("blockIO")
+    if isinstance(blk, dict):
+        b = _fields(BlockIO, blk, {"weight": "weight", "leafWeight": "leaf_weight"}, "blockIO")
+        assert isinstance(b, BlockIO)
+        if isinstance(blk.get("weightDevice"), list):
+            b.weight_device = [WeightDevice(major=d.get("major"), minor=d.get("minor"),
+                                            weight=d.get("weight") or None, leaf_weight=d.get("leafWeight") or None)
+                               for d in blk["weightDevice"]]
+        for attr, key in BlockIO.THROTTLES:
+            if isinstance(blk.get(key), list):
+                setattr(b, attr, [ThrottleDevice(major=d.get("major"), minor=d.get("minor"), rate=d.get("rate"))
+                                  for d in blk[key]])
+        out.block_io = b
+    if isinstance(res.get("hugepageLimits"), list):
+        out.hugepage_limits = [HugepageLimit(page_size=h.get("pageSize"), limit=h.get("limit"))
+                               for h in res["hugepageLimits"]]
+    net = res.get("network")
+    if isinstance(net, dict):
+        n = _fields(Network, net, {"classID": "class_id"}, "network")
+        assert isinstance(n, Network)
+        if isinstance(net.get("priorities"), list):
+            n.priorities = [InterfacePriority(name=p.get("name"), priority=p.get("priority"))
+                            for p in net["priorities"]]
+        out.network = n
+    if isinstance(res.get("rdma"), dict):
+        out.rdma = {dev: Rdma(hca_handles=lim.get("hcaHandles"), hca_objects=lim.get("hcaObjects"))
+                    for dev, lim in res["rdma"].items()}
+    if isinstance(res.get("unified"), dict):
+        out.unified = dict(res["unified"])
     return out
 
 
-def v2_writes(res: dict, path: str = "linux.resources") -> list[Write]:
-    """The unified hierarchy's files (controller "" : every write goes to the one tree)."""
-    out: list[Write] = []
-    mem = _obj(res, "memory", path)
-    mp = f"{path}.memory"
-    limit = mem.get("limit")
-    if limit is not None:
-        out.append(("", "memory.max", "max" if _int(limit, f"{mp}.limit", -1) < 0 else str(limit), f"{mp}.limit"))
-    if "reservation" in mem:
-        r = _int(mem["reservation"], f"{mp}.reservation", -1)
-        out.append(("", "memory.low", "max" if r < 0 else str(r), f"{mp}.reservation"))
-    if "swap" in mem:
-        sw = _int(mem["swap"], f"{mp}.swap", -1)
-        if sw < 0:
-            val = "max"
-        else:
-            # v1's swap is memory+swap; v2's memory.swap.max is swap alone.
-            if limit is None or limit < 0:
-                raise ConfigError(f"{mp}.swap", "on cgroup v2 a swap limit needs memory.limit too")
-            if sw < limit:
-                raise ConfigError(f"{mp}.swap", f"{sw} is below memory.limit {limit}")
-            val = str(sw - limit)
-        out.append(("", "memory.swap.max", val, f"{mp}.swap"))
-    cpu = _obj(res, "cpu", path)
-    cp = f"{path}.cpu"
-    if "shares" in cpu:
-        out.append(("", "cpu.weight", str(shares_to_weight(_int(cpu["shares"], f"{cp}.shares", 0))), f"{cp}.shares"))
-    if "quota" in cpu or "period" in cpu:
-        q = _int(cpu.get("quota", -1), f"{cp}.quota", -1)
-        per = _int(cpu.get("period", 100000), f"{cp}.period", 1)
-        out.append(("", "cpu.max", f"{'max' if q <= 0 else q} {per}", f"{cp}.quota"))
-    if "burst" in cpu:
-        out.append(("", "cpu.max.burst", str(_int(cpu["burst"], f"{cp}.burst", 0)), f"{cp}.burst"))
-    if "idle" in cpu:
-        out.append(("", "cpu.idle", str(_int(cpu["idle"], f"{cp}.idle", 0)), f"{cp}.idle"))
-    out += _cpuset_and_pids(res, cpu, path, v2=True)
-    blk = _obj(res, "blockIO", path)
-    if "weight" in blk:
-        out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(_int(blk['weight'], 'w', 0))}",
-                    f"{path}.blockIO.weight"))
-    for key, kw in (("throttleReadBpsDevice", "rbps"), ("throttleWriteBpsDevice", "wbps"),
-                    ("throttleReadIOPSDevice", "riops"), ("throttleWriteIOPSDevice", "wiops")):
-        for i, d in enumerate(blk.get(key) or []):
-            out.append(("", "io.max", f"{d.get('major')}:{d.get('minor')} {kw}={d.get('rate')}",
-                        f"{path}.blockIO.{key}[{i}]"))
-    for i, h in enumerate(res.get("hugepageLimits") or []):
-        out.append(("", f"hugetlb.{h.get('pageSize')}.max", str(h.get("limit")), f"{path}.hugepageLimits[{i}]"))
-    for key, val in (res.get("unified") or {}).items():
-        if "/" in key or key.startswith("."):
-            raise ConfigError(f"{path}.unified.{key}", "not a cgroup file name")
-        out.append(("", key, str(val), f"{path}.unified.{key}"))
-    return out
-
-
-def device_rules_with_defaults(devices: list[dict]) -> list[dict]:
-    """The rules of the v2 eBPF device filter: the config's, then runc's defaults."""
-    out = list(devices)
-    for typ, _major, _minor in DEFAULT_MKNOD:
-        out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
-    for typ, major, minor in DEFAULT_ALLOWED:
-        out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
-                    "access": "rwm"})
-    return out
-
-
-def writes_for(res: dict, v2: bool, part: str = "all", update: bool = False) -> list[Write]:
-    """The writes of ``res`` for this host's cgroup version.  ``part``: "limits" (all but
-    the device rules), "devices", or "all"; an update leaves the device rules alone (runc)."""
-    res = drop_unset(res, update)
-    writes = v2_writes(res) if v2 else v1_writes(res, warn=part != "devices")  # warnings once
-    if update or part == "limits":
-        return [w for w in writes if w[0] != "devices"]
-    if part == "devices":
-        return [w for w in writes if w[0] == "devices"]
-    return writes
+def load(res: object, path: str = "linux.resources", update: bool = False) -> Resources:
+    """``check`` then ``parse``: config.json's linux.resources (or update's) as the manager takes it."""
+    return parse(check(res, path), update)
 
 
 # --- the shape of linux.resources (config-linux.md "Control groups"), checked at load --

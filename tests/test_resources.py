@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+from pyrunc.runtime.linux.cgroups import convert, files, v1, v2
 from pyrunc.spec import resources as cr
 
 
@@ -206,14 +207,14 @@ def test_cgroups_path_with_dotdot(pyrunc, make_bundle):
 
 
 def test_v2_conversions_as_functions():
-    assert cr.shares_to_weight(2) == 1 and cr.shares_to_weight(262144) == 10000
-    assert cr.shares_to_weight(1024) == 39
-    assert cr.blkio_weight_to_io_weight(10) == 1 and cr.blkio_weight_to_io_weight(1000) == 10000
-    w = {f: v for _, f, v, _ in cr.v2_writes({"memory": {"limit": 100, "swap": 300, "reservation": 50},
-                                              "cpu": {"shares": 1024, "quota": 5000, "period": 10000,
-                                                      "cpus": "0-1"},
-                                              "pids": {"limit": -1}, "blockIO": {"weight": 500},
-                                              "unified": {"memory.high": "90"}})}
+    assert convert.shares_to_weight(2) == 1 and convert.shares_to_weight(262144) == 10000
+    assert convert.shares_to_weight(1024) == 39
+    assert convert.blkio_weight_to_io_weight(10) == 1 and convert.blkio_weight_to_io_weight(1000) == 10000
+    w = {f: v for _, f, v, _ in v2.limit_writes(cr.parse({"memory": {"limit": 100, "swap": 300, "reservation": 50},
+                                                          "cpu": {"shares": 1024, "quota": 5000, "period": 10000,
+                                                                  "cpus": "0-1"},
+                                                          "pids": {"limit": -1}, "blockIO": {"weight": 500},
+                                                          "unified": {"memory.high": "90"}}))}
     assert w == {"memory.max": "100", "memory.low": "50", "memory.swap.max": "200", "cpu.weight": "39",
                  "cpu.max": "5000 10000", "cpuset.cpus": "0-1", "pids.max": "max", "io.weight": "default 4950",
                  "memory.high": "90"}
@@ -221,15 +222,13 @@ def test_v2_conversions_as_functions():
 
 def test_v2_writes_to_a_fake_tree_for_what_this_host_lacks(tmp_path):
     """Named as the errata asks: the v2 limit files cannot be exercised for real here."""
-    from pyrunc.runtime.linux import cgroups
-
     d = tmp_path / "fake-v2"
     d.mkdir()
     for f in ("memory.max", "cpu.max", "pids.max"):
         (d / f).write_text("")
-    for _ctrl, fname, value, _ in cr.v2_writes({"memory": {"limit": 1 << 20}, "cpu": {"quota": 1000},
-                                                "pids": {"limit": 7}}):
-        cgroups._write(str(d / fname), value)
+    for _ctrl, fname, value, _ in v2.limit_writes(cr.parse({"memory": {"limit": 1 << 20}, "cpu": {"quota": 1000},
+                                                            "pids": {"limit": 7}})):
+        files._write(str(d / fname), value)
     assert (d / "memory.max").read_text() == str(1 << 20)
     assert (d / "cpu.max").read_text() == "1000 100000"
     assert (d / "pids.max").read_text() == "7"
@@ -301,27 +300,26 @@ def test_v2_device_program_verified_and_enforced_on_the_unified_tree():
                               "head -c 1 /dev/zero > /dev/null 2>&1 && echo zero-ok || echo zero-denied")
     assert out.split() == ["null-ok", "zero-denied"], out
     # With the defaults appended, /dev/zero is allowed again (runc's allow list).
-    assert len(devicefilter.build(cr.device_rules_with_defaults(rules))) > len(devicefilter.build(rules))
+    with_defaults = v2.device_rules_with_defaults(cr.parse({"devices": rules}).devices)
+    assert len(devicefilter.build(with_defaults)) > len(devicefilter.build(rules))
 
 
 def test_v2_freeze_path_on_the_unified_tree(pyrunc, make_bundle):
     """The v2 freezer (cgroup.freeze), for real on this host's unified tree: the CLI uses
     the v1 freezer here (runc's hybrid rule), so the manager's v2 path is driven directly."""
-    from pyrunc.runtime.linux import cgroups
-
     b = make_bundle(COUNTER)
     b.config["root"]["readonly"] = False
     b.write()
     pyrunc("run", "-d", "-b", b.path, "v2f", check=True)
     unified = cg(b, "unified")
     wait_until(lambda: counter_value(b) >= 3, "the container never started counting")
-    cgroups.freeze([unified], True)
+    v2.Fs2Manager([unified]).freeze()
     wait_until(lambda: "frozen 1" in open(f"{unified}/cgroup.events").read(), "cgroup.events never said frozen")
     a = counter_value(b)
     time.sleep(0.3)
     assert counter_value(b) == a
     assert pyrunc.state("v2f")["status"] == "paused"  # status reads cgroup.freeze too
-    cgroups.freeze([unified], False)
+    v2.Fs2Manager([unified]).thaw()
     wait_until(lambda: counter_value(b) > a, "a thawed container did not go on counting")
     pyrunc("delete", "--force", "v2f", check=True)
 
@@ -389,11 +387,11 @@ DOCKER_UNSET = {"memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0,
 def test_zeros_docker_sends_are_unset():
     """runc 1.1's cgroup Set functions skip these zeros at create as at update (none is
     written: blkio.weight is absent without BFQ, cpu.shares 0 would become 2)."""
-    assert cr.writes_for(DOCKER_UNSET, v2=False, part="limits") == []
-    assert cr.writes_for(DOCKER_UNSET, v2=True, part="limits") == []
-    assert cr.writes_for({"memory": {"swappiness": 2**64 - 1}}, v2=False, part="limits") == []
+    assert v1.limit_writes(cr.parse(DOCKER_UNSET)) == []
+    assert v2.limit_writes(cr.parse(DOCKER_UNSET)) == []
+    assert v1.limit_writes(cr.parse({"memory": {"swappiness": 2**64 - 1}})) == []
     # Non-zero values next to them are written, and -1 is not "unset".
-    writes = cr.writes_for({"cpu": {"shares": 512, "quota": 0}, "pids": {"limit": -1}}, v2=False, part="limits")
+    writes = v1.limit_writes(cr.parse({"cpu": {"shares": 512, "quota": 0}, "pids": {"limit": -1}}))
     assert [(w[1], w[2]) for w in writes] == [("cpu.shares", "512"), ("pids.max", "max")]
 
 

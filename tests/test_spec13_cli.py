@@ -172,7 +172,7 @@ def test_missing_burst_file_is_ignored_as_runc(tmp_path):
     """On a kernel without the burst knob runc ignores it; a missing cpu.idle is an
     error.  Against a fake v1 cpu directory (named so)."""
     from pyrunc.runtime.errors import ConfigError
-    from pyrunc.runtime.linux import cgroups
+    from pyrunc.runtime.linux.cgroups import files as cgroups
 
     fake = tmp_path / "fake-cpu-cgroup"
     fake.mkdir()

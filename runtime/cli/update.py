@@ -142,8 +142,11 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
             raise PyruncError("--resources: expected a linux.resources object")
         from pyrunc.spec import resources
 
-        resources.check(res, "--resources")
+        typed = resources.load(res, "--resources", update=True)
     else:
-        res = from_flags(opts)  # runc: with --resources, the single-value flags are ignored
-    load(g["root"], pos[0]).update(res)
+        from pyrunc.spec import resources
+
+        # runc: with --resources, the single-value flags are ignored.  Flags are typed already.
+        typed = resources.parse(from_flags(opts), update=True)
+    load(g["root"], pos[0]).update(typed)
     return 0

@@ -55,16 +55,15 @@ class Container:
         return RUNNING
 
     def _frozen(self) -> bool:
-        assert self.state is not None
-        for d in self.state.cgroups:
-            for name, frozen in (("freezer.state", "FROZEN"), ("cgroup.freeze", "1")):
-                try:
-                    with open(os.path.join(d, name)) as f:
-                        if f.read().strip() == frozen:
-                            return True
-                except OSError:
-                    continue
-        return False
+        return bool(self.state and self.state.cgroups) and self.cgroups().frozen()
+
+    def cgroups(self):
+        """The cgroup manager of this container, from its state (linux/cgroups/manager.py)."""
+        from pyrunc.runtime.linux import cgroups
+
+        st = self.state
+        assert st is not None
+        return cgroups.load(st.cgroups, st.made_cgroups, st.cgroup_driver)
 
     def oci_state(self, status: str | None = None) -> dict:
         """runtime.md "State" plus runc's fields, in runc's order."""
@@ -159,9 +158,7 @@ class Container:
         if all_ and self.state is not None and self.state.cgroups:
             # --all (obsolete in runc 1.5, still sent by containerd 1.6): every process of
             # the container's cgroup, even after the init is gone.
-            from pyrunc.runtime.linux import cgroups
-
-            cgroups.signal_all(self.state.cgroups, sig)
+            self.cgroups().kill_all(sig)
             if status in (STOPPED, CREATING):
                 return  # runc (1.1.5 and 1.5): --all on a stopped container is no error
         if status in (STOPPED, CREATING):
@@ -191,32 +188,21 @@ class Container:
             raise PyruncError("cannot allocate tty if runc will detach without setting console socket")
         if console_socket and (not proc.terminal or not detach):
             raise PyruncError("cannot use console socket if runc will not detach or allocate tty")
-        from pyrunc.runtime.container.create import reserve_fds, write_pid_file
-        from pyrunc.runtime.linux import cgroups
+        from pyrunc.runtime.container.handoff import reserve_fds, write_pid_file
         from pyrunc.runtime.process import execproc
 
         assert self.state is not None
         st = self.state
         reserve_fds(preserve_fds)
 
-        targets = list(st.cgroups)
-        for spec in sub_cgroups or []:
-            # runc's --cgroup: "path" (every controller) or "ctrl[,ctrl]:path", inside the container's.
-            ctrls, sep, rel = spec.rpartition(":")
-            if ".." in rel.split("/"):
-                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
-            by = cgroups.by_controller(st.cgroups)
-            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
-            if sep and not chosen:
-                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
-            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
-        for d in targets:
-            if not os.path.isdir(d):
-                raise PyruncError(f"--cgroup: {d} does not exist")
+        manager = self.cgroups()
+        sub = list(sub_cgroups or [])
+        if sub:
+            manager.sub_dirs(sub)  # runc's --cgroup checks, before anything starts
 
         def place(pid: int) -> None:
             try:
-                cgroups.join(targets, pid)
+                manager.join(pid, sub or None)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
             if os.path.exists(os.path.join(self.dir, "resctrl")):
@@ -282,47 +268,49 @@ class Container:
             self._freeze(False)
 
     def _freeze(self, frozen: bool) -> None:
-        from pyrunc.runtime.linux import cgroups
-
         assert self.state is not None
+        manager = self.cgroups()
         try:
-            cgroups.freeze(self.state.cgroups, frozen)
+            if frozen:
+                manager.freeze()
+            else:
+                manager.thaw()
         except OSError as e:
             raise PyruncError(f"{'pause' if frozen else 'resume'}: {(e.strerror or str(e)).lower()}") from None
 
     def pids(self) -> list[int]:
         """Every process of the container: its cgroup's, or the init alone without one."""
-        from pyrunc.runtime.linux import cgroups
-
         st = self.state
         if st is None:
             return []
-        found = cgroups.pids(st.cgroups) if st.cgroups else []
+        found = self.cgroups().pids() if st.cgroups else []
         if not found and st.pid and procfs.is_alive(st.pid, st.start):
             found = [st.pid]
         return found
 
     def stats(self) -> dict:
         """Usage statistics of the container's cgroups, in runc's events shape."""
-        from pyrunc.runtime.linux import cgroup_stats, cgroups
+        if self.state is None:
+            from pyrunc.runtime.linux.cgroups import stats
 
-        return cgroup_stats.stats(cgroups.by_controller(self.state.cgroups if self.state else []))
+            return stats.stats({})
+        return self.cgroups().stats()
 
     def oom_count(self) -> int:
         """OOM kills its memory cgroup has seen."""
-        from pyrunc.runtime.linux import cgroup_stats, cgroups
+        return self.cgroups().oom_count() if self.state is not None else 0
 
-        return cgroup_stats.oom_count(cgroups.by_controller(self.state.cgroups if self.state else []))
-
-    def update(self, resources: dict) -> None:
-        """Change linux.resources of a live container (runc update)."""
+    def update(self, resources) -> None:
+        """Change linux.resources of a live container (runc update); ``resources``: a
+        spec.resources.Resources, parsed with update's rules.  runc leaves the device
+        rules alone on update."""
 
         with store.Lock(self.dir):
             self.state = store.read_state(self.dir)
             if self.status() in (STOPPED, CREATING):
                 raise NotRunning()
             assert self.state is not None
-            set_resources(self.state.cgroups, resources, update=True)
+            self.cgroups().set(resources, update=True)
 
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is
@@ -342,10 +330,8 @@ class Container:
         if st is not None:
             self._kill_everything()
             if st.made_cgroups:
-                from pyrunc.runtime.linux import cgroups
-
                 try:
-                    cgroups.remove(st.made_cgroups, st.cgroups)
+                    self.cgroups().destroy()
                 except OSError as e:
                     from pyrunc.runtime import log
 
@@ -379,10 +365,9 @@ class Container:
         # not yet let go on), still dying; swept all the same, so that they can go.
         crashed = not st.pid and bool(st.made_cgroups) and set(st.cgroups) <= set(st.made_cgroups)
         sweep = bool(st.cgroups) and (not st.own_pidns or crashed)
-        if sweep:
-            from pyrunc.runtime.linux import cgroups
-
-            cgroups.signal_all(st.cgroups, SIGKILL)
+        manager = self.cgroups() if sweep else None
+        if manager is not None:
+            manager.kill_all(SIGKILL)
         if st.pid and procfs.is_alive(st.pid, st.start):
             try:
                 os.kill(st.pid, SIGKILL)
@@ -390,25 +375,21 @@ class Container:
                 pass
         if st.pid:
             wait_dead(st.pid, st.start)
-        if sweep:
-            from pyrunc.runtime.linux import cgroups
-
+        if manager is not None:
             deadline = time.monotonic() + 5
-            while cgroups.pids(st.cgroups) and time.monotonic() < deadline:
-                cgroups.signal_all(st.cgroups, SIGKILL)
+            while manager.pids() and time.monotonic() < deadline:
+                manager.kill_all(SIGKILL)
                 time.sleep(0.005)
 
     def _thaw(self) -> None:
+        """Best effort before a SIGKILL: a frozen process cannot die until thawed."""
         assert self.state is not None
-        for d in self.state.cgroups:
-            for name, val in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
-                p = os.path.join(d, name)
-                if os.path.exists(p):
-                    try:
-                        with open(p, "w") as f:
-                            f.write(val)
-                    except OSError:
-                        pass
+        if not self.state.cgroups:
+            return
+        try:
+            self.cgroups().thaw()
+        except OSError:
+            pass
 
     def _hooks(self, kind: str) -> list:
         st = self.state
@@ -456,28 +437,3 @@ def load_existing(root: str, cid: str) -> Container:
         raise NotExist()
     return c
 
-
-def set_resources(dirs: list[str], resources: dict, part: str = "all", update: bool = False) -> None:
-    """linux.resources into the container's cgroups: v1 controllers on a v1 or hybrid
-    host (runc's rule), the unified tree and an eBPF device filter on a pure v2 host."""
-    resources = resources or {}
-    if not resources and (update or part == "limits"):
-        return
-    from pyrunc.runtime.errors import ConfigError
-    from pyrunc.runtime.linux import cgroups
-    from pyrunc.spec import resources as spec_resources
-
-    v2 = cgroups.is_pure_v2()
-    writes = spec_resources.writes_for(resources, v2, part, update)
-    if v2 and part in ("all", "devices") and not update:
-        # The default device rules even when the config has none (runc always sets them).
-        cgroups.attach_device_filter(dirs, spec_resources.device_rules_with_defaults(resources.get("devices") or []))
-    mem = resources.get("memory") or {}
-    if update and v2 and mem.get("checkBeforeUpdate") and (mem.get("limit") or 0) > 0:
-        # config-linux.md: refuse a memory limit below the current usage (v2 only; v1's
-        # kernel refuses by itself).
-        current = cgroups.memory_current(dirs)
-        if mem["limit"] < current:
-            raise ConfigError("linux.resources.memory.limit",
-                              f"{mem['limit']} is below the current usage {current} (checkBeforeUpdate)")
-    cgroups.write_all(dirs, writes)

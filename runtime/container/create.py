@@ -4,8 +4,9 @@ program waiting, record the state.  Everything made on the way is removed on fai
 import os
 
 from pyrunc.runtime import fault, log
-from pyrunc.runtime.container import rootless, store
-from pyrunc.runtime.container.container import Container, now_rfc3339nano, set_resources
+from pyrunc.runtime.container import store
+from pyrunc.runtime.container.container import Container, now_rfc3339nano
+from pyrunc.runtime.container.handoff import reserve_fds, write_pid_file
 from pyrunc.runtime.errors import Exists, NotExist, PyruncError
 from pyrunc.runtime.linux import procfs
 from pyrunc.spec.plan import Plan
@@ -53,8 +54,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         pidfd_sock = pidfd.connect(co.pidfd_socket)
     cdir = store.make_dir(root, cid)
-    made: list[str] = []
-    dirs: list[str] = []
+    manager = None
     fifo_fd = -1
     launched = None
     ours = True  # False once a concurrent delete took the directory: not ours to remove
@@ -90,9 +90,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         created = now_rfc3339nano()
         pidns = plan.namespace("pid")
-        dirs = cgroups.resolve(plan.cgroups_path, cid)
-        if any(".." in part for part in plan.cgroups_path.split("/")):
-            raise PyruncError("linux.cgroupsPath: must not contain '..'")
+        # --rootless: runc's leniency (manager.py: a hierarchy that refuses us is left out
+        # when no cgroupsPath is given; device rule errors are ignored).
+        manager = cgroups.new(plan.cgroups_path, cid, rootless=co.rootless_cgroups)
+        resources = plan.resources or _no_resources()
         # The state is written before anything is made (the cgroups it is about to create
         # are recorded as made) and again once they exist and once the init's pid is
         # known: a create killed at any point leaves what delete --force needs.
@@ -101,8 +102,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         st.bundle = plan.bundle
         st.rootfs = plan.rootfs
         st.created = created
-        st.cgroups = dirs
-        st.made_cgroups = cgroups.to_create(dirs)
+        st.cgroups = list(manager.dirs)
+        st.made_cgroups = manager.to_create()
+        st.cgroup_driver = manager.driver
         st.config_version = plan.oci_version
         st.tty = bool(plan.process.terminal)
         st.own_pidns = pidns is not None and not pidns.path
@@ -119,44 +121,35 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         state_path = os.path.join(cdir, store.STATE)
         store.write_atomic(state_path, store.encode(st))
         fault.point("state-write")
-        # runc's rootless rule: without an explicit cgroupsPath, a hierarchy that refuses
-        # us (no delegation) is left out; with one, it is an error like any other.
-        lenient = co.rootless_cgroups and not plan.cgroups_path
-        refused: list[str] = []
         try:
-            if lenient:
-                dirs, made, refused = cgroups.create_permitted(dirs)
-            else:
-                made = cgroups.create(dirs)
+            manager.create()
         except OSError as e:
             raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
         fault.point("cgroup-create")
-        if made != st.made_cgroups or dirs != st.cgroups:
-            st.cgroups, st.made_cgroups = dirs, made
+        if manager.made != st.made_cgroups or manager.dirs != st.cgroups:
+            st.cgroups, st.made_cgroups = list(manager.dirs), list(manager.made)
             store.write_atomic(state_path, store.encode(st))
-        if refused:
-            rootless.check_limits(plan.resources, dirs)
+        if manager.refused:
+            manager.check_limits(resources)
         # runc's check of an existing cgroup: a frozen one would freeze the init as it
         # joins, and create would wait on it for ever.
-        if cgroups.frozen(dirs):
+        if manager.joining_would_freeze():
             raise PyruncError("container's cgroup unexpectedly frozen")
         # Limits are in place before any process of the container exists; the device
         # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
-        set_resources(dirs, plan.resources, part="limits")
+        manager.set(resources)
         fault.point("cgroup-limits")
 
         def place(pid: int) -> None:
             try:
-                if lenient:
-                    refused.extend(cgroups.join_permitted(dirs, pid))
-                    dirs[:] = [d for d in dirs if d not in refused]
-                    rootless.check_limits(plan.resources, dirs)
-                else:
-                    cgroups.join(dirs, pid)
+                manager.join(pid)
+                if manager.lenient:
+                    st.cgroups = list(manager.dirs)  # the hierarchies that refused us are not the container's
+                    manager.check_limits(resources)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
-            if refused:
-                rootless.warn_skipped(refused, pidns is not None and not pidns.path)
+            if manager.refused:
+                manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.
             from pyrunc.runtime.linux import affinity
 
@@ -189,19 +182,16 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
-        log.debug(f"create {cid}: cgroups {dirs}; launching the init")
+        log.debug(f"create {cid}: cgroups {manager.dirs}; launching the init")
         def stuck() -> str:
             # Asked while the child is silent: frozen under us, it would never answer.
-            return "container's cgroup unexpectedly frozen" if cgroups.frozen(dirs) else ""
+            return "container's cgroup unexpectedly frozen" if manager.joining_would_freeze() else ""
 
         launched = launch.launch(opts, place, run_hooks, on_pid, stuck)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         # The init waits on the FIFO now: nothing of the user's runs before these rules.
-        if co.rootless_cgroups:
-            # runc: device rules are not expected to work rootless; their errors are ignored.
-            rootless.set_devices(dirs, plan.resources)
-        else:
-            set_resources(dirs, plan.resources, part="devices")
+        # (Rootless: runc does not expect device rules to work; the manager ignores their errors.)
+        manager.set_devices(resources)
         fault.point("device-rules")
         os.close(fifo_fd)
         fifo_fd = -1
@@ -222,13 +212,17 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             from pyrunc.runtime.linux import resctrl
 
             resctrl.release(cdir)
-        _cleanup(cdir if ours else "", made, dirs, launched)
+        _cleanup(cdir if ours else "", manager, launched)
         raise
 
 
-def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
-    from pyrunc.runtime.linux import cgroups
+def _no_resources():
+    from pyrunc.spec.resources import Resources
 
+    return Resources()
+
+
+def _cleanup(cdir: str, manager, launched) -> None:
     if launched is not None:
         try:
             os.kill(launched.pid, 9)  # SIGKILL
@@ -237,43 +231,10 @@ def _cleanup(cdir: str, made: list[str], leaves: list[str], launched) -> None:
             pass
         if launched.tty_master >= 0:
             os.close(launched.tty_master)
-    if made:
+    if manager is not None and manager.made:
         try:
-            cgroups.remove(made, leaves)
+            manager.destroy()
         except OSError:
             pass
     if cdir:
         store.remove_dir(cdir)
-
-
-def reserve_fds(n: int) -> None:
-    """fds 3..3+n-1 belong to the container (--preserve-fds, LISTEN_FDS): any that is not
-    open gets /dev/null, so that none of the runtime's own files (its lock, the FIFO, a
-    directory of the host) can land there and leak into the container."""
-    for fd in range(3, 3 + n):
-        try:
-            os.fstat(fd)
-        except OSError:
-            nul = os.open("/dev/null", os.O_RDWR)
-            if nul != fd:
-                os.dup2(nul, fd)
-                os.close(nul)
-
-
-def write_pid_file(path: str, pid: int) -> None:
-    """runc writes the pid file atomically: a hidden temporary beside it, then rename."""
-    path = os.path.abspath(path)
-    d, name = os.path.split(path)
-    tmp = os.path.join(d, "." + name)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    except OSError as e:
-        raise PyruncError(f"open {tmp}: {(e.strerror or '').lower()}") from None  # runc's text
-    try:
-        try:
-            os.write(fd, str(pid).encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except OSError as e:
-        raise PyruncError(f"--pid-file {path}: {(e.strerror or '').lower()}") from None

@@ -42,7 +42,7 @@ class State:
     """What a container's state file holds."""
 
     __slots__ = ("id", "pid", "start", "bundle", "rootfs", "created", "annotations", "cgroups", "made_cgroups",
-                 "hooks", "config_version", "tty", "own_pidns")
+                 "hooks", "config_version", "tty", "own_pidns", "cgroup_driver")
 
     def __init__(self) -> None:
         self.id = ""
@@ -58,6 +58,9 @@ class State:
         self.config_version = ""
         self.tty = False
         self.own_pidns = True  # a new pid namespace: the init's death ends every process
+        #: the cgroup manager's driver that made the cgroups ("fs", "fs2", "systemd"; "" in a
+        #: state written before it was recorded: this host's fs driver)
+        self.cgroup_driver = ""
 
 
 def _esc(v: str) -> str:
@@ -84,7 +87,7 @@ def _unesc(v: str) -> str:
 def encode(st: State) -> str:
     lines = [_MAGIC]
     for key in ("id", "pid", "start", "bundle", "rootfs", "created", "annotations", "hooks",
-                "config_version", "tty", "own_pidns"):
+                "config_version", "tty", "own_pidns", "cgroup_driver"):
         lines.append(f"{key}={_esc(str(getattr(st, key)))}")
     for cg in st.cgroups:
         lines.append(f"cgroup={_esc(cg)}")

@@ -1,0 +1,157 @@
+"""The container's cgroup directories, for every fs driver: make them (parents first, v1
+cpusets filled), place a process in them, list their processes, remove them.  Rootless
+leniency's variants leave out a hierarchy that refuses us for lack of permission.
+
+Pure stdlib: ``delete`` and ``kill --all`` use it on the hot path.
+"""
+
+import errno
+import os
+import time
+
+from pyrunc.runtime.linux.cgroups import files
+from pyrunc.runtime.linux.cgroups.hierarchy import hierarchies
+
+#: What an unprivileged user meets on cgroups it was not delegated (runc's "ignorable"
+#: errors under --rootless: EPERM, EACCES, and EROFS for a read-only cgroupfs).
+PERMISSION_ERRNOS = (errno.EPERM, errno.EACCES, errno.EROFS)
+
+def to_create(dirs: list[str]) -> list[str]:
+    """The directories ``create(dirs)`` would make now, parents first."""
+    out: list[str] = []
+    for d in dirs:
+        parts = []
+        p = d
+        while p not in out and not os.path.isdir(p) and p != "/":
+            parts.append(p)
+            p = os.path.dirname(p)
+        out += reversed(parts)
+    return out
+
+
+def create(dirs: list[str]) -> list[str]:
+    """Create each directory; returns those we created (to remove on failure).  On an
+    error, what was made so far is removed before it is raised."""
+    made: list[str] = []
+    try:
+        for d in dirs:
+            parts = []
+            p = d
+            while not os.path.isdir(p):
+                parts.append(p)
+                p = os.path.dirname(p)
+            for q in reversed(parts):
+                try:
+                    os.mkdir(q, 0o755)
+                    made.append(q)
+                except FileExistsError:
+                    continue
+            _fill_cpuset(d)
+    except OSError:
+        remove(made, [])
+        raise
+    return made
+
+
+def _fill_cpuset(d: str) -> None:
+    """A v1 cpuset cgroup with an empty cpuset.cpus or cpuset.mems takes no process
+    (ENOSPC): as runc, every level from the hierarchy's root down to ``d`` that has an
+    empty set gets its parent's, including levels made beforehand by someone else (a
+    kubelet's pod cgroup, say).  The unified tree is left alone: there an empty set
+    means "the parent's"."""
+    top = next((mnt.rstrip("/") for mnt, _r, fstype, ctrls in hierarchies()
+                if fstype == "cgroup" and "cpuset" in ctrls.split(",")
+                and (d == mnt.rstrip("/") or d.startswith(mnt.rstrip("/") + "/"))), None)
+    if top is None or d == top:
+        return
+    level = top
+    for part in d[len(top) + 1:].split("/"):
+        parent, level = level, os.path.join(level, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            try:
+                with open(os.path.join(level, name)) as fh:
+                    if fh.read().strip():
+                        continue
+                with open(os.path.join(parent, name)) as fh:
+                    val = fh.read().strip()
+                files._write(os.path.join(level, name), val)
+            except OSError:
+                return  # left as it is: the join that follows reports it
+
+
+def create_permitted(dirs: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Rootless: create each directory where we may.  Returns (usable, made, refused):
+    a hierarchy that refuses us for lack of permission is left out, not an error."""
+    usable: list[str] = []
+    made: list[str] = []
+    refused: list[str] = []
+    for d in dirs:
+        try:
+            made += create([d])
+        except OSError as e:
+            if e.errno not in PERMISSION_ERRNOS:
+                remove(made, [])
+                raise
+            refused.append(d)
+            continue
+        usable.append(d)
+    return usable, made, refused
+
+
+def join_permitted(dirs: list[str], pid: int) -> list[str]:
+    """Rootless: join each directory where we may; returns those that refused us."""
+    refused = []
+    for d in dirs:
+        try:
+            join([d], pid)
+        except OSError as e:
+            if e.errno not in PERMISSION_ERRNOS:
+                raise
+            refused.append(d)
+    return refused
+
+
+def join(dirs: list[str], pid: int) -> None:
+    for d in dirs:
+        procs = os.path.join(d, "cgroup.procs")
+        with open(procs, "w") as f:
+            f.write(str(pid))
+
+
+def pids(dirs: list[str]) -> list[int]:
+    """Every process in the container's cgroups (v1 and v2 lists may repeat a pid)."""
+    seen: dict[int, None] = {}
+    for d in dirs:
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                for line in f:
+                    if line.strip():
+                        seen[int(line)] = None
+        except OSError:
+            continue
+    return list(seen)
+
+
+def remove(dirs: list[str], leaves: list[str], timeout: float = 5.0) -> None:
+    """rmdir each directory (deepest first).  A leaf is retried while exiting processes
+    linger; a parent we made is removed only if nothing else lives in it by now."""
+    deadline = time.monotonic() + timeout
+    leafset = set(leaves)
+    for d in sorted(dirs, key=len, reverse=True):
+        while True:
+            if d not in leafset:
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+                break
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+

@@ -1,0 +1,212 @@
+"""The cgroup manager: one object per container that owns everything the runtime does to
+its cgroups (runc's libcontainer/cgroups Manager, crun's libcrun_cgroup_manager).
+
+config-linux.md "Control groups": the runtime creates (or joins) the container's cgroup at
+``cgroupsPath``, places the container's processes in it and applies ``linux.resources``;
+runtime.md "Delete" removes what create made.  Three drivers implement ``Manager``:
+
+- ``fs``   (v1.py): the v1 controllers, one directory per hierarchy, and on a hybrid host
+           the unified tree's directory too (runc's rule: limits go to v1);
+- ``fs2``  (v2.py): a pure cgroup v2 host, one directory, an eBPF device filter;
+- ``systemd`` (``--systemd-cgroup``, issue 22): a transient unit over D-Bus, then what
+           systemd does not cover through fs/fs2 as runc does.  Not written here.
+
+A manager is made from what the state records (``load``: the container's directory in each
+hierarchy and the directories create made), or for a create (``new``: from
+``linux.cgroupsPath`` and the id).  The call order of a create, which every driver may rely
+on (a driver may defer work to a later step, as systemd creates its unit at ``join``):
+
+    new() -> create() -> set(res) -> join(init pid) -> set_devices(res)   [-> destroy() on failure]
+
+Afterwards, from the state: ``load()`` -> set(res, update=True) | freeze/thaw/frozen |
+pids/kill_all | stats/oom_count | destroy.
+
+Errors: OSError from the kernel (the caller words it), ConfigError naming the JSON path
+for a limit the kernel refuses, PyruncError for runc's own texts.  Pure stdlib: ``delete``
+and ``kill --all`` use it on the hot path; a driver imports its extras only when used.
+"""
+
+import abc
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pyrunc.spec.resources import Resources
+
+#: The drivers: name -> (module, class); the systemd module comes with issue 22.
+DRIVERS: dict[str, tuple[str, str]] = {
+    "fs": ("pyrunc.runtime.linux.cgroups.v1", "FsManager"),
+    "fs2": ("pyrunc.runtime.linux.cgroups.v2", "Fs2Manager"),
+    "systemd": ("pyrunc.runtime.linux.cgroups.systemd", "SystemdManager"),
+}
+
+
+class Manager(abc.ABC):
+    """One container's cgroups.
+
+    ``dirs``: the container's directory in each hierarchy it uses (the state's ``cgroups``;
+    after a lenient create, only the hierarchies that accepted us).  ``made``: the
+    directories create made, parents first (the state's ``made_cgroups``: destroy removes
+    these and only these).  ``refused``: under rootless leniency, the hierarchies left out.
+    """
+
+    #: The driver's name as the state may record it: "fs", "fs2" or "systemd".
+    driver: ClassVar[str] = ""
+
+    def __init__(self, dirs: list[str], made: list[str] | None = None, rootless: bool = False,
+                 lenient: bool = False) -> None:
+        """``rootless`` (``--rootless``): errors of the device rules are ignored (runc does
+        not expect them to work).  ``lenient``: runc's rootless rule for a container without
+        an explicit cgroupsPath: a hierarchy that refuses us for lack of permission (EPERM,
+        EACCES, EROFS) is left out of ``dirs`` (and listed in ``refused``), not an error."""
+        self.dirs: list[str] = list(dirs)
+        self.made: list[str] = list(made or [])
+        self.rootless = rootless
+        self.lenient = lenient
+        self.refused: list[str] = []
+
+    @classmethod
+    def for_path(cls, cgroups_path: str, cid: str, rootless: bool = False) -> "Manager":
+        """The manager of a container about to be created (``new``): the fs drivers resolve
+        ``cgroupsPath`` in each hierarchy; systemd parses ``slice:prefix:name``.  A path
+        with a ".." component is refused (PyruncError naming linux.cgroupsPath).  Rootless
+        is lenient only without an explicit path (runc's rule)."""
+        from pyrunc.runtime.errors import PyruncError
+        from pyrunc.runtime.linux.cgroups import hierarchy
+
+        dirs = hierarchy.resolve(cgroups_path, cid)
+        if any(".." in part for part in cgroups_path.split("/")):
+            raise PyruncError("linux.cgroupsPath: must not contain '..'")
+        return cls(dirs, [], rootless=rootless, lenient=rootless and not cgroups_path)
+
+    # -- create and join ----------------------------------------------------------------
+    @abc.abstractmethod
+    def paths(self) -> dict[str, str]:
+        """controller name ("" for the unified tree) -> the container's directory for it."""
+
+    @abc.abstractmethod
+    def to_create(self) -> list[str]:
+        """The directories ``create`` would make now, parents first (recorded in the state
+        before they are made, so that a create killed half-way leaves what delete needs)."""
+
+    @abc.abstractmethod
+    def create(self) -> None:
+        """Make the container's cgroups (``made`` lists what was made).  An error removes
+        what was made so far and raises OSError; leniency leaves a refusing hierarchy out."""
+
+    @abc.abstractmethod
+    def join(self, pid: int, sub: list[str] | None = None) -> None:
+        """Place ``pid`` in the container's cgroups (raises OSError).  ``sub``: exec's
+        ``--cgroup`` ("path" or "ctrl[,ctrl]:path", inside the container's; PyruncError
+        when it leaves it or names no controller of the container).  Leniency: a hierarchy
+        refusing us is moved from ``dirs`` to ``refused``."""
+
+    @abc.abstractmethod
+    def check_limits(self, res: "Resources") -> None:
+        """Rootless: a limit for a controller the container could not create or join is
+        runc's error (PyruncError), not silently dropped."""
+
+    def warn_refused(self, own_pidns: bool) -> None:
+        """Rootless: one warning naming every hierarchy left out (``refused``)."""
+        from pyrunc.runtime import log
+        from pyrunc.runtime.linux.cgroups.hierarchy import by_controller
+
+        names = sorted(c or "unified" for c in by_controller(self.refused))
+        msg = (f"rootless: no permission to create or join the container's cgroups (not delegated), "
+               f"running without them: {', '.join(names)}")
+        if not own_pidns:
+            # runc's warning: without a cgroup or a pid namespace of its own, nothing can
+            # find and kill every process of the container.
+            msg += "; with no cgroup and no private pid namespace, not every process of the container can be killed"
+        log.warn(msg)
+
+    # -- limits ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set(self, res: "Resources", update: bool = False) -> None:
+        """Apply the limits of ``res`` (everything but the device rules), in the kernel's
+        order; ``update``: runc update's semantics (checkBeforeUpdate on v2).  A value the
+        kernel refuses is a ConfigError naming its JSON path."""
+
+    @abc.abstractmethod
+    def set_devices(self, res: "Resources") -> None:
+        """The device rules of ``res`` then runc's default allow list (applied after the
+        init made its device nodes; never on update).  Leniency: errors are ignored."""
+
+    # -- freezer --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def freeze(self) -> None:
+        """pause: freeze every process; returns once the cgroup is frozen (OSError else,
+        EOPNOTSUPP without a freezer)."""
+
+    @abc.abstractmethod
+    def thaw(self) -> None:
+        """resume (and before a SIGKILL): thaw every freezer the container has (OSError)."""
+
+    @abc.abstractmethod
+    def frozen(self) -> bool:
+        """The container's own freezer says frozen: its status is "paused"."""
+
+    @abc.abstractmethod
+    def joining_would_freeze(self) -> bool:
+        """A process placed here now would be frozen: frozen or freezing, by itself or an
+        ancestor (runc refuses to create in such a cgroup: it would wait for ever)."""
+
+    # -- processes ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def pids(self) -> list[int]:
+        """Every process in the container's cgroups, each once."""
+
+    def kill_all(self, sig: int) -> None:
+        """Signal every process in the container's cgroups (kill --all, delete's sweep)."""
+        import os
+
+        for pid in self.pids():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    # -- statistics -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def stats(self) -> dict:
+        """runc 1.1.5's events ``types.Stats`` (cpu, cpuset, memory, pids, blkio, hugetlb,
+        intel_rdt, network_interfaces), with Go's omitempty where runc has it."""
+
+    @abc.abstractmethod
+    def oom_count(self) -> int:
+        """OOM kills the container's memory cgroup has seen."""
+
+    # -- destroy --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def destroy(self) -> None:
+        """Remove the directories create made (deepest first; the container's own are
+        retried while exiting processes linger; a parent still in use stays).  OSError if
+        one cannot go in time."""
+
+
+def host_driver() -> str:
+    """"fs2" on a pure v2 host, else "fs" (runc: a hybrid host's limits go to v1)."""
+    from pyrunc.runtime.linux.cgroups import hierarchy
+
+    return "fs2" if hierarchy.is_pure_v2() else "fs"
+
+
+def _cls(driver: str) -> type[Manager]:
+    import importlib
+
+    mod, name = DRIVERS[driver]
+    return getattr(importlib.import_module(mod), name)
+
+
+def new(cgroups_path: str, cid: str, rootless: bool = False, systemd: bool = False) -> Manager:
+    """The manager for a container being created: ``cgroupsPath`` (config-linux.md: absolute
+    from each hierarchy's root, relative from the runtime's own cgroup; empty: the id,
+    relative), ``rootless``: ``--rootless`` (lenient only without an explicit path, runc's
+    rule), ``systemd``: ``--systemd-cgroup`` (the path is then ``slice:prefix:name``)."""
+    driver = "systemd" if systemd else host_driver()
+    return _cls(driver).for_path(cgroups_path, cid, rootless=rootless)
+
+
+def load(dirs: list[str], made: list[str] | None = None, driver: str = "") -> Manager:
+    """The manager of an existing container from its state: its directories, those create
+    made, and the driver that made them ("" for this host's fs driver)."""
+    return _cls(driver or host_driver())(dirs, made)

@@ -1,0 +1,231 @@
+"""The fs driver: cgroup v1, one directory per controller hierarchy (and, on a hybrid
+host, the unified tree's, which the container joins but whose limits stay on v1: runc's
+rule).  config-linux.md "Control groups" gives each resource; runc 1.1's
+libcontainer/cgroups/fs/*.go the files and their order.
+"""
+
+import os
+import time
+
+from pyrunc.runtime.errors import ConfigError
+from pyrunc.runtime.linux.cgroups import files
+from pyrunc.runtime.linux.cgroups.base import DirManager
+from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD, check_cpuset, check_int
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyrunc.spec.resources import DeviceRule, Resources
+
+Write = files.Write
+P = "linux.resources"
+
+
+class FsManager(DirManager):
+    driver = "fs"
+
+    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
+        return limit_writes(res, warn)
+
+    def set(self, res: "Resources", update: bool = False) -> None:
+        files.write_all(self.dirs, _bfq_names(self.paths().get("blkio"), limit_writes(res)))
+
+    def _set_devices(self, res: "Resources") -> None:
+        files.write_all(self.dirs, device_writes(res.devices or []))
+
+    def freeze(self) -> None:
+        ctl = self.paths()
+        if "freezer" in ctl:
+            freeze_v1(ctl["freezer"])
+        elif "" in ctl:
+            from pyrunc.runtime.linux.cgroups.v2 import freeze_v2
+
+            freeze_v2(ctl[""])
+        else:
+            raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
+
+
+def freeze_v1(d: str, timeout: float = 5.0) -> None:
+    """freezer.state FROZEN, waited for (FREEZING until every task stopped); thawed again
+    if it does not get there in time (EBUSY)."""
+    files._write(os.path.join(d, "freezer.state"), "FROZEN")
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(os.path.join(d, "freezer.state")) as f:
+            if f.read().strip() == "FROZEN":
+                return
+        if time.monotonic() > deadline:
+            files._write(os.path.join(d, "freezer.state"), "THAWED")
+            raise OSError(16, "the freezer did not reach FROZEN")
+        time.sleep(0.002)
+
+
+def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
+    """runc 1.1.5 (fs/blkio.go detectWeightFilenames): without blkio.weight (CFQ is gone
+    since Linux 5.0) the weights go to BFQ's blkio.bfq.weight and blkio.bfq.weight_device."""
+    if blkio_dir is None or os.path.exists(os.path.join(blkio_dir, "blkio.weight")):
+        return writes
+    names = {"blkio.weight": "blkio.bfq.weight", "blkio.weight_device": "blkio.bfq.weight_device"}
+    return [(c, names.get(f, f) if c == "blkio" else f, v, p) for c, f, v, p in writes]
+
+
+def limit_writes(res: "Resources", warn: bool = True) -> list[Write]:
+    """``res`` as v1 files, in runc's order (everything but the device rules)."""
+    out: list[Write] = []
+    mem = res.memory
+    mp = f"{P}.memory"
+    if mem is not None:
+        if warn and (mem.kernel is not None or mem.kernel_tcp is not None):
+            # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's
+            # one warning (1.1.5 and 1.5).
+            from pyrunc.runtime import log
+
+            log.warn("Kernel memory settings are ignored and will be removed")
+        if mem.use_hierarchy is False:
+            from pyrunc.runtime.linux.cgroups.convert import kernel_major_minor
+
+            if kernel_major_minor() >= (5, 11):
+                raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
+        if mem.limit is not None:
+            out.append(("memory", "memory.limit_in_bytes", str(check_int(mem.limit, f"{mp}.limit", -1)), f"{mp}.limit"))
+        if mem.reservation is not None:
+            out.append(("memory", "memory.soft_limit_in_bytes",
+                        str(check_int(mem.reservation, f"{mp}.reservation", -1)), f"{mp}.reservation"))
+        if mem.swap is not None:
+            out.append(("memory", "memory.memsw.limit_in_bytes", str(check_int(mem.swap, f"{mp}.swap", -1)),
+                        f"{mp}.swap"))
+        if mem.swappiness is not None:
+            sw = check_int(mem.swappiness, f"{mp}.swappiness", 0)
+            if sw > 100:
+                raise ConfigError(f"{mp}.swappiness", f"{sw} is out of range (0-100)")
+            out.append(("memory", "memory.swappiness", str(sw), f"{mp}.swappiness"))
+        if mem.disable_oom_killer:
+            out.append(("memory", "memory.oom_control", "1", f"{mp}.disableOOMKiller"))
+    cpu = res.cpu
+    cp = f"{P}.cpu"
+    if cpu is not None:
+        for attr, key, file in (("shares", "shares", "cpu.shares"), ("period", "period", "cpu.cfs_period_us"),
+                                ("quota", "quota", "cpu.cfs_quota_us"), ("burst", "burst", "cpu.cfs_burst_us"),
+                                ("realtime_period", "realtimePeriod", "cpu.rt_period_us"),
+                                ("realtime_runtime", "realtimeRuntime", "cpu.rt_runtime_us"),
+                                ("idle", "idle", "cpu.idle")):
+            v = getattr(cpu, attr)
+            if v is not None:
+                out.append(("cpu", file, str(check_int(v, f"{cp}.{key}", -1)), f"{cp}.{key}"))
+    out += cpuset_and_pids(res, v2=False)
+    blk = res.block_io
+    bp = f"{P}.blockIO"
+    if blk is not None:
+        if blk.weight is not None:
+            out.append(("blkio", "blkio.weight", str(check_int(blk.weight, f"{bp}.weight", 0)), f"{bp}.weight"))
+        if blk.leaf_weight is not None:
+            out.append(("blkio", "blkio.leaf_weight", str(check_int(blk.leaf_weight, f"{bp}.leafWeight", 0)),
+                        f"{bp}.leafWeight"))
+        for i, d in enumerate(blk.weight_device or []):
+            dp = f"{bp}.weightDevice[{i}]"
+            dev = f"{check_int(d.major, dp + '.major', 0)}:{check_int(d.minor, dp + '.minor', 0)}"
+            if d.weight is not None:
+                out.append(("blkio", "blkio.weight_device", f"{dev} {check_int(d.weight, dp + '.weight', 0)}", dp))
+            if d.leaf_weight is not None:
+                out.append(("blkio", "blkio.leaf_weight_device",
+                            f"{dev} {check_int(d.leaf_weight, dp + '.leafWeight', 0)}", dp))
+        for (attr, key), file in zip(blk.THROTTLES, ("blkio.throttle.read_bps_device",
+                                                     "blkio.throttle.write_bps_device",
+                                                     "blkio.throttle.read_iops_device",
+                                                     "blkio.throttle.write_iops_device"), strict=True):
+            for i, t in enumerate(getattr(blk, attr) or []):
+                dp = f"{bp}.{key}[{i}]"
+                dev = f"{check_int(t.major, dp + '.major', 0)}:{check_int(t.minor, dp + '.minor', 0)}"
+                out.append(("blkio", file, f"{dev} {check_int(t.rate, dp + '.rate', 0)}", dp))
+    for i, h in enumerate(res.hugepage_limits or []):
+        hp = f"{P}.hugepageLimits[{i}]"
+        limit = str(check_int(h.limit, hp + ".limit", 0))
+        out.append(("hugetlb", f"hugetlb.{h.page_size}.limit_in_bytes", limit, hp))
+    net = res.network
+    if net is not None:
+        if net.class_id is not None:
+            out.append(("net_cls", "net_cls.classid", str(check_int(net.class_id, f"{P}.network.classID", 0)),
+                        f"{P}.network.classID"))
+        for i, p in enumerate(net.priorities or []):
+            out.append(("net_prio", "net_prio.ifpriomap", f"{p.name} {check_int(p.priority, 'x', 0)}",
+                        f"{P}.network.priorities[{i}]"))
+    for dev, lim in (res.rdma or {}).items():
+        parts = [f"{k}={v}" for k, v in (("hca_handle", lim.hca_handles), ("hca_object", lim.hca_objects))
+                 if v is not None]
+        out.append(("rdma", "rdma.max", f"{dev} {' '.join(parts)}", f"{P}.rdma.{dev}"))
+    if res.unified:
+        raise ConfigError(f"{P}.unified", "cannot use unified on cgroup v1")
+    return out
+
+
+def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
+    """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
+    (the unified tree, controller "")."""
+    out: list[Write] = []
+    cp = f"{P}.cpu"
+    if res.cpu is not None:
+        for key in ("cpus", "mems"):
+            v = getattr(res.cpu, key)
+            if v is not None:
+                out.append(("" if v2 else "cpuset", f"cpuset.{key}", check_cpuset(v, f"{cp}.{key}"), f"{cp}.{key}"))
+    if res.pids is not None and res.pids.limit is not None:
+        lim = check_int(res.pids.limit, f"{P}.pids.limit")
+        out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{P}.pids.limit"))
+    return out
+
+
+def device_writes(rules: "list[DeviceRule]") -> list[Write]:
+    """The v1 devices controller: the config's rules in order, then runc's defaults, as
+    runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
+    emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
+    express (a hole in a wildcard exception) is refused, as runc refuses it.  runc also
+    drops a default whose path linux.devices lists; that is not done here.  Without rules
+    the default list alone: runc always writes it (a container never inherits its parent's
+    "a *:* rwm")."""
+    default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
+    exceptions: dict[tuple[int, int, str], str] = {}
+    steps = []
+    for i, r in enumerate(rules):
+        rp = f"{P}.devices[{i}]"
+        if r.type not in ("a", "c", "b"):
+            raise ConfigError(f"{rp}.type", f"unknown device type {r.type!r}")
+        if any(ch not in "rwm" for ch in r.access):
+            raise ConfigError(f"{rp}.access", f"{r.access!r} is not made of r, w and m")
+        steps.append((bool(r.allow), r.type, -1 if r.major is None else r.major, -1 if r.minor is None else r.minor,
+                      r.access, rp))
+    for typ, _major, _minor in DEFAULT_MKNOD:
+        steps.append((True, typ, -1, -1, "m", f"{P}.devices (default allow list)"))
+    for typ, major, minor in DEFAULT_ALLOWED:
+        steps.append((True, typ, major, minor, "rwm", f"{P}.devices (default allow list)"))
+    for allow, typ, major, minor, access, rp in steps:
+        if typ == "a":  # "a" resets the list whatever its numbers and access (as the kernel does)
+            default_allow, exceptions = allow, {}
+        elif allow != default_allow:  # an exception to the default: add its access
+            key = (major, minor, typ)
+            exceptions[key] = _perms(exceptions.get(key, "") + access)
+        else:  # the default's own kind: take its access out of an exception
+            _remove_exception(exceptions, typ, major, minor, access, rp, default_allow)
+    out: list[Write] = [("devices", "devices.allow" if default_allow else "devices.deny", "a", f"{P}.devices")]
+    for (major, minor, typ), access in sorted(exceptions.items()):
+        rule = f"{typ} {'*' if major < 0 else major}:{'*' if minor < 0 else minor} {access}"
+        out.append(("devices", "devices.deny" if default_allow else "devices.allow", rule, f"{P}.devices"))
+    return out
+
+
+def _perms(access: str) -> str:
+    return "".join(ch for ch in "rwm" if ch in access)
+
+
+def _remove_exception(exceptions: dict, typ: str, major: int, minor: int, access: str, rp: str,
+                      default_allow: bool) -> None:
+    """runc's emulator: an access taken out of an exact exception; one that a wildcard
+    exception also covers cannot be (v1 has no holes in a wildcard rule)."""
+    for wide in ((-1, minor, typ), (major, -1, typ), (-1, -1, typ)):
+        if wide != (major, minor, typ) and set(exceptions.get(wide, "")) & set(access):
+            kind = "deny" if default_allow else "allow"
+            raise ConfigError(rp, f"unable to remove '{kind}' exception: requested rule not supported by devices "
+                                  f"cgroupv1 (cannot punch hole in existing wildcard rule)")
+    left = _perms("".join(ch for ch in exceptions.get((major, minor, typ), "") if ch not in access))
+    if left:
+        exceptions[(major, minor, typ)] = left
+    else:
+        exceptions.pop((major, minor, typ), None)

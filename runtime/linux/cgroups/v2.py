@@ -1,0 +1,141 @@
+"""The fs2 driver: a pure cgroup v2 host, one directory in the unified tree, device rules
+as an eBPF program attached to it (cgroup v2 has no devices files).  config-linux.md
+"Control groups"; runc 1.1's libcontainer/cgroups/fs2/*.go for the files, with its
+conversions from v1 values (shares -> cpu.weight, blkio weight -> io.weight, swap as swap
+alone).
+"""
+
+import os
+
+from pyrunc.runtime.errors import ConfigError
+from pyrunc.runtime.linux.cgroups import files
+from pyrunc.runtime.linux.cgroups.base import DirManager
+from pyrunc.runtime.linux.cgroups.convert import (
+    DEFAULT_ALLOWED,
+    DEFAULT_MKNOD,
+    blkio_weight_to_io_weight,
+    check_int,
+    shares_to_weight,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyrunc.spec.resources import DeviceRule, Resources
+
+Write = files.Write
+P = "linux.resources"
+
+
+class Fs2Manager(DirManager):
+    driver = "fs2"
+
+    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
+        return limit_writes(res)
+
+    def set(self, res: "Resources", update: bool = False) -> None:
+        writes = limit_writes(res)
+        mem = res.memory
+        if update and mem is not None and mem.check_before_update and (mem.limit or 0) > 0:
+            # config-linux.md: refuse a memory limit below the current usage (v2 only; v1's
+            # kernel refuses by itself).
+            from pyrunc.runtime.linux.cgroups import stats
+
+            current = stats._int(os.path.join(self.paths().get("", ""), "memory.current"))
+            if mem.limit < current:  # type: ignore[operator]
+                raise ConfigError(f"{P}.memory.limit",
+                                  f"{mem.limit} is below the current usage {current} (checkBeforeUpdate)")
+        files.write_all(self.dirs, writes)
+
+    def _set_devices(self, res: "Resources") -> None:
+        from pyrunc.runtime.linux import devicefilter
+
+        prog = devicefilter.load(devicefilter.build(device_rules_with_defaults(res.devices or [])))
+        try:
+            devicefilter.attach(self.paths()[""], prog)
+        finally:
+            os.close(prog)
+
+    def freeze(self) -> None:
+        ctl = self.paths()
+        if "" not in ctl:
+            raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
+        freeze_v2(ctl[""])
+
+
+def freeze_v2(d: str) -> None:
+    """cgroup.freeze 1 (the kernel reports the effective state in cgroup.events)."""
+    files._write(os.path.join(d, "cgroup.freeze"), "1")
+
+
+def limit_writes(res: "Resources") -> list[Write]:
+    """``res`` as the unified tree's files (controller "": every write goes to the one tree)."""
+    from pyrunc.runtime.linux.cgroups.v1 import cpuset_and_pids
+
+    out: list[Write] = []
+    mem = res.memory
+    mp = f"{P}.memory"
+    if mem is not None:
+        limit = mem.limit
+        if limit is not None:
+            out.append(("", "memory.max", "max" if check_int(limit, f"{mp}.limit", -1) < 0 else str(limit),
+                        f"{mp}.limit"))
+        if mem.reservation is not None:
+            r = check_int(mem.reservation, f"{mp}.reservation", -1)
+            out.append(("", "memory.low", "max" if r < 0 else str(r), f"{mp}.reservation"))
+        if mem.swap is not None:
+            sw = check_int(mem.swap, f"{mp}.swap", -1)
+            if sw < 0:
+                val = "max"
+            else:
+                # v1's swap is memory+swap; v2's memory.swap.max is swap alone.
+                if limit is None or limit < 0:
+                    raise ConfigError(f"{mp}.swap", "on cgroup v2 a swap limit needs memory.limit too")
+                if sw < limit:
+                    raise ConfigError(f"{mp}.swap", f"{sw} is below memory.limit {limit}")
+                val = str(sw - limit)
+            out.append(("", "memory.swap.max", val, f"{mp}.swap"))
+    cpu = res.cpu
+    cp = f"{P}.cpu"
+    if cpu is not None:
+        if cpu.shares is not None:
+            out.append(("", "cpu.weight", str(shares_to_weight(check_int(cpu.shares, f"{cp}.shares", 0))),
+                        f"{cp}.shares"))
+        if cpu.quota is not None or cpu.period is not None:
+            q = check_int(-1 if cpu.quota is None else cpu.quota, f"{cp}.quota", -1)
+            per = check_int(100000 if cpu.period is None else cpu.period, f"{cp}.period", 1)
+            out.append(("", "cpu.max", f"{'max' if q <= 0 else q} {per}", f"{cp}.quota"))
+        if cpu.burst is not None:
+            out.append(("", "cpu.max.burst", str(check_int(cpu.burst, f"{cp}.burst", 0)), f"{cp}.burst"))
+        if cpu.idle is not None:
+            out.append(("", "cpu.idle", str(check_int(cpu.idle, f"{cp}.idle", 0)), f"{cp}.idle"))
+    out += cpuset_and_pids(res, v2=True)
+    blk = res.block_io
+    if blk is not None:
+        if blk.weight is not None:
+            out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(check_int(blk.weight, 'w', 0))}",
+                        f"{P}.blockIO.weight"))
+        for attr, key in blk.THROTTLES:
+            kw = {"throttleReadBpsDevice": "rbps", "throttleWriteBpsDevice": "wbps",
+                  "throttleReadIOPSDevice": "riops", "throttleWriteIOPSDevice": "wiops"}[key]
+            for i, t in enumerate(getattr(blk, attr) or []):
+                out.append(("", "io.max", f"{t.major}:{t.minor} {kw}={t.rate}", f"{P}.blockIO.{key}[{i}]"))
+    for i, h in enumerate(res.hugepage_limits or []):
+        out.append(("", f"hugetlb.{h.page_size}.max", str(h.limit), f"{P}.hugepageLimits[{i}]"))
+    for key, val in (res.unified or {}).items():
+        if "/" in key or key.startswith("."):
+            raise ConfigError(f"{P}.unified.{key}", "not a cgroup file name")
+        out.append(("", key, str(val), f"{P}.unified.{key}"))
+    return out
+
+
+def device_rules_with_defaults(devices: "list[DeviceRule]") -> list[dict]:
+    """The rules of the eBPF device filter (linux/devicefilter.py's shape): the config's,
+    then runc's defaults."""
+    out = [{"allow": r.allow, "type": r.type, "major": r.major, "minor": r.minor, "access": r.access}
+           for r in devices]
+    for typ, _major, _minor in DEFAULT_MKNOD:
+        out.append({"allow": True, "type": typ, "major": None, "minor": None, "access": "m"})
+    for typ, major, minor in DEFAULT_ALLOWED:
+        out.append({"allow": True, "type": typ, "major": major, "minor": None if minor < 0 else minor,
+                    "access": "rwm"})
+    return out
