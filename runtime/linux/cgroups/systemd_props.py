@@ -1,8 +1,9 @@
 """linux.cgroupsPath and linux.resources for systemd's cgroup driver (``--systemd-cgroup``).
 
-Pure translation, no kernel and no D-Bus: the runtime's systemd manager hands the result
-to systemd's ``StartTransientUnit``/``SetUnitProperties`` and writes the rest through the
-cgroupfs driver, as runc's libcontainer/cgroups/systemd does.
+Pure translation, no kernel and no D-Bus: the systemd driver (systemd.py) hands the
+result to systemd's ``StartTransientUnit``/``SetUnitProperties`` and writes the rest
+through the fs driver, as runc's libcontainer/cgroups/systemd does.  Pure stdlib, imported
+only with ``--systemd-cgroup`` (or for a container it made).
 
 - config-linux.md "Cgroups path": with the systemd driver the path has systemd's form,
   ``slice:prefix:name`` (runc's rule: an empty slice is ``system.slice``; a slice
@@ -21,10 +22,13 @@ A property is ``(name, (D-Bus signature, value))``: what a D-Bus variant needs.
 """
 
 import json
-from dataclasses import dataclass
 
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.spec import resources as spec_resources
+from pyrunc.runtime.linux.cgroups.convert import shares_to_weight
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyrunc.spec.resources import Resources
 
 Prop = tuple[str, tuple[str, object]]
 
@@ -40,14 +44,16 @@ ANNOTATION_PREFIX = "org.systemd.property."
 _PATH = "linux.cgroupsPath"
 
 
-@dataclass(frozen=True)
 class UnitPath:
-    """Where a container lives under systemd."""
+    """Where a container lives under systemd (a plain record: dataclasses' import is slow)."""
 
-    slice: str  # the parent slice unit, e.g. "kubepods-burstable-pod1234.slice"
-    unit: str  # the container's unit, e.g. "cri-containerd-<id>.scope"
-    name: str  # the path's name part: the unit's Description ("libcontainer container <name>")
-    cgroup: str  # the unit's cgroup below systemd's root, e.g. "/kubepods.slice/.../<unit>"
+    __slots__ = ("slice", "unit", "name", "cgroup")
+
+    def __init__(self, slice: str, unit: str, name: str, cgroup: str) -> None:
+        self.slice = slice  # the parent slice unit, e.g. "kubepods-burstable-pod1234.slice"
+        self.unit = unit  # the container's unit, e.g. "cri-containerd-<id>.scope"
+        self.name = name  # the path's name part: the Description is "libcontainer container <name>"
+        self.cgroup = cgroup  # the unit's cgroup below systemd's root: "/kubepods.slice/.../<unit>"
 
     @property
     def is_slice(self) -> bool:
@@ -171,54 +177,55 @@ def range_to_bits(text: str, path: str) -> bytes:
     return bytes(out)
 
 
-def _cpuset_properties(cpu: dict, version: int, path: str) -> list[Prop]:
+def _cpuset_properties(res: "Resources", version: int, path: str) -> list[Prop]:
     props: list[Prop] = []
-    if version < ALLOWED_CPUS_SINCE:
+    if version < ALLOWED_CPUS_SINCE or res.cpu is None:
         return props  # the fs driver still writes cpuset.cpus/mems
     for key, prop in (("cpus", "AllowedCPUs"), ("mems", "AllowedMemoryNodes")):
-        if cpu.get(key):
-            props.append((prop, ("ay", range_to_bits(cpu[key], f"{path}.cpu.{key}"))))
+        v = getattr(res.cpu, key)
+        if v:
+            props.append((prop, ("ay", range_to_bits(v, f"{path}.cpu.{key}"))))
     return props
 
 
-def _obj(res: dict, key: str) -> dict:
-    v = res.get(key)
-    return v if isinstance(v, dict) else {}
+def _quota(res: "Resources", version: int) -> list[Prop]:
+    cpu = res.cpu
+    return cpu_quota_properties(cpu.quota or 0, cpu.period or 0, version) if cpu is not None else []
 
 
-def v1_properties(res: dict, version: int, devices: list[Prop] | None = None,
-                  path: str = "linux.resources") -> list[Prop]:
-    """runc's genV1ResourcesProperties: ``res`` as drop_unset leaves it (zero is unset)."""
-    props: list[Prop] = list(devices or [])
-    mem, cpu = _obj(res, "memory"), _obj(res, "cpu")
-    if mem.get("limit"):
-        props.append(("MemoryLimit", ("t", _u64(mem["limit"]))))
-    if cpu.get("shares"):
-        props.append(("CPUShares", ("t", _u64(cpu["shares"]))))
-    props += cpu_quota_properties(cpu.get("quota", 0), cpu.get("period", 0), version)
-    if _obj(res, "blockIO").get("weight"):
-        props.append(("BlockIOWeight", ("t", _u64(res["blockIO"]["weight"]))))
-    props += _tasks_max(res)
-    props += _cpuset_properties(cpu, version, path)
-    return props
-
-
-def _tasks_max(res: dict) -> list[Prop]:
-    limit = _obj(res, "pids").get("limit", 0)
+def _tasks_max(res: "Resources") -> list[Prop]:
+    limit = (res.pids.limit if res.pids is not None else None) or 0
     return [("TasksMax", ("t", _u64(limit)))] if limit > 0 or limit == -1 else []
 
 
-def v2_properties(res: dict, version: int, devices: list[Prop] | None = None,
+def v1_properties(res: "Resources", version: int, devices: list[Prop] | None = None,
+                  path: str = "linux.resources") -> list[Prop]:
+    """runc's genV1ResourcesProperties (``res`` is already without runc's unset values)."""
+    props: list[Prop] = list(devices or [])
+    if res.memory is not None and res.memory.limit:
+        props.append(("MemoryLimit", ("t", _u64(res.memory.limit))))
+    if res.cpu is not None and res.cpu.shares:
+        props.append(("CPUShares", ("t", _u64(res.cpu.shares))))
+    props += _quota(res, version)
+    if res.block_io is not None and res.block_io.weight:
+        props.append(("BlockIOWeight", ("t", _u64(res.block_io.weight))))
+    props += _tasks_max(res)
+    props += _cpuset_properties(res, version, path)
+    return props
+
+
+def v2_properties(res: "Resources", version: int, devices: list[Prop] | None = None,
                   path: str = "linux.resources") -> list[Prop]:
     """runc's genV2ResourcesProperties, then linux.resources.unified's keys systemd knows
-    (the others are still written by the fs driver)."""
+    (the others are still written by the fs2 driver)."""
     props: list[Prop] = list(devices or [])
-    mem, cpu = _obj(res, "memory"), _obj(res, "cpu")
-    limit, swap = mem.get("limit", 0), mem.get("swap", 0)
+    mem = res.memory
+    limit = (mem.limit if mem is not None else None) or 0
+    swap = (mem.swap if mem is not None else None) or 0
     if limit:
         props.append(("MemoryMax", ("t", _u64(limit))))
-    if mem.get("reservation"):
-        props.append(("MemoryLow", ("t", _u64(mem["reservation"]))))
+    if mem is not None and mem.reservation:
+        props.append(("MemoryLow", ("t", _u64(mem.reservation))))
     # v1's swap is memory+swap, v2's MemorySwapMax is swap alone (runc's conversion).
     if limit == -1 and not swap:
         swap_max = -1
@@ -232,12 +239,12 @@ def v2_properties(res: dict, version: int, devices: list[Prop] | None = None,
         swap_max = swap - limit
     if swap_max:
         props.append(("MemorySwapMax", ("t", _u64(swap_max))))
-    if cpu.get("shares"):
-        props.append(("CPUWeight", ("t", spec_resources.shares_to_weight(cpu["shares"]))))
-    props += cpu_quota_properties(cpu.get("quota", 0), cpu.get("period", 0), version)
+    if res.cpu is not None and res.cpu.shares:
+        props.append(("CPUWeight", ("t", shares_to_weight(res.cpu.shares))))
+    props += _quota(res, version)
     props += _tasks_max(res)
-    props += _cpuset_properties(cpu, version, path)
-    props += unified_properties(res.get("unified") or {}, version, f"{path}.unified")
+    props += _cpuset_properties(res, version, path)
+    props += unified_properties(res.unified or {}, version, f"{path}.unified")
     return props
 
 
@@ -272,7 +279,7 @@ def unified_properties(unified: dict, version: int, path: str = "linux.resources
             props.append((_MEMORY_KEYS[key], ("t", INFINITY if v == "max" else _parse_uint(v, kp))))
         elif key == "pids.max":
             props.append(("TasksMax", ("t", INFINITY if v == "max" else _parse_uint(v, kp))))
-        # any other key: systemd has no property for it; the fs driver writes it
+        # any other key: systemd has no property for it; the fs2 driver writes it
     return props
 
 
@@ -289,9 +296,9 @@ def _parse_uint(s: str, path: str, signed: bool = False) -> int:
 # --- device rules ------------------------------------------------------------------
 
 
-def device_properties(res: dict, group_of=None, exists=None, path: str = "linux.resources") -> list[Prop]:
-    """DevicePolicy and DeviceAllow for the rules the fs driver writes (spec/resources.py's
-    emulator: the config's rules, then runc's defaults), as runc's generateDeviceProperties:
+def device_properties(res: "Resources", group_of=None, exists=None) -> list[Prop]:
+    """DevicePolicy and DeviceAllow for the rules the fs driver writes (v1.py's emulator:
+    the config's rules, then runc's defaults), as runc's generateDeviceProperties:
 
     - an allow-list becomes DevicePolicy=strict and one DeviceAllow entry per rule:
       ``char-*``/``block-*`` for ``*:*``, the device group of /proc/devices for ``M:*``
@@ -301,7 +308,9 @@ def device_properties(res: dict, group_of=None, exists=None, path: str = "linux.
     - a deny-list (systemd has none): strict and empty, the fs driver writing the rules.
 
     A ``*:m`` rule systemd cannot express is left to the fs driver too."""
-    writes = spec_resources.device_writes(res, path)
+    from pyrunc.runtime.linux.cgroups.v1 import device_writes
+
+    writes = device_writes(res.devices or [])
     props: list[Prop] = [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
     default_allow = writes[0][1] == "devices.allow"
     if default_allow:

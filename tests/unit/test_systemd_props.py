@@ -1,12 +1,14 @@
-"""spec/systemd.py without a kernel or a systemd: linux.cgroupsPath in systemd's form, the
+"""runtime/linux/cgroups/systemd_props.py without a kernel or a systemd: linux.cgroupsPath in systemd's form, the
 unit's properties, linux.resources as v1's and v2's unit properties, the device rules as
 DeviceAllow, org.systemd.property.* annotations.  Expected values are runc 1.1.5's
 (libcontainer/cgroups/systemd, libcontainer/specconv), read beside it; the v1 ones were
-also checked against runc in a real systemd (tests/systemd/test_systemd_driver.py)."""
+also checked against runc in a real systemd (tests/systemd/test_systemd_driver.py).  Resources come typed, as spec/resources.py
+hands them to every driver."""
 
 import pytest
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.spec import systemd as sd
+from pyrunc.runtime.linux.cgroups import systemd_props as sd
+from pyrunc.spec.resources import load
 
 INF = 2**64 - 1
 
@@ -111,7 +113,7 @@ def test_v1_properties():
     res = {"memory": {"limit": 64 << 20}, "cpu": {"shares": 512, "quota": 25000, "period": 50000, "cpus": "0",
                                                   "mems": "0"},
            "pids": {"limit": 50}, "blockIO": {"weight": 300}}
-    assert sd.v1_properties(res, 252) == [
+    assert sd.v1_properties(load(res), 252) == [
         ("MemoryLimit", ("t", 64 << 20)), ("CPUShares", ("t", 512)), ("CPUQuotaPeriodUSec", ("t", 50000)),
         ("CPUQuotaPerSecUSec", ("t", 500000)), ("BlockIOWeight", ("t", 300)), ("TasksMax", ("t", 50)),
         ("AllowedCPUs", ("ay", b"\x01")), ("AllowedMemoryNodes", ("ay", b"\x01"))]
@@ -119,9 +121,9 @@ def test_v1_properties():
 
 def test_v1_properties_unlimited_and_old_systemd():
     res = {"memory": {"limit": -1}, "pids": {"limit": -1}, "cpu": {"cpus": "0-1"}}
-    assert sd.v1_properties(res, 243) == [("MemoryLimit", ("t", INF)), ("TasksMax", ("t", INF))]
+    assert sd.v1_properties(load(res), 243) == [("MemoryLimit", ("t", INF)), ("TasksMax", ("t", INF))]
     # pids.limit below -1 (or 0): systemd is not told, the fs driver writes "max"
-    assert sd.v1_properties({"pids": {"limit": -5}}, 252) == []
+    assert sd.v1_properties(load({"pids": {"limit": -5}}), 252) == []
 
 
 def test_v2_properties():
@@ -129,7 +131,7 @@ def test_v2_properties():
            "cpu": {"shares": 1024, "quota": 50000, "period": 100000}, "pids": {"limit": 10},
            "unified": {"memory.high": "90000000", "pids.max": "max", "io.weight": "default 100",
                        "cpu.weight": "77"}}
-    assert sd.v2_properties(res, 252) == [
+    assert sd.v2_properties(load(res), 252) == [
         ("MemoryMax", ("t", 100 << 20)), ("MemoryLow", ("t", 50 << 20)), ("MemorySwapMax", ("t", 50 << 20)),
         ("CPUWeight", ("t", 39)), ("CPUQuotaPeriodUSec", ("t", 100000)), ("CPUQuotaPerSecUSec", ("t", 500000)),
         ("TasksMax", ("t", 10)), ("MemoryHigh", ("t", 90000000)), ("TasksMax", ("t", INF)),
@@ -137,12 +139,12 @@ def test_v2_properties():
 
 
 def test_v2_swap():
-    assert dict(sd.v2_properties({"memory": {"limit": -1}}, 252))["MemorySwapMax"] == ("t", INF)
-    assert dict(sd.v2_properties({"memory": {"limit": 10, "swap": -1}}, 252))["MemorySwapMax"] == ("t", INF)
+    assert dict(sd.v2_properties(load({"memory": {"limit": -1}}), 252))["MemorySwapMax"] == ("t", INF)
+    assert dict(sd.v2_properties(load({"memory": {"limit": 10, "swap": -1}}), 252))["MemorySwapMax"] == ("t", INF)
     with pytest.raises(ConfigError, match="^linux.resources.memory.swap: on cgroup v2 a swap limit needs"):
-        sd.v2_properties({"memory": {"swap": 100}}, 252)
+        sd.v2_properties(load({"memory": {"swap": 100}}), 252)
     with pytest.raises(ConfigError, match="is below memory.limit"):
-        sd.v2_properties({"memory": {"limit": 200, "swap": 100}}, 252)
+        sd.v2_properties(load({"memory": {"limit": 200, "swap": 100}}), 252)
 
 
 def test_unified_cpu_max_and_errors():
@@ -170,7 +172,7 @@ def _group(typ, major):
 def test_device_properties_default_spec():
     # the default spec's deny-all, then runc's default allow list
     res = {"devices": [{"allow": False, "access": "rwm"}]}
-    props = sd.device_properties(res, _group, exists=lambda p: True)
+    props = sd.device_properties(load(res), _group, exists=lambda p: True)
     assert props[:2] == [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
     name, (sig, entries) = props[2]
     assert (name, sig) == ("DeviceAllow", "a(ss)")
@@ -181,18 +183,18 @@ def test_device_properties_default_spec():
 
 def test_device_properties_missing_paths_and_groups():
     res = {"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "b", "major": 7, "access": "r"}]}
-    entries = sd.device_properties(res, _group, exists=lambda p: p != "/dev/char/10:200")[2][1][1]
+    entries = sd.device_properties(load(res), _group, exists=lambda p: p != "/dev/char/10:200")[2][1][1]
     assert ("/dev/char/10:200", "rwm") not in entries  # absent: left to the fs driver
     assert not any(e.startswith("block-") and e != "block-*" for e, _ in entries)  # no group for block 7
 
 
 def test_device_properties_allow_all_and_blacklist():
-    assert sd.device_properties({"devices": [{"allow": True, "access": "rwm"}]}) == [
+    assert sd.device_properties(load({"devices": [{"allow": True, "access": "rwm"}]})) == [
         ("DevicePolicy", ("s", "auto")), ("DeviceAllow", ("a(ss)", []))]
     # a deny-list (a default allow list entry would re-allow its device: not 1:3 then)
     res = {"devices": [{"allow": True, "access": "rwm"}, {"allow": False, "type": "c", "major": 4, "minor": 1,
                                                           "access": "rwm"}]}
-    assert sd.device_properties(res) == [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
+    assert sd.device_properties(load(res)) == [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
 
 
 def test_device_group():
