@@ -1,9 +1,9 @@
-"""runtime/linux/cgroups/systemd_props.py without a kernel or a systemd: linux.cgroupsPath in systemd's form, the
-unit's properties, linux.resources as v1's and v2's unit properties, the device rules as
-DeviceAllow, org.systemd.property.* annotations.  Expected values are runc 1.1.5's
+"""runtime/linux/cgroups/systemd_props.py without a kernel or a systemd: linux.cgroupsPath
+in systemd's form, the unit's properties, linux.resources (typed, as spec/resources.py hands
+them to every driver) as v1's and v2's unit properties, the device rules as DeviceAllow,
+org.systemd.property.* annotations.  Expected values are runc 1.1.5's
 (libcontainer/cgroups/systemd, libcontainer/specconv), read beside it; the v1 ones were
-also checked against runc in a real systemd (tests/systemd/test_systemd_driver.py).  Resources come typed, as spec/resources.py
-hands them to every driver."""
+also checked against runc in a real systemd (tests/systemd/test_systemd_driver.py)."""
 
 import pytest
 from pyrunc.runtime.errors import ConfigError
