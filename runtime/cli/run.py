@@ -38,5 +38,5 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.container.run import run as run_container
 
     plan = load_plan(opts, pos[0])
-    co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
+    co = create_options(opts, detach=opts["detach"], rootless=g["rootless"], systemd=g["systemd_cgroup"])
     return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])
