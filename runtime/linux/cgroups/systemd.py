@@ -135,6 +135,7 @@ class SystemdManager(Manager):
             raise self._fail(what, e) from None
 
     def _resource_properties(self, res: "Resources") -> list:
+        self.bus()  # the version decides some properties (update has not asked yet)
         gen = systemd_props.v2_properties if self.v2 else systemd_props.v1_properties
         return gen(res, self._version)
 

@@ -1,10 +1,11 @@
 """systemd's manager over D-Bus (org.freedesktop.systemd1.Manager), for the systemd driver.
 
-As runc does for root (go-systemd's NewSystemdConnection), the client talks to systemd's
-own socket, /run/systemd/private: peer to peer, no dbus-daemon between (there is no
-Hello; systemd sends every direct connection its signals, JobRemoved among them).  The
-D-Bus wire format is jeepney's (pure Python), imported here only: only a container of the
-systemd driver loads it.
+As runc 1.1.5 does for root (go-systemd's NewWithContext), the client talks to the system
+bus (dbus-daemon: Hello, AddMatch, Subscribe) and, when that cannot be reached, to
+systemd's own socket /run/systemd/private (peer to peer: no Hello; systemd sends every
+direct connection its signals, JobRemoved among them).  The D-Bus wire format is
+jeepney's (pure Python), imported here only: only a container of the systemd driver
+loads it.
 
 Every wait is bounded: connecting and authenticating (5 s), each call (10 s), a job
 (30 s, runc's wait for StartTransientUnit and StopUnit).  Errors are SystemdError, one
@@ -31,6 +32,20 @@ JOB_TIMEOUT = 30.0
 Prop = tuple[str, tuple[str, object]]
 
 
+def system_bus_path() -> str:
+    """$DBUS_SYSTEM_BUS_ADDRESS's unix path, else the well-known one."""
+    import os
+
+    addr = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")
+    for part in addr.split(";"):
+        kind, _, params = part.partition(":")
+        if kind == "unix":
+            kv = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
+            if "path" in kv:
+                return kv["path"]
+    return "/run/dbus/system_bus_socket"
+
+
 class SystemdError(PyruncError):
     """systemd said no, or could not be asked; ``name`` is the D-Bus error's name
     ("org.freedesktop.systemd1.UnitExists"), '' when systemd was not reached."""
@@ -41,29 +56,63 @@ class SystemdError(PyruncError):
 
 
 class Systemd:
-    """One connection to systemd's manager (close it, or use ``with``)."""
+    """One connection to systemd's manager (close it, or use ``with``): the system bus
+    first, then systemd's private socket (go-systemd's NewWithContext for root, which
+    runc 1.1.5 uses: either one missing is not an error)."""
 
-    def __init__(self, socket_path: str = PRIVATE_SOCKET, timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(self, timeout: float = CONNECT_TIMEOUT, bus: str | None = None,
+                 private: str = PRIVATE_SOCKET) -> None:
+        self.conn = None
+        errors = []
+        for path, on_bus in ((bus or system_bus_path(), True), (private, False)):
+            try:
+                self._connect(path, on_bus, timeout)
+                return
+            except SystemdError as e:
+                errors.append(str(e))
+        raise SystemdError("; ".join(errors))
+
+    def _connect(self, path: str, on_bus: bool, timeout: float) -> None:
         from jeepney.io.blocking import DBusConnection, DBusConnectionBase, prep_socket
         from jeepney.io.common import MessageFilters
 
-        class _Direct(DBusConnection):
-            """A connection to a peer, not to a bus: no Hello, no unique name."""
+        class _Conn(DBusConnection):
+            """jeepney's blocking connection without its unbounded Hello (said here, with
+            a timeout, on a bus; a peer such as systemd's private socket has none)."""
 
             def __init__(self, sock) -> None:  # noqa: ANN001
                 DBusConnectionBase.__init__(self, sock)
                 self._filters = MessageFilters()
 
         try:
-            sock = prep_socket(socket_path, timeout=timeout)
+            sock = prep_socket(path, timeout=timeout)
         except OSError as e:  # TimeoutError too
             why = (e.strerror or str(e) or type(e).__name__).lower()
-            raise SystemdError(f"dial unix {socket_path}: connect: {why}") from None
+            raise SystemdError(f"dial unix {path}: connect: {why}") from None
         except Exception as e:  # jeepney's AuthenticationError
-            raise SystemdError(f"authenticate to {socket_path}: {e}") from None
-        self.conn = _Direct(sock)
-        self.socket_path = socket_path
-        self._prime(timeout)
+            raise SystemdError(f"authenticate to {path}: {e}") from None
+        self.conn = _Conn(sock)
+        self.socket_path = path
+        try:
+            if on_bus:
+                self._join_bus(timeout)
+            else:
+                self._prime(timeout)
+        except SystemdError:
+            self.close()
+            raise
+
+    def _join_bus(self, timeout: float) -> None:
+        """Hello, a match for the manager's JobRemoved, and Subscribe (systemd sends its
+        signals over the bus only to subscribers)."""
+        from jeepney import DBusAddress, new_method_call
+
+        dbus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+        self.call("Hello", msg=new_method_call(dbus, "Hello"), timeout=timeout)
+        rule = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT}',interface='{MANAGER}',"
+                "member='JobRemoved'")
+        self.call("AddMatch", msg=new_method_call(dbus, "AddMatch", "s", (rule,)), timeout=timeout)
+        self.call("Subscribe", timeout=timeout)
 
     def _prime(self, timeout: float) -> None:
         """Ping until systemd answers.  Seen with systemd 252: a message that reaches the
@@ -104,16 +153,20 @@ class Systemd:
         self.close()
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, method: str, signature: str = "", body: tuple = (), path: str = OBJECT,
-             interface: str = MANAGER, timeout: float = CALL_TIMEOUT) -> tuple:
-        """One method call; its reply's body, or SystemdError with systemd's answer."""
+             interface: str = MANAGER, timeout: float = CALL_TIMEOUT, msg=None) -> tuple:  # noqa: ANN001
+        """One method call (``msg``, else ``method`` on systemd's manager); its reply's
+        body, or SystemdError with systemd's answer."""
         from jeepney import DBusAddress, new_method_call
         from jeepney.low_level import HeaderFields, MessageType
 
-        msg = new_method_call(DBusAddress(path, BUS_NAME, interface), method, signature or None, body)
+        if msg is None:
+            msg = new_method_call(DBusAddress(path, BUS_NAME, interface), method, signature or None, body)
         try:
             reply = self.conn.send_and_get_reply(msg, timeout=timeout)
         except TimeoutError:
