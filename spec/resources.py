@@ -201,6 +201,15 @@ def parse(res: dict | None, update: bool = False) -> Resources:
     setMemoryAndSwap; at create both are already unlimited)."""
     res = res or {}
     out = Resources()
+    raw_mem = res.get("memory")
+    kmem = [raw_mem.get(k) for k in ("kernel", "kernelTCP")] if isinstance(raw_mem, dict) else []
+    if any(v not in (None, 0) if update else v is not None for v in kmem):
+        # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's one
+        # warning (1.1.5 and 1.5), for any kernel value at create (a 0 too: Docker sends it), for
+        # a non-zero one at update.
+        from pyrunc.runtime import log
+
+        log.warn("Kernel memory settings are ignored and will be removed")
     if isinstance(res.get("devices"), list):
         out.devices = [DeviceRule(allow=bool(r.get("allow")), type=r.get("type") or "a",
                                   major=None if r.get("major") is None or r["major"] < 0 else r["major"],

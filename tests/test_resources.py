@@ -432,3 +432,25 @@ def test_device_rules_as_runc(pyrunc, make_bundle, tmp_path, devices):
     assert ("c 1:3 rwm" in seen["runc"]) == (devices != [{"allow": True, "access": "rwm"},
                                                            {"allow": False, "type": "b", "access": "w"}])
     assert seen["pyrunc"] == seen["runc"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/blkio"), reason="no v1 blkio hierarchy on this host")
+def test_blkio_weight_falls_back_to_bfq(pyrunc, make_bundle):
+    """runc 1.1.5 (fs/blkio.go): a kernel without CFQ has no blkio.weight; the weight goes
+    to BFQ's blkio.bfq.weight instead, at create and at update."""
+    b = make_bundle(["sleep", "1000"])
+    b.config["linux"]["resources"]["blockIO"] = {"weight": 300}
+    b.write()
+    p = pyrunc("run", "-d", "-b", b.path, "bfq")
+    assert p.returncode == 0, p.stderr
+    d = cg(b, "blkio")
+    if os.path.exists(f"{d}/blkio.weight"):
+        pyrunc("delete", "--force", "bfq", check=True)
+        pytest.skip("this kernel has CFQ's blkio.weight: no fallback to see")
+    if not os.path.exists(f"{d}/blkio.bfq.weight"):
+        pyrunc("delete", "--force", "bfq", check=True)
+        pytest.skip("this kernel has neither blkio.weight nor BFQ")
+    assert open(f"{d}/blkio.bfq.weight").read().split()[-1] == "300"
+    assert pyrunc("update", "--blkio-weight", "700", "bfq").returncode == 0
+    assert open(f"{d}/blkio.bfq.weight").read().split()[-1] == "700"
+    pyrunc("delete", "--force", "bfq", check=True)

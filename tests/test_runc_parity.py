@@ -523,3 +523,27 @@ def test_notify_on_write_is_refused(pyrunc, runc, make_bundle, tmp_path):
         p = rt("run", "-b", b.path, f"nw-{name}")
         seen[name] = (p.returncode, "SCMP_ACT_NOTIFY cannot be used for the write syscall" in p.stderr)
     assert seen["pyrunc"] == seen["runc"] == (1, True)
+
+
+# update's Intel RDT flags (runc 1.1.5 accepts --l3-cache-schema and --mem-bw-schema and
+# applies them through resctrl): where resctrl lacks the feature, runc's error, before
+# any limit of the same call is written.
+@needs_runc
+@pytest.mark.skipif(os.path.isdir("/sys/fs/resctrl/info"), reason="resctrl is mounted here: the refusal needs a host "
+                                                                   "without it")
+@pytest.mark.parametrize("flag", ["--l3-cache-schema", "--mem-bw-schema"])
+def test_update_rdt_flags_refused_without_resctrl(pyrunc, runc, make_bundle, flag):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sleep", "1000"])
+        cid = f"rdt-{name}"
+        rt("run", "-d", "-b", b.path, cid, check=True)
+        try:
+            p = rt("update", flag, "L3:0=f" if "l3" in flag else "MB:0=50", "--pids-limit", "77", cid)
+            seen[name] = _cli_view(p)
+            with open(f"/sys/fs/cgroup/pids{b.config['linux']['cgroupsPath']}/pids.max") as f:
+                assert f.read().strip() == "max", name  # nothing of the call was applied
+        finally:
+            rt("delete", "--force", cid)
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"][0] == 1 and "Intel RDT/" in seen["pyrunc"][2]

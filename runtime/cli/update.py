@@ -40,6 +40,8 @@ OPTIONS:
    --cpuset-mems value          memory node(s) to use
    --pids-limit value           maximum number of pids allowed in the container
    --blkio-weight value         block IO weight (10-1000)
+   --l3-cache-schema value      the string of Intel RDT/CAT L3 cache schema
+   --mem-bw-schema value        the string of Intel RDT/MBA memory bandwidth schema
 """
 
 _UNITS = "kmgtp"
@@ -148,5 +150,5 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
 
         # runc: with --resources, the single-value flags are ignored.  Flags are typed already.
         typed = resources.parse(from_flags(opts), update=True)
-    load(g["root"], pos[0]).update(typed)
+    load(g["root"], pos[0]).update(typed, opts["l3_cache_schema"] or "", opts["mem_bw_schema"] or "")
     return 0

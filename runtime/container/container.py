@@ -16,6 +16,11 @@ from pyrunc.runtime.linux import procfs
 
 SIGKILL = 9  # a constant, not the signal module: it imports enum
 
+TYPE_CHECKING = False  # not the typing module (its import costs the hot path)
+if TYPE_CHECKING:
+    from pyrunc.runtime.linux.cgroups.manager import Manager
+    from pyrunc.spec.resources import Resources
+
 CREATING, CREATED, RUNNING, PAUSED, STOPPED = "creating", "created", "running", "paused", "stopped"
 
 
@@ -57,7 +62,7 @@ class Container:
     def _frozen(self) -> bool:
         return bool(self.state and self.state.cgroups) and self.cgroups().frozen()
 
-    def cgroups(self):
+    def cgroups(self) -> "Manager":
         """The cgroup manager of this container, from its state (linux/cgroups/manager.py)."""
         from pyrunc.runtime.linux import cgroups
 
@@ -197,8 +202,7 @@ class Container:
 
         manager = self.cgroups()
         sub = list(sub_cgroups or [])
-        if sub:
-            manager.sub_dirs(sub)  # runc's --cgroup checks, before anything starts
+        manager.sub_dirs(sub)  # --cgroup's checks and that every directory exists, before anything starts
 
         def place(pid: int) -> None:
             try:
@@ -300,17 +304,46 @@ class Container:
         """OOM kills its memory cgroup has seen."""
         return self.cgroups().oom_count() if self.state is not None else 0
 
-    def update(self, resources) -> None:
+    def update(self, resources: "Resources", l3_cache_schema: str = "", mem_bw_schema: str = "") -> None:
         """Change linux.resources of a live container (runc update); ``resources``: a
         spec.resources.Resources, parsed with update's rules.  runc leaves the device
-        rules alone on update."""
+        rules alone on update.  ``l3_cache_schema``/``mem_bw_schema``: runc 1.1.5's
+        update flags for Intel RDT (config-linux.md "IntelRdt"): refused where resctrl
+        lacks the feature, else written to the container's group (made for it if create
+        made none, as runc does)."""
 
         with store.Lock(self.dir):
             self.state = store.read_state(self.dir)
             if self.status() in (STOPPED, CREATING):
                 raise NotRunning()
             assert self.state is not None
+            if l3_cache_schema or mem_bw_schema:
+                self._check_rdt(l3_cache_schema, mem_bw_schema)
             self.cgroups().set(resources, update=True)
+            if l3_cache_schema or mem_bw_schema:
+                self._update_rdt(l3_cache_schema, mem_bw_schema)
+
+    def _check_rdt(self, l3: str, mb: str) -> None:
+        from pyrunc.runtime.linux import resctrl
+
+        if l3 and not resctrl.enabled("L3"):
+            raise PyruncError("Intel RDT/CAT: l3 cache schema is not enabled")  # runc 1.1.5's texts
+        if mb and not resctrl.enabled("MB"):
+            raise PyruncError("Intel RDT/MBA: memory bandwidth schema is not enabled")
+
+    def _update_rdt(self, l3: str, mb: str) -> None:
+        from pyrunc.runtime.linux import resctrl
+        from pyrunc.spec.resctrl import IntelRdt
+
+        assert self.state is not None
+        rdt = IntelRdt("", l3, mb, [], False)
+        if os.path.exists(os.path.join(self.dir, resctrl.RECORD)):
+            resctrl.set_schemata(self.dir, rdt.schema_lines())
+            return
+        root = resctrl.mountpoint()
+        assert root is not None  # _check_rdt found it
+        remove = resctrl.apply(root, rdt, self.id, self.state.pid)
+        resctrl.record(self.dir, root, resctrl.group_dir(root, rdt, self.id), remove)
 
     def delete(self, force: bool) -> None:
         """runtime.md "Delete": only a stopped container, unless forced; a created one is

@@ -220,6 +220,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
 
 def _no_resources():
+    """A config without linux.resources: no limits, runc's default device rules."""
     from pyrunc.spec.resources import Resources
 
     return Resources()

@@ -1,5 +1,5 @@
 """The cgroup v2 device controller: an eBPF program of type BPF_PROG_TYPE_CGROUP_DEVICE
-built from device rules (spec/resources.py adds runc's default allow list), loaded through the
+built from device rules (the fs2 cgroup driver, linux/cgroups/v2.py, adds runc's default allow list), loaded through the
 bpf(2) syscall and attached to the container's cgroup (BPF_CGROUP_DEVICE).
 
 The program reads ``struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }``

@@ -109,6 +109,21 @@ def add_task(cdir: str, pid: int) -> None:
             _write(root, os.path.join(d, "tasks"), str(pid), "linux.intelRdt")
 
 
+def enabled(feature: str) -> bool:
+    """runc 1.1.5's IsCATEnabled ("L3") and IsMBAEnabled ("MB"): resctrl is mounted and
+    offers the feature (its info/<feature> directory; the kernel creates it only where
+    the CPU has it and it is not disabled on the command line)."""
+    root = mountpoint()
+    return root is not None and os.path.isdir(os.path.join(root, "info", feature))
+
+
+def set_schemata(cdir: str, lines: list[str]) -> None:
+    """update: new allocations for the container's recorded group."""
+    rec = _recorded(cdir)
+    if rec is not None and lines:
+        _write(rec[0], os.path.join(rec[1], "schemata"), "".join(s + "\n" for s in lines), "linux.intelRdt")
+
+
 def release(cdir: str) -> None:
     """delete: remove what create recorded (the group it made without a closID, the
     MON group), never a CLOS named by closID (config-linux.md)."""

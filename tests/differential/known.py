@@ -13,7 +13,6 @@ DOCKER = "open (cgroups and mounts)"
 PODMAN = "open"
 CRI = "open"
 OPEN = "open (larger than a local fix; in the tier's report)"
-BFQ = "blkio.weight: this host has only blkio.bfq.weight, which runc 1.1.5 falls back to"
 USERNS = ("in a user namespace (the cgroup mount's EPERM is fixed; /dev/mqueue's group and the /dev bind "
           "order still differ)")
 
@@ -28,15 +27,6 @@ KNOWN: list[tuple[str, str, str]] = [
     ("rootless-lifecycle", "*", f"{DOCKER}: {USERNS}"),
     ("rootless-field", "*", f"{DOCKER}: {USERNS}"),
     ("rootless-exec", "*", f"{DOCKER}: {USERNS}"),
-    # ---- docker helper: zero resources (Docker sends 0 for unset) and blkio.weight (absent here)
-    ("docker-*", "*", f"{DOCKER}: blkio/cpu zero resources (blkio.weight 0 on a host without the file)"),
-    ("blkio-weight*", "*", f"{DOCKER}: {BFQ}"),
-    ("cli-update-blkio", "*", f"{DOCKER}: {BFQ}"),
-    ("cpu-zeros", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
-    ("cri-container", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
-    ("cri-container-rshared", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
-    ("cri-pod", "*", f"{DOCKER}: cpu zero resources (quota 0)"),
-    ("memory-zeros", "*", f"{DOCKER}: zero resources, memory too (runc leaves limit 0 unset)"),
     ("caps-sys-resource", "*", f"{DOCKER}: bounding-set caps (runc fails: unable to apply caps)"),
     # ---- fixes helper: issue 19's sample list
     ("cwd-root-as-1000", "*", f"{FIXES}: cwd before the privilege drop"),

@@ -7,12 +7,13 @@ freezer (v1.py, v2.py).
 import os
 
 from pyrunc.runtime.errors import PyruncError
-from pyrunc.runtime.linux.cgroups import directories, files
 from pyrunc.runtime.linux.cgroups.manager import Manager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import Resources
+
+Write = tuple[str, str, str, str]  # files.Write: controller, file, value, json path
 
 
 class DirManager(Manager):
@@ -24,15 +25,21 @@ class DirManager(Manager):
         return by_controller(self.dirs)
 
     def to_create(self) -> list[str]:
+        from pyrunc.runtime.linux.cgroups import directories
+
         return directories.to_create(self.dirs)
 
     def create(self) -> None:
+        from pyrunc.runtime.linux.cgroups import directories
+
         if self.lenient:
             self.dirs, self.made, self.refused = directories.create_permitted(self.dirs)
         else:
             self.made = directories.create(self.dirs)
 
     def join(self, pid: int, sub: list[str] | None = None) -> None:
+        from pyrunc.runtime.linux.cgroups import directories
+
         if sub:
             directories.join(self.sub_dirs(sub), pid)
         elif self.lenient:
@@ -42,24 +49,6 @@ class DirManager(Manager):
         else:
             directories.join(self.dirs, pid)
 
-    def sub_dirs(self, specs: list[str]) -> list[str]:
-        """runc exec's ``--cgroup``: "path" (every controller) or "ctrl[,ctrl]:path", inside
-        the container's own; each must exist."""
-        targets = list(self.dirs)
-        by = self.paths()
-        for spec in specs:
-            ctrls, sep, rel = spec.rpartition(":")
-            if ".." in rel.split("/"):
-                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
-            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
-            if sep and not chosen:
-                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
-            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
-        for d in targets:
-            if not os.path.isdir(d):
-                raise PyruncError(f"--cgroup: {d} does not exist")
-        return targets
-
     def check_limits(self, res: "Resources") -> None:
         have = self.paths()
         for ctrl, _file, _value, _path in self.limit_writes(res):
@@ -67,11 +56,13 @@ class DirManager(Manager):
                 raise PyruncError(f"cannot set {ctrl or 'unified'} limit: container could not join or create cgroup")
 
     # -- limits: the driver's file mapping, written in order -------------------------------
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[files.Write]:
+    def limit_writes(self, res: "Resources") -> list[Write]:
         """The files ``set`` writes for ``res`` (pure: the driver's translation)."""
         raise NotImplementedError
 
     def set(self, res: "Resources", update: bool = False) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, self.limit_writes(res))
 
     def set_devices(self, res: "Resources") -> None:
@@ -119,6 +110,8 @@ class DirManager(Manager):
         return False
 
     def thaw(self) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         found = False
         err: OSError | None = None
         for d in self.dirs:
@@ -137,6 +130,8 @@ class DirManager(Manager):
 
     # -- processes, statistics, destroy --------------------------------------------------------
     def pids(self) -> list[int]:
+        from pyrunc.runtime.linux.cgroups import directories
+
         return directories.pids(self.dirs)
 
     def stats(self) -> dict:
@@ -151,4 +146,6 @@ class DirManager(Manager):
 
     def destroy(self) -> None:
         if self.made:
+            from pyrunc.runtime.linux.cgroups import directories
+
             directories.remove(self.made, self.dirs)

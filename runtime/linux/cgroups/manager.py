@@ -27,8 +27,8 @@ and ``kill --all`` use it on the hot path; a driver imports its extras only when
 """
 
 import abc
-from typing import TYPE_CHECKING, ClassVar
 
+TYPE_CHECKING = False  # not the typing module: its import (re, enum, ...) costs the hot path
 if TYPE_CHECKING:
     from pyrunc.spec.resources import Resources
 
@@ -50,7 +50,7 @@ class Manager(abc.ABC):
     """
 
     #: The driver's name as the state may record it: "fs", "fs2" or "systemd".
-    driver: ClassVar[str] = ""
+    driver: str = ""
 
     def __init__(self, dirs: list[str], made: list[str] | None = None, rootless: bool = False,
                  lenient: bool = False) -> None:
@@ -99,6 +99,30 @@ class Manager(abc.ABC):
         ``--cgroup`` ("path" or "ctrl[,ctrl]:path", inside the container's; PyruncError
         when it leaves it or names no controller of the container).  Leniency: a hierarchy
         refusing us is moved from ``dirs`` to ``refused``."""
+
+    def sub_dirs(self, specs: list[str]) -> list[str]:
+        """The directories ``join(pid, specs)`` places a process in: runc exec's ``--cgroup``
+        ("path": every controller, or "ctrl[,ctrl]:path"), inside the container's own; each
+        must exist (PyruncError).  With no specs, the container's own directories, checked
+        the same way (exec calls it before it starts anything)."""
+        import os
+
+        from pyrunc.runtime.errors import PyruncError
+
+        targets = list(self.dirs)
+        by = self.paths() if specs else {}
+        for spec in specs:
+            ctrls, sep, rel = spec.rpartition(":")
+            if ".." in rel.split("/"):
+                raise PyruncError(f"--cgroup {spec!r}: must stay inside the container's cgroup")
+            chosen = {by[k] for k in (ctrls.split(",") if sep else by) if k in by}
+            if sep and not chosen:
+                raise PyruncError(f"--cgroup {spec!r}: no such controller for this container")
+            targets = [os.path.join(d, rel.strip("/")) if d in chosen else d for d in targets]
+        for d in targets:
+            if not os.path.isdir(d):
+                raise PyruncError(f"--cgroup: {d} does not exist")
+        return targets
 
     @abc.abstractmethod
     def check_limits(self, res: "Resources") -> None:
@@ -191,10 +215,8 @@ def host_driver() -> str:
 
 
 def _cls(driver: str) -> type[Manager]:
-    import importlib
-
     mod, name = DRIVERS[driver]
-    return getattr(importlib.import_module(mod), name)
+    return getattr(__import__(mod, fromlist=[name]), name)  # not importlib: it imports warnings
 
 
 def new(cgroups_path: str, cid: str, rootless: bool = False, systemd: bool = False) -> Manager:

@@ -8,28 +8,28 @@ import os
 import time
 
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.runtime.linux.cgroups import files
-from pyrunc.runtime.linux.cgroups.base import DirManager
-from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD, check_cpuset, check_int
+from pyrunc.runtime.linux.cgroups.base import DirManager, Write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import DeviceRule, Resources
-
-Write = files.Write
 P = "linux.resources"
 
 
 class FsManager(DirManager):
     driver = "fs"
 
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
-        return limit_writes(res, warn)
+    def limit_writes(self, res: "Resources") -> list[Write]:
+        return limit_writes(res)
 
     def set(self, res: "Resources", update: bool = False) -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, _bfq_names(self.paths().get("blkio"), limit_writes(res)))
 
     def _set_devices(self, res: "Resources") -> None:
+        from pyrunc.runtime.linux.cgroups import files
+
         files.write_all(self.dirs, device_writes(res.devices or []))
 
     def freeze(self) -> None:
@@ -47,6 +47,8 @@ class FsManager(DirManager):
 def freeze_v1(d: str, timeout: float = 5.0) -> None:
     """freezer.state FROZEN, waited for (FREEZING until every task stopped); thawed again
     if it does not get there in time (EBUSY)."""
+    from pyrunc.runtime.linux.cgroups import files
+
     files._write(os.path.join(d, "freezer.state"), "FROZEN")
     deadline = time.monotonic() + timeout
     while True:
@@ -68,18 +70,16 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
     return [(c, names.get(f, f) if c == "blkio" else f, v, p) for c, f, v, p in writes]
 
 
-def limit_writes(res: "Resources", warn: bool = True) -> list[Write]:
+def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as v1 files, in runc's order (everything but the device rules)."""
+    from pyrunc.runtime.linux.cgroups.convert import check_int
+
     out: list[Write] = []
     mem = res.memory
     mp = f"{P}.memory"
     if mem is not None:
-        if warn and (mem.kernel is not None or mem.kernel_tcp is not None):
-            # config-linux.md: NOT RECOMMENDED; kernels since 5.4/6.x ignore kmem limits.  runc's
-            # one warning (1.1.5 and 1.5).
-            from pyrunc.runtime import log
-
-            log.warn("Kernel memory settings are ignored and will be removed")
+        # (memory.kernel and kernelTCP are not written: kernels since 5.4 ignore them; spec/
+        # warns, as runc.)
         if mem.use_hierarchy is False:
             from pyrunc.runtime.linux.cgroups.convert import kernel_major_minor
 
@@ -160,6 +160,8 @@ def limit_writes(res: "Resources", warn: bool = True) -> list[Write]:
 def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
     """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
     (the unified tree, controller "")."""
+    from pyrunc.runtime.linux.cgroups.convert import check_cpuset, check_int
+
     out: list[Write] = []
     cp = f"{P}.cpu"
     if res.cpu is not None:
@@ -181,6 +183,8 @@ def device_writes(rules: "list[DeviceRule]") -> list[Write]:
     drops a default whose path linux.devices lists; that is not done here.  Without rules
     the default list alone: runc always writes it (a container never inherits its parent's
     "a *:* rwm")."""
+    from pyrunc.runtime.linux.cgroups.convert import DEFAULT_ALLOWED, DEFAULT_MKNOD
+
     default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
     exceptions: dict[tuple[int, int, str], str] = {}
     steps = []

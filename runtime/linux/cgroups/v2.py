@@ -22,14 +22,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrunc.spec.resources import DeviceRule, Resources
 
-Write = files.Write
+Write = files.Write  # controller, file, value, json path
 P = "linux.resources"
 
 
 class Fs2Manager(DirManager):
     driver = "fs2"
 
-    def limit_writes(self, res: "Resources", warn: bool = True) -> list[Write]:
+    def limit_writes(self, res: "Resources") -> list[Write]:
         return limit_writes(res)
 
     def set(self, res: "Resources", update: bool = False) -> None:
@@ -44,7 +44,7 @@ class Fs2Manager(DirManager):
             if mem.limit < current:  # type: ignore[operator]
                 raise ConfigError(f"{P}.memory.limit",
                                   f"{mem.limit} is below the current usage {current} (checkBeforeUpdate)")
-        files.write_all(self.dirs, writes)
+        files.write_all(self.dirs, _bfq_weight(self.paths().get(""), res, writes))
 
     def _set_devices(self, res: "Resources") -> None:
         from pyrunc.runtime.linux import devicefilter
@@ -65,6 +65,15 @@ class Fs2Manager(DirManager):
 def freeze_v2(d: str) -> None:
     """cgroup.freeze 1 (the kernel reports the effective state in cgroup.events)."""
     files._write(os.path.join(d, "cgroup.freeze"), "1")
+
+
+def _bfq_weight(d: str | None, res: "Resources", writes: list[Write]) -> list[Write]:
+    """runc 1.1.5 (fs2/io.go setIo): where the BFQ scheduler offers io.bfq.weight, the
+    blkio weight goes there as it is (10-1000), not converted into io.weight."""
+    blk = res.block_io
+    if d is None or blk is None or blk.weight is None or not os.path.exists(os.path.join(d, "io.bfq.weight")):
+        return writes
+    return [("", "io.bfq.weight", str(blk.weight), p) if f == "io.weight" else (c, f, v, p) for c, f, v, p in writes]
 
 
 def limit_writes(res: "Resources") -> list[Write]:
