@@ -254,7 +254,7 @@ def test_update_changes_the_unit_and_the_files(machine, runtimes, make_bundle):
     assert seen["pyrunc"] == seen["runc"]
 
 
-def test_pause_resume_ps_stats_kill_all(machine, runtimes, make_bundle):
+def test_pause_resume_ps_stats_exec_kill_all(machine, runtimes, make_bundle):
     unit = f"{PREFIX}-frz.scope"
     # two processes: sh execs the last command
     b = bundle(make_bundle, ["sh", "-c", "sleep 300 & sleep 300"], f"system.slice:{PREFIX}:frz",
@@ -270,13 +270,19 @@ def test_pause_resume_ps_stats_kill_all(machine, runtimes, make_bundle):
             rt.ok("resume", "frz")
             resumed = (rt.state("frz")["status"], read_files(machine, [freezer])[freezer].strip())
             stats = json.loads(rt.ok("events", "--stats", "frz"))["data"]
+            # exec joins the unit's cgroups (every hierarchy, name=systemd's and memory's here)
+            rt.ok("exec", "--detach", "frz", "sleep", "300")
+            wait_for(lambda rt=rt: len(json.loads(rt.ok("ps", "--format", "json", "frz"))) == 3, what="the exec")
+            procs = read_files(machine, [f"/sys/fs/cgroup/{h}/system.slice/{unit}/cgroup.procs"
+                                         for h in ("systemd", "memory", "unified")])
+            in_scope = sorted(len(v.split()) for v in procs.values())
             rt.ok("kill", "--all", "frz", "KILL")
             wait_for(lambda rt=rt: rt.state("frz")["status"] == "stopped", what="the container to stop")
         finally:
             rt.ok("delete", "--force", "frz")
         seen[rt.name] = (paused, resumed, stats["pids"]["current"], stats["memory"]["usage"]["limit"],
-                         stats["memory"]["usage"]["usage"] > 0)
-    assert seen["runc"] == (("paused", "FROZEN"), ("running", "THAWED"), 2, 64 << 20, True)
+                         stats["memory"]["usage"]["usage"] > 0, in_scope)
+    assert seen["runc"] == (("paused", "FROZEN"), ("running", "THAWED"), 2, 64 << 20, True, [3, 3, 3])
     assert seen["pyrunc"] == seen["runc"]
 
 
