@@ -38,9 +38,17 @@ pytestmark = [pytest.mark.skipif(bool(REASON), reason=REASON),
               pytest.mark.xdist_group("systemd")]
 
 
+def _crictl() -> str | None:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "engines"))
+    import cri_env
+
+    return cri_env.find_tool("crictl", "CRICTL")
+
+
 @pytest.fixture(scope="module")
 def machine(base_dir):
-    m = nspawn.Machine(TOKEN, binds=[base_dir], binds_ro=[VENV])
+    crictl = _crictl()
+    m = nspawn.Machine(TOKEN, binds=[base_dir], binds_ro=[VENV] + ([os.path.dirname(crictl)] if crictl else []))
     m.start()
     try:
         yield m
@@ -451,3 +459,119 @@ def test_hot_path_imports_nothing_new(make_bundle, tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "LOADED \n" in p.stderr, p.stderr
+
+
+CRI_CONFIG = """version = 2
+root = "{d}/root"
+state = "{run}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "{run}/containerd.sock"
+[ttrpc]
+  address = "{run}/containerd.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  sandbox_image = "{pause}"
+  enable_selinux = false
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+{runtimes}
+"""
+CRI_RUNTIME = """    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{name}]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{name}.options]
+        BinaryName = "{binary}"
+        Root = "{run}/{name}-root"
+        SystemdCgroup = true
+"""
+
+
+def test_cri_pod_with_systemd_cgroup(machine, base_dir, busybox_rootfs):
+    """containerd's CRI with ``SystemdCgroup = true`` (a systemd-driver node), run as a
+    service of the machine's systemd, handler runc then handler pyrunc: a host-network pod
+    in the Kubernetes-shaped pod slice runs a container; the sandbox's and the container's
+    scopes lie in that slice with the container's memory limit, and go with the pod."""
+    crictl = _crictl()
+    if not crictl:
+        pytest.skip("crictl not found: set $CRICTL or put cri-tools' crictl on PATH (Debian does not package it)")
+    import cri_env
+    import ociimage
+
+    d = os.path.join(base_dir, f"sdcri-{TOKEN}")
+    run = f"/run/sdcri-{TOKEN}"
+    service = f"{PREFIX}-containerd.service"
+    os.makedirs(os.path.join(d, "images"))
+    pause = cri_env.build_pause_rootfs(os.path.join(d, "images", "pause-rootfs"))
+    ociimage.build(pause, os.path.join(d, "images", "pause.tar"), cri_env.PAUSE_REF,
+                   {"Entrypoint": ["/pause"], "Cmd": None})
+    ociimage.build(busybox_rootfs, os.path.join(d, "images", "busybox.tar"), cri_env.BUSYBOX_REF)
+    runtimes = "".join(CRI_RUNTIME.format(name=n, binary=RUNTIMES[n], run=run) for n in ("runc", "pyrunc"))
+    with open(os.path.join(d, "config.toml"), "w") as f:
+        f.write(CRI_CONFIG.format(d=d, run=run, pause=cri_env.PAUSE_REF, runtimes=runtimes))
+    with open(os.path.join(d, "crictl.yaml"), "w") as f:
+        f.write(f"runtime-endpoint: unix://{run}/containerd.sock\nimage-endpoint: unix://{run}/containerd.sock\n"
+                "timeout: 60\n")
+    pod = {"metadata": {"name": "sdpod", "namespace": "default", "uid": f"uid{TOKEN}", "attempt": 0},
+           "linux": {"cgroup_parent": "kubepods-burstable-pod1234.slice",
+                     "security_context": {"namespace_options": {"network": 2}}}}  # the node's network: no CNI
+    ctr = {"metadata": {"name": "sleeper"}, "image": {"image": cri_env.BUSYBOX_REF}, "command": ["sleep", "300"],
+           "linux": {"resources": {"memory_limit_in_bytes": 40 << 20}}}
+    for name, obj in (("pod.json", pod), ("ctr.json", ctr)):
+        with open(os.path.join(d, name), "w") as f:
+            json.dump(obj, f)
+
+    def crictl_run(*args: str) -> str:
+        p = machine.run([crictl, "--config", os.path.join(d, "crictl.yaml"), *args], timeout=90)
+        assert p.returncode == 0, f"crictl {' '.join(args)}: {p.stderr}"
+        return p.stdout.strip()
+
+    # The machine's /etc is empty: containerd copies the node's hosts file into each pod.
+    machine.run(["sh", "-c", "[ -e /etc/hosts ] || echo '127.0.0.1 localhost' > /etc/hosts; "
+                             "[ -e /etc/resolv.conf ] || : > /etc/resolv.conf"])
+    p = machine.run(["systemd-run", f"--unit={service}", "--property=KillMode=control-group", "containerd",
+                     "--config", os.path.join(d, "config.toml")])
+    assert p.returncode == 0, p.stderr
+    seen = {}
+    try:
+        wait_for(lambda: machine.run(["ctr", "-a", f"{run}/containerd.sock", "version"], timeout=10).returncode == 0,
+                 timeout=30, what="containerd")
+        for image in ("pause.tar", "busybox.tar"):
+            p = machine.run(["ctr", "-a", f"{run}/containerd.sock", "-n", "k8s.io", "images", "import",
+                             os.path.join(d, "images", image)], timeout=120)
+            assert p.returncode == 0, p.stderr
+        for handler in ("runc", "pyrunc"):
+            sandbox = crictl_run("runp", "--runtime", handler, os.path.join(d, "pod.json"))
+            try:
+                cid = crictl_run("create", sandbox, os.path.join(d, "ctr.json"), os.path.join(d, "pod.json"))
+                crictl_run("start", cid)
+                info = json.loads(crictl_run("inspect", cid))
+                state = info["status"]["state"]
+                cg = sorted(machine.run(["cat", f"/proc/{info['info']['pid']}/cgroup"]).stdout.split())
+                scope = show(machine, f"cri-containerd-{cid}.scope", ["Slice", "MemoryLimit", "ActiveState"])
+                pause_scope = show(machine, f"cri-containerd-{sandbox}.scope", ["Slice", "ActiveState"])
+            finally:
+                crictl_run("stopp", sandbox)
+                crictl_run("rmp", sandbox)
+            left = machine.systemctl("list-units", "--all", "--plain", "--no-legend", "cri-containerd-*").stdout
+            nested = f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-{cid}"
+            seen[handler] = (state, all(line.endswith(nested + ".scope") for line in cg), scope, pause_scope,
+                             left.strip())
+    finally:
+        machine.systemctl("stop", service, timeout=60)
+        machine.systemctl("reset-failed", service)
+        _remove_slices(machine)
+        machine.run(["rm", "-rf", run])
+        import shutil
+
+        shutil.rmtree(d, ignore_errors=True)
+    slice_ = "kubepods-burstable-pod1234.slice"
+    assert seen["runc"] == ("CONTAINER_RUNNING", True,
+                            {"Slice": slice_, "MemoryLimit": str(40 << 20), "ActiveState": "active"},
+                            {"Slice": slice_, "ActiveState": "active"}, "")
+    assert seen["pyrunc"] == seen["runc"]
