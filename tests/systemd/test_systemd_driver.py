@@ -389,6 +389,21 @@ def test_systemd_refusing_is_one_line(machine, runtimes, make_bundle):
     assert units_left(machine) == [] and unit_dirs_left(machine) == []
 
 
+def test_failed_create_leaves_no_unit(machine, runtimes, make_bundle):
+    """The unit exists once the init is placed; a create that fails after that (the
+    program cannot be found) stops it again and removes its directories, as runc."""
+    b = bundle(make_bundle, ["/nosuch"], f"system.slice:{PREFIX}:fail", {"memory": {"limit": 32 << 20}})
+    seen = {}
+    for rt in runtimes:
+        p = rt("run", "--bundle", b.path, "fail")
+        line = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+        seen[rt.name] = (p.returncode, "/nosuch" in line, rt.left(), units_left(machine), unit_dirs_left(machine))
+        if rt.name == "pyrunc":
+            one_line(p.stderr)
+    assert seen["runc"] == (1, True, [], [], [])
+    assert seen["pyrunc"] == seen["runc"]
+
+
 BUS = "/run/dbus/system_bus_socket"
 PRIVATE = "/run/systemd/private"
 
