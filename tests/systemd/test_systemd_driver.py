@@ -289,8 +289,9 @@ def test_pause_resume_ps_stats_exec_kill_all(machine, runtimes, make_bundle):
         finally:
             rt.ok("delete", "--force", "frz")
         seen[rt.name] = (paused, resumed, stats["pids"]["current"], stats["memory"]["usage"]["limit"],
-                         stats["memory"]["usage"]["usage"] > 0, in_scope)
-    assert seen["runc"] == (("paused", "FROZEN"), ("running", "THAWED"), 2, 64 << 20, True, [3, 3, 3])
+                         stats["memory"]["usage"]["usage"] > 0, in_scope,
+                         {k: sorted(v) if isinstance(v, dict) else type(v).__name__ for k, v in stats.items()})
+    assert seen["runc"][:-1] == (("paused", "FROZEN"), ("running", "THAWED"), 2, 64 << 20, True, [3, 3, 3])
     assert seen["pyrunc"] == seen["runc"]
 
 
