@@ -7,9 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYRUNC := $(VENV)/bin/pyrunc
 # docker.io, podman, containernetworking-plugins and iptables: the engines tests/engines/
-# runs pyrunc under, beside runc (dockerd programs its networks' rules with iptables).
+# runs pyrunc under, beside runc (dockerd programs its networks' rules with iptables);
+# systemd-container: systemd-nspawn boots the real systemd tests/systemd/ runs the
+# --systemd-cgroup driver in (this host's PID 1 need not be systemd).
 APT_PKGS := busybox-static libcap-dev libseccomp2 runc containerd gcc python3-venv python3-dev nftables \
-	docker.io podman containernetworking-plugins iptables
+	docker.io podman containernetworking-plugins iptables systemd-container
 PIP_STAMP := $(VENV)/.deps-installed
 # Tests that run after the parallel part, on their own (see test:).
 SERIAL := tests/reliability/test_long_run.py tests/engines/test_docker.py tests/engines/test_podman.py
@@ -31,7 +33,7 @@ $(PIP_STAMP): pyproject.toml Makefile
 	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check setuptools wheel pytest ruff \
-		python-prctl jsonschema pyroute2 pytest-xdist
+		python-prctl jsonschema pyroute2 pytest-xdist jeepney
 	touch $(PIP_STAMP)
 
 install: deps

@@ -35,7 +35,7 @@ def features() -> dict:
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": list(caps.NAMES),
-            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True},
+            "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False, "rdma": True},
             "seccomp": seccomp_features(),
             "netDevices": {"enabled": True},  # features-linux.md "NetDevices"
             "apparmor": {"enabled": False},

@@ -67,8 +67,9 @@ def load_plan(opts: dict, cid: str):
     return load(bundle)
 
 
-def create_options(opts: dict, detach: bool, rootless: str = "auto"):
-    """``rootless``: the global --rootless value (auto, true or false)."""
+def create_options(opts: dict, detach: bool, rootless: str = "auto", systemd: bool = False):
+    """``rootless``: the global --rootless value (auto, true or false); ``systemd``: the
+    global --systemd-cgroup (the systemd cgroup driver)."""
     import os
 
     from pyrunc.runtime.container.create import CreateOptions
@@ -85,7 +86,8 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto"):
     return CreateOptions(pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"], preserve_fds=extra,
                          console_socket=opts["console_socket"], detach=detach,
-                         rootless_cgroups=rootless_cgroups(rootless), pidfd_socket=opts["pidfd_socket"])
+                         rootless_cgroups=rootless_cgroups(rootless), pidfd_socket=opts["pidfd_socket"],
+                         systemd_cgroup=systemd)
 
 
 def check_systemd(g: dict) -> None:
@@ -105,7 +107,7 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     warm = prewarm.warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
     try:
         plan = load_plan(opts, pos[0])
-        co = create_options(opts, detach=True, rootless=g["rootless"])
+        co = create_options(opts, detach=True, rootless=g["rootless"], systemd=g["systemd_cgroup"])
         co.warm_pid, warm = warm, 0
         from pyrunc.runtime.container.create import create
 

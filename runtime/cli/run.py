@@ -30,7 +30,8 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     warm = prewarm.warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
     try:
         plan = load_plan(opts, pos[0])
-        co = create_options(opts, detach=opts["detach"], rootless=g["rootless"])
+        co = create_options(opts, detach=opts["detach"], rootless=g["rootless"],
+                            systemd=g["systemd_cgroup"])
         co.warm_pid, warm = warm, 0
         from pyrunc.runtime.container.run import run as run_container
 

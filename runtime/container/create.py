@@ -15,11 +15,11 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket", "stdio", "warm_pid")
+                 "rootless_cgroups", "pidfd_socket", "stdio", "warm_pid", "systemd_cgroup")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
-                 rootless_cgroups: bool = False, pidfd_socket: str = "") -> None:
+                 rootless_cgroups: bool = False, pidfd_socket: str = "", systemd_cgroup: bool = False) -> None:
         self.pid_file = pid_file
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
@@ -33,6 +33,7 @@ class CreateOptions:
         #: the child warming the kernel's cgroup migration lock (prewarm.py), reaped
         #: once the init has joined its cgroups
         self.warm_pid = 0
+        self.systemd_cgroup = systemd_cgroup  # --systemd-cgroup: the systemd cgroup driver
 
 
 def check_terminal(plan: Plan, co: CreateOptions) -> None:
@@ -105,7 +106,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         pidns = plan.namespace("pid")
         # --rootless: runc's leniency (manager.py: a hierarchy that refuses us is left out
         # when no cgroupsPath is given; device rule errors are ignored).
-        manager = cgroups.new(plan.cgroups_path, cid, rootless=co.rootless_cgroups)
+        manager = cgroups.new(plan.cgroups_path, cid, rootless=co.rootless_cgroups, systemd=co.systemd_cgroup)
+        if co.systemd_cgroup:
+            manager.use_annotations(plan.annotations)  # org.systemd.property.*: checked now
         resources = plan.resources or _no_resources()
         # The state is written before anything is made (the cgroups it is about to create
         # are recorded as made) and again once they exist and once the init's pid is
