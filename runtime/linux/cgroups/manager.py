@@ -221,7 +221,8 @@ def host_driver() -> str:
     return "fs2" if hierarchy.is_pure_v2() else "fs"
 
 
-def _cls(driver: str) -> type[Manager]:
+def driver_class(driver: str) -> type[Manager]:
+    """The manager class of a driver name (DRIVERS), its module imported on first use."""
     mod, name = DRIVERS[driver]
     return getattr(__import__(mod, fromlist=[name]), name)  # not importlib: it imports warnings
 
@@ -232,10 +233,10 @@ def new(cgroups_path: str, cid: str, rootless: bool = False, systemd: bool = Fal
     relative), ``rootless``: ``--rootless`` (lenient only without an explicit path, runc's
     rule), ``systemd``: ``--systemd-cgroup`` (the path is then ``slice:prefix:name``)."""
     driver = "systemd" if systemd else host_driver()
-    return _cls(driver).for_path(cgroups_path, cid, rootless=rootless)
+    return driver_class(driver).for_path(cgroups_path, cid, rootless=rootless)
 
 
 def load(dirs: list[str], made: list[str] | None = None, driver: str = "") -> Manager:
     """The manager of an existing container from its state: its directories, those create
     made, and the driver that made them ("" for this host's fs driver)."""
-    return _cls(driver or host_driver())(dirs, made)
+    return driver_class(driver or host_driver())(dirs, made)

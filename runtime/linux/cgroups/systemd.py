@@ -79,12 +79,12 @@ class SystemdManager(Manager):
     def __init__(self, dirs: list[str], made: list[str] | None = None, rootless: bool = False,
                  lenient: bool = False) -> None:
         super().__init__(dirs, made, rootless, lenient)
-        from pyrunc.runtime.linux.cgroups.manager import _cls
+        from pyrunc.runtime.linux.cgroups.manager import driver_class
 
         self.unit = os.path.basename(self.dirs[0]) if self.dirs else ""
         self.v2 = is_pure_v2()
         # What the unit's directories need besides systemd: the fs driver of this host.
-        self.fs = _cls(host_driver())(self.dirs, self.made)
+        self.fs = driver_class(host_driver())(self.dirs, self.made)
         self.path: systemd_props.UnitPath | None = None  # set for a create (for_path)
         self.cgroups_path = ""
         self.extra: list[systemd_props.Prop] = []  # the annotations' properties
