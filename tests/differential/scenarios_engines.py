@@ -3,6 +3,7 @@ generate: their cgroupsPath forms, capability sets, masked and readonly paths, d
 with fileMode, resources with zeros, seccomp allow lists; plus the CRI's pod (a sandbox,
 and a container joining its namespaces by path)."""
 
+import copy
 import json
 import os
 import re
@@ -81,7 +82,7 @@ def docker(c: dict) -> None:
          "options": ["rbind", "rprivate"]},
     ]
     lx = c["linux"]
-    lx["resources"] = {"devices": DEVICE_RULES, "memory": {"disableOOMKiller": False},
+    lx["resources"] = {"devices": copy.deepcopy(DEVICE_RULES), "memory": {"disableOOMKiller": False},
                        "cpu": {"shares": 0}, "blockIO": {"weight": 0}, "pids": {"limit": 0}}
     lx["cgroupsPath"] = "/docker-{cgtoken}/{id}"
     lx["namespaces"] = [{"type": t} for t in ("mount", "network", "uts", "pid", "ipc")]

@@ -193,7 +193,7 @@ class SystemdManager(Manager):
         self._set_properties(self._resource_properties(res))
         self.fs.set(res, update)
 
-    def set_devices(self, res: "Resources") -> None:
+    def set_devices(self, res: "Resources", replaced: frozenset[str] = frozenset()) -> None:
         def group_of(typ: str, major: int) -> str:
             try:
                 with open("/proc/devices") as f:
@@ -205,8 +205,9 @@ class SystemdManager(Manager):
             # systemd warns about a missing path; /sys/dev too (no udev, no /dev/char).
             return os.path.exists(path) or os.path.exists("/sys" + path)
 
-        self._set_properties(systemd_props.device_properties(res, group_of, exists), "set device rules of")
-        self.fs.set_devices(res)
+        self._set_properties(systemd_props.device_properties(res, group_of, exists, replaced),
+                             "set device rules of")
+        self.fs.set_devices(res, replaced)
 
     # -- freezer, processes, statistics: the unit's directories ----------------------------
     def freeze(self) -> None:

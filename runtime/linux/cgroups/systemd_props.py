@@ -296,7 +296,8 @@ def _parse_uint(s: str, path: str, signed: bool = False) -> int:
 # --- device rules ------------------------------------------------------------------
 
 
-def device_properties(res: "Resources", group_of=None, exists=None) -> list[Prop]:
+def device_properties(res: "Resources", group_of=None, exists=None,
+                      replaced: frozenset[str] = frozenset()) -> list[Prop]:
     """DevicePolicy and DeviceAllow for the rules the fs driver writes (v1.py's emulator:
     the config's rules, then runc's defaults), as runc's generateDeviceProperties:
 
@@ -307,10 +308,11 @@ def device_properties(res: "Resources", group_of=None, exists=None) -> list[Prop
     - allow-all: DevicePolicy=auto and no DeviceAllow;
     - a deny-list (systemd has none): strict and empty, the fs driver writing the rules.
 
-    A ``*:m`` rule systemd cannot express is left to the fs driver too."""
+    A ``*:m`` rule systemd cannot express is left to the fs driver too.  ``replaced``: the
+    paths linux.devices lists, whose default rules are left out (as the fs driver does)."""
     from pyrunc.runtime.linux.cgroups.v1 import device_writes
 
-    writes = device_writes(res.devices or [])
+    writes = device_writes(res.devices or [], replaced)
     props: list[Prop] = [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
     default_allow = writes[0][1] == "devices.allow"
     if default_allow:
