@@ -20,6 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+# One bridge at a time: the module's tests share one bridge (the module-scoped net), and
+# two workers would each make one with the same subnet on the host, their routes clashing.
+pytestmark = pytest.mark.xdist_group("bridge")
+
 SUBNET = "198.51.100.0/24"
 GATEWAY = "198.51.100.1"
 HOOK = [sys.executable, "-I", "-m", "pyrunc.hooks.bridge"]

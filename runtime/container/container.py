@@ -106,6 +106,9 @@ class Container:
                 raise PyruncError("cannot start a container that has stopped") from None
             try:
                 posix.write(fd, b"0")
+            except BrokenPipeError:
+                # The init died between the open and the write (a racing kill).
+                raise PyruncError("cannot start a container that has stopped") from None
             finally:
                 posix.close(fd)
             posix.unlink(fifo)
