@@ -2,7 +2,8 @@
 
 A dockerd of its own (tests/engines/dockerd.py: private roots, its own network namespace
 and cgroup parent) runs, round after round and alternating the runtime, ``docker run --rm
-IMG true`` and ``docker exec CID true``; it prints the medians and the ratio pyrunc/runc.
+IMG true`` and ``docker exec CID true``, then a Podman of its own (tests/engines/podman_env.py) runs
+``podman run --rm IMG true`` the same way; it prints the medians and the ratio pyrunc/runc.
 Each runtime is also registered once more behind a small timing wrapper, so that the
 commands the runc v2 shim runs (create, start, state, kill, delete, exec...) are timed as
 the shim sees them.
@@ -23,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import rootfs as rootfs_builder  # noqa: E402
 from engines import dockerd as engine  # noqa: E402
+from engines import podman_env  # noqa: E402
 
 RUNC = "/usr/sbin/runc"
 
@@ -111,7 +113,32 @@ def main() -> None:
     for cmd, by in sorted(shim.items()):
         if by["runc"] and by["pyrunc"]:
             print(row(cmd, by["runc"], by["pyrunc"]) + f" {len(by['pyrunc'])} |")
+    podman_rounds(rootfs, args.rounds)
     subprocess.run(["rm", "-rf", work], check=False)
+
+
+def podman_rounds(rootfs: str, rounds: int) -> None:
+    """``podman run --rm IMG true`` under runc and pyrunc, alternating, in a private Podman."""
+    why = podman_env.missing()
+    if why:
+        print(f"\nPodman: skipped ({why})")
+        return
+    pm = podman_env.Podman(rootfs)
+    times: dict[str, list[float]] = defaultdict(list)
+    try:
+        pm.start()
+        argv = {rt: pm.argv(rt, "run", "--pull", "never", "--cgroup-parent", pm.cgroup_parent, "--rm",
+                            "--network", "none", podman_env.IMAGE, "true") for rt in ("runc", "pyrunc")}
+        for rt in ("runc", "pyrunc"):  # warm the page cache and the image store
+            timed(argv[rt], pm.env())
+        for i in range(rounds):
+            for rt in (("runc", "pyrunc") if i % 2 == 0 else ("pyrunc", "runc")):
+                times[rt].append(timed(argv[rt], pm.env()))
+    finally:
+        pm.close()
+    print(f"\nPodman {rounds} interleaved rounds, medians (ms)\n")
+    print("| | pyrunc | runc | ratio |\n|---|---|---|---|")
+    print(row("podman run --rm IMG true", times["runc"], times["pyrunc"]))
 
 
 if __name__ == "__main__":
