@@ -21,8 +21,9 @@ MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/late
           "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
 PODMAN_MASKED = MASKED + ["/sys/fs/selinux", "/sys/dev/block", "/sys/devices/virtual/powercap",
                           "/proc/interrupts"]
-# Docker's read-only paths, with a namespaced file (the container's own hostname) where Docker
-# names /proc/sysrq-trigger: a runtime that got this wrong must not be able to reach the host.
+# Docker's read-only paths, with a namespaced file (the container's own hostname) in place of
+# the host-global trigger file Docker lists: a runtime that got this wrong must not be able
+# to reach the host.
 READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sys/kernel/hostname"]
 DEVICE_RULES = [{"allow": False, "access": "rwm"}] + [
     {"allow": True, "type": "c", "major": ma, "minor": mi, "access": "rwm"}

@@ -49,7 +49,9 @@ def test_runc_template(build, bundle):
     assert mount(plan, "/sys").flags == c.MS_NOSUID | c.MS_NOEXEC | c.MS_NODEV | c.MS_RDONLY
     assert mount(plan, "/sys/fs/cgroup").flags == c.MS_NOSUID | c.MS_NOEXEC | c.MS_NODEV | c.MS_RELATIME | c.MS_RDONLY
     assert not any(m.is_bind or m.propagation or m.extensions or m.idmap for m in plan.mounts)
-    assert "/proc/kcore" in plan.masked_paths and "/proc/sysrq-trigger" in plan.readonly_paths
+    # The template's lists, whole and in order (no host-global file named here).
+    template = configs.runc_template()["linux"]
+    assert plan.masked_paths == template["maskedPaths"] and plan.readonly_paths == template["readonlyPaths"]
     assert plan.hooks == {} and plan.sysctl == {} and plan.annotations == {} and plan.cgroups_path == ""
 
 
