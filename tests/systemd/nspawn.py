@@ -72,28 +72,23 @@ def _hierarchies() -> list[tuple[str, bool]]:
 
 
 def _kill_and_rmdir(d: str, deadline: float) -> None:
-    """rmdir ``d`` (deepest first), killing what is left in it, until ``deadline``."""
-    for sub in sorted((p for p, _d, _f in os.walk(d)), key=len, reverse=True):
-        while True:
-            try:
-                os.rmdir(sub)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                try:
-                    with open(os.path.join(sub, "cgroup.procs")) as f:
-                        for pid in f.read().split():
-                            try:
-                                os.kill(int(pid), signal.SIGKILL)
-                            except OSError:
-                                pass
-                except OSError:
-                    pass
-                time.sleep(0.05)
+    """rmdir ``d`` and what lies below it (deepest first), killing what is left in them,
+    until ``deadline``: the runtime's own cgroup helpers (linux/cgroups/directories.py)."""
+    from pyrunc.runtime.linux.cgroups import directories
 
+    subs = [p for p, _d, _f in os.walk(d)]
+    while True:
+        for pid in directories.pids(subs):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            directories.remove(subs, subs, timeout=0.5)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
 
 class Machine:
     """One booted systemd machine; ``run()`` runs a command inside it."""
