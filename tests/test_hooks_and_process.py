@@ -94,7 +94,7 @@ def test_hook_timeout(pyrunc, make_bundle, tmp_path):
 
 def test_hook_timeout_counts_while_stdin_is_unread(pyrunc, make_bundle, tmp_path):
     hook = tmp_path / "stuck"
-    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.write_text("#!/bin/sh\nexec sleep 30\n")  # exec: the runtime's kill takes the sleep itself
     hook.chmod(0o755)
     b = make_bundle(["true"])
     b.config["annotations"] = {f"k{i}": "x" * 1000 for i in range(200)}  # more than a pipe holds

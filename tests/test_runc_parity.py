@@ -350,7 +350,7 @@ def test_cgroup_frozen_during_create_does_not_hang(pyrunc, make_bundle, tmp_path
     b = make_bundle(["true"])
     flag = tmp_path / "in-hook"
     hook = tmp_path / "hook"
-    hook.write_text(f"#!/bin/sh\ntouch {flag}\nsleep 30\n")
+    hook.write_text(f"#!/bin/sh\ntouch {flag}\nexec sleep 30\n")
     hook.chmod(0o755)
     b.config["hooks"] = {"createContainer": [{"path": str(hook), "timeout": 60}]}
     b.write()

@@ -110,20 +110,28 @@ def test_create_killed_midway_is_cleaned_by_delete_force(pyrunc, make_bundle, tm
     """SIGKILL create while a createRuntime hook runs: state says what to clean up."""
     flag = tmp_path / "hook-started"
     hook = tmp_path / "slow"
-    hook.write_text(f"#!/bin/sh\ntouch {flag}\nexec sleep 30\n")
+    # The hook writes its pid (its command line becomes "sleep 30", and hooks get only
+    # their own env: neither pkill nor the leak check's token would find it).
+    hook.write_text(f"#!/bin/sh\necho $$ > {flag}.tmp && mv {flag}.tmp {flag}\nexec sleep 30\n")
     hook.chmod(0o755)
     b = make_bundle(["sleep", "1000"])
     b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
     b.write()
     proc = subprocess.Popen(pyrunc.cmd("create", "-b", b.path, "crash"), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while not flag.exists():
-        assert time.time() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    subprocess.run(["pkill", "-f", str(hook)], check=False)
+    try:
+        deadline = time.monotonic() + 20
+        while not flag.exists():
+            assert time.monotonic() < deadline, "the hook did not start"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if flag.exists():
+            try:
+                os.kill(int(flag.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
     st = pyrunc.state("crash")
     assert st["status"] in ("stopped", "created")
     assert pyrunc("delete", "--force", "crash").returncode == 0
