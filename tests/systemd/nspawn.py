@@ -56,19 +56,12 @@ def missing_prerequisites() -> str:
 
 
 def _hierarchies() -> list[tuple[str, bool]]:
-    """(mount point, is a v1 controller hierarchy) of every cgroup mount on the host."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            pre, post = line.rstrip("\n").split(" - ", 1)
-            fstype, _src, opts = post.split(" ", 2)
-            mnt = pre.split(" ")[4]
-            if fstype == "cgroup2":
-                out.append((mnt, False))
-            elif fstype == "cgroup":
-                named = any(o.startswith("name=") for o in opts.split(","))
-                out.append((mnt, not named))
-    return out
+    """(mount point, is a v1 controller hierarchy) of every cgroup mount on the host (the
+    runtime's own reading of them, linux/cgroups/hierarchy.py)."""
+    from pyrunc.runtime.linux.cgroups.hierarchy import hierarchies
+
+    return [(mnt, fstype == "cgroup" and not any(c.startswith("name=") for c in ctrls.split(",")))
+            for mnt, _root, fstype, ctrls in hierarchies()]
 
 
 def _kill_and_rmdir(d: str, deadline: float) -> None:
@@ -143,8 +136,8 @@ class Machine:
                 f"--bind-ro={mid}:/etc/machine-id",
                 "--bind-ro=/dev/null:/etc/systemd/system/systemd-machine-id-commit.service"]
         argv += [f"--bind={b}" for b in self.binds] + [f"--bind-ro={b}" for b in self.binds_ro]
-        self._make_cgroups()
         try:
+            self._make_cgroups()  # inside: a failed mkdir or cpuset copy is undone by stop()
             with open(self.log, "wb") as log:
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                              preexec_fn=self._enter_own_cgroups, start_new_session=True)
@@ -259,7 +252,10 @@ class Machine:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
-                self.proc.wait(10)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    problems.append(f"systemd-nspawn {self.proc.pid} did not exit after SIGKILL")
         deadline = time.monotonic() + 10
         for d in self.host_cgroups():
             if os.path.isdir(d):
