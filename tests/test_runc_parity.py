@@ -547,3 +547,24 @@ def test_update_rdt_flags_refused_without_resctrl(pyrunc, runc, make_bundle, fla
             rt("delete", "--force", cid)
     assert seen["pyrunc"] == seen["runc"]
     assert seen["pyrunc"][0] == 1 and "Intel RDT/" in seen["pyrunc"][2]
+
+
+# delete with a cgroup made below the container's own (by the container, or by an agent):
+# runc's RemovePath removes the child cgroups first, then the container's, in every
+# hierarchy; nothing stays, and delete does not wait for a busy directory's timeout.
+@needs_runc
+def test_delete_removes_child_cgroups(pyrunc, runc, make_bundle):
+    from pyrunc.runtime.linux.cgroups.hierarchy import hierarchies
+
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sleep", "1000"])
+        rel = b.config["linux"]["cgroupsPath"]
+        assert rt("run", "-d", "-b", b.path, f"cc-{name}").returncode == 0
+        dirs = [mnt + rel for mnt, _root, _fs, _c in hierarchies() if os.path.isdir(mnt + rel)]
+        assert dirs
+        for d in dirs:
+            os.makedirs(os.path.join(d, "child", "grandchild"))
+        p = rt("delete", "--force", f"cc-{name}", timeout=30)
+        seen[name] = (p.returncode, p.stderr.strip(), [d for d in dirs if os.path.exists(d)])
+    assert seen["pyrunc"] == seen["runc"] == (0, "", [])

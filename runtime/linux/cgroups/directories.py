@@ -135,25 +135,52 @@ def pids(dirs: list[str]) -> list[int]:
 
 
 def remove(dirs: list[str], leaves: list[str], timeout: float = 5.0) -> None:
-    """rmdir each directory (deepest first).  A leaf is retried while exiting processes
-    linger; a parent we made is removed only if nothing else lives in it by now."""
+    """rmdir each directory (deepest first).  A leaf is the container's own: the cgroups
+    made below it go first (runc's RemovePath), and it is retried while exiting processes
+    linger (EBUSY); a parent we made is removed only if nothing else lives in it by now.
+    Every directory is tried; the first error is raised at the end."""
     deadline = time.monotonic() + timeout
     leafset = set(leaves)
+    first: OSError | None = None
     for d in sorted(dirs, key=len, reverse=True):
-        while True:
-            if d not in leafset:
-                try:
-                    posix.rmdir(d)
-                except OSError:
-                    pass
-                break
+        if d not in leafset:
             try:
                 posix.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+                pass
+            continue
+        try:
+            _remove_leaf(d, deadline)
+        except OSError as e:
+            first = first or e
+    if first is not None:
+        raise first
+
+
+def _remove_leaf(d: str, deadline: float) -> None:
+    while True:
+        try:
+            posix.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+            _remove_children(d)
+            time.sleep(0.01)
+
+
+def _remove_children(d: str) -> None:
+    """The cgroups below ``d``, deepest first (a busy one stays: its parent's rmdir says so)."""
+    try:
+        subs = [e.path for e in posix.scandir(d) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for sub in subs:
+        _remove_children(sub)
+        try:
+            posix.rmdir(sub)
+        except OSError:
+            pass
 

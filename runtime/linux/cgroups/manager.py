@@ -10,7 +10,7 @@ runtime.md "Delete" removes what create made.  Three drivers implement ``Manager
            the unified tree's directory too (runc's rule: limits go to v1);
 - ``fs2``  (v2.py): a pure cgroup v2 host, one directory, an eBPF device filter;
 - ``systemd`` (``--systemd-cgroup``, issue 22): a transient unit over D-Bus, then what
-           systemd does not cover through fs/fs2 as runc does.  Not written here.
+           systemd does not cover through fs/fs2 as runc does (systemd.py).
 
 A manager is made from what the state records (``load``: the container's directory in each
 hierarchy and the directories create made), or for a create (``new``: from
@@ -33,7 +33,7 @@ TYPE_CHECKING = False  # not the typing module: its import (re, enum, ...) costs
 if TYPE_CHECKING:
     from pyrunc.spec.resources import Resources
 
-#: The drivers: name -> (module, class); the systemd module comes with issue 22.
+#: The drivers: name -> (module, class), each module imported on first use.
 DRIVERS: dict[str, tuple[str, str]] = {
     "fs": ("pyrunc.runtime.linux.cgroups.v1", "FsManager"),
     "fs2": ("pyrunc.runtime.linux.cgroups.v2", "Fs2Manager"),
@@ -75,7 +75,7 @@ class Manager(abc.ABC):
         from pyrunc.runtime.linux.cgroups import hierarchy
 
         dirs = hierarchy.resolve(cgroups_path, cid)
-        if any(".." in part for part in cgroups_path.split("/")):
+        if ".." in cgroups_path.split("/"):  # a component, not a name holding dots (runc runs /a..b)
             raise PyruncError("linux.cgroupsPath: must not contain '..'")
         return cls(dirs, [], rootless=rootless, lenient=rootless and not cgroups_path)
 

@@ -31,7 +31,6 @@ answer; create's clean-up then stops the unit and removes its directories.
 """
 
 import errno
-import json
 import os
 
 from pyrunc.runtime.errors import PyruncError
@@ -112,6 +111,8 @@ class SystemdManager(Manager):
     # -- talking to systemd ----------------------------------------------------------------
     def _fail(self, what: str, answer: object) -> PyruncError:
         shown = self.cgroups_path if self.path is not None else self.unit
+        import json  # not at the top: status() loads this driver on every short command
+
         return PyruncError(f"linux.cgroupsPath {json.dumps(shown)}: systemd: {what} {self.unit}: {answer}")
 
     def bus(self) -> "Systemd":

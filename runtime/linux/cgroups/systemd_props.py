@@ -21,7 +21,6 @@ only with ``--systemd-cgroup`` (or for a container it made).
 A property is ``(name, (D-Bus signature, value))``: what a D-Bus variant needs.
 """
 
-import json
 
 from pyrunc.runtime.errors import ConfigError
 from pyrunc.runtime.linux.cgroups.convert import shares_to_weight
@@ -91,12 +90,12 @@ def parse_path(cgroups_path: str, cid: str) -> UnitPath:
         parts = cgroups_path.split(":")
         if len(parts) != 3:
             raise ConfigError(_PATH, "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd "
-                                     f"cgroups, got {json.dumps(cgroups_path)} instead")
+                                     f"cgroups, got {_quoted(cgroups_path)} instead")
         slice_name, prefix, name = parts
     unit = unit_name(prefix, name)
     # systemd refuses these anyway; checked here so that no path is made of them.
     if not name or "/" in unit or unit in (".", "..") or "\0" in unit:
-        raise ConfigError(_PATH, f"invalid unit name: {json.dumps(unit)}")
+        raise ConfigError(_PATH, f"invalid unit name: {_quoted(unit)}")
     parent = slice_name or DEFAULT_SLICE
     expanded = expand_slice(parent)
     return UnitPath(slice=parent, unit=unit, name=name,
@@ -512,3 +511,10 @@ class _VariantParser:
             raise ValueError("an empty array needs its type (@as [])")
         return "a" + elem, items
 
+
+def _quoted(v: str) -> str:
+    """Go's %q of a string as runc prints it (JSON's quoting; json imported only here, on
+    an error: the short commands load this module)."""
+    import json
+
+    return json.dumps(v)

@@ -132,7 +132,8 @@ def limit_writes(res: "Resources") -> list[Write]:
             out.append(("net_cls", "net_cls.classid", str(check_int(net.class_id, f"{P}.network.classID", 0)),
                         f"{P}.network.classID"))
         for i, p in enumerate(net.priorities or []):
-            out.append(("net_prio", "net_prio.ifpriomap", f"{p.name} {check_int(p.priority, 'x', 0)}",
+            prio = check_int(p.priority, f"{P}.network.priorities[{i}].priority", 0)
+            out.append(("net_prio", "net_prio.ifpriomap", f"{p.name} {prio}",
                         f"{P}.network.priorities[{i}]"))
     for dev, lim in (res.rdma or {}).items():
         parts = [f"{k}={v}" for k, v in (("hca_handle", lim.hca_handles), ("hca_object", lim.hca_objects))
@@ -149,8 +150,8 @@ def device_writes(rules: "list[DeviceRule]", replaced: frozenset[str] = frozense
     """The v1 devices controller: the config's rules in order, then runc's defaults, as
     runc 1.1 writes them: folded into one default ("a") and its exceptions (its device
     emulator), written sorted, so that devices.list reads as under runc.  A rule v1 cannot
-    express (a hole in a wildcard exception) is refused, as runc refuses it.  runc also
-    drops a default whose path linux.devices lists; that is not done here.  Without rules
+    express (a hole in a wildcard exception) is refused, as runc refuses it.  A default
+    whose path linux.devices lists (``replaced``) is left out, as runc does.  Without rules
     the default list alone: runc always writes it (a container never inherits its parent's
     "a *:* rwm")."""
     from pyrunc.runtime.linux.cgroups.convert import DEFAULT_MKNOD, default_allowed

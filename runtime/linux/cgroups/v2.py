@@ -118,7 +118,8 @@ def limit_writes(res: "Resources") -> list[Write]:
     blk = res.block_io
     if blk is not None:
         if blk.weight is not None:
-            out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(check_int(blk.weight, 'w', 0))}",
+            weight = check_int(blk.weight, f"{P}.blockIO.weight", 0)
+            out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(weight)}",
                         f"{P}.blockIO.weight"))
         for attr, key in blk.THROTTLES:
             kw = {"throttleReadBpsDevice": "rbps", "throttleWriteBpsDevice": "wbps",
