@@ -568,3 +568,18 @@ def test_delete_removes_child_cgroups(pyrunc, runc, make_bundle):
         p = rt("delete", "--force", f"cc-{name}", timeout=30)
         seen[name] = (p.returncode, p.stderr.strip(), [d for d in dirs if os.path.exists(d)])
     assert seen["pyrunc"] == seen["runc"] == (0, "", [])
+
+
+# A foreground run without a terminal copies its stdin into the container's pipe: a
+# container that reads all of a large stdin gets all of it, and one that never reads it
+# still has its output copied and its exit reported (runc copies each stream on its own).
+@needs_runc
+@pytest.mark.parametrize("cmd,out", [("wc -c", str(4 << 20)),
+                                     ("head -c 4194304 /dev/zero | tr '\\0' y", "y" * (4 << 20))])
+def test_foreground_stdin_larger_than_a_pipe(pyrunc, runc, make_bundle, cmd, out):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sh", "-c", cmd])
+        p = rt("run", "-b", b.path, f"fi-{name}", input="x" * (4 << 20), timeout=60)
+        seen[name] = (p.returncode, p.stdout.strip() == out, len(p.stdout))
+    assert seen["pyrunc"] == seen["runc"] and seen["runc"][:2] == (0, True), seen

@@ -8,8 +8,11 @@ from pyrunc.runtime.errors import PyruncError
 
 
 def check_caller_tty() -> None:
-    """runc (run and exec): a foreground terminal is the caller's own (/dev/tty), which must
-    exist: "open /dev/tty: ..." before anything is made."""
+    """runc (run and exec): a foreground terminal is the caller's own: stderr, stdout or
+    stdin when one is a terminal, else /dev/tty, which must exist ("open /dev/tty: ...")
+    before anything is made (runc's initHostConsole)."""
+    if any(os.isatty(fd) for fd in (2, 1, 0)):
+        return
     try:
         os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC))
     except OSError as e:

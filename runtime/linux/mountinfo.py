@@ -56,5 +56,6 @@ def parse_line(line: str) -> Mount | None:
 def read(path: str = SELF) -> list[Mount]:
     """Every mount of ``path`` (this process's mount namespace by default), in its order.
     Raises OSError as open does."""
-    with open(path) as f:
+    # surrogateescape: a mount point whose name is not UTF-8 is still a mount (as os.fsdecode).
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
         return [m for m in map(parse_line, f) if m is not None]

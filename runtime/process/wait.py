@@ -129,17 +129,23 @@ class Foreground:
         status: int | None = None
         outs = {stdout_r: 1, stderr_r: 2}
         stdin_open = True
+        # The container's stdin is written without blocking, what does not fit kept in
+        # ``pending``: a container that does not read its stdin must not stop its output's
+        # copy or our signals' relay (runc copies each stream on its own).
+        os.set_blocking(stdin_w, False)
+        pending = b""
         try:
             while True:
                 status = self._reap(status)
                 if status is not None and not outs:
                     break
-                rfds = [self.rd, *outs] + ([0] if stdin_open else [])
+                rfds = [self.rd, *outs] + ([0] if stdin_open and not pending else [])
+                wfds = [stdin_w] if stdin_open and pending else []
                 try:
-                    ready, _, _ = select.select(rfds, [], [], 0.2 if status is not None else None)
+                    ready, writable, _ = select.select(rfds, wfds, [], 0.2 if status is not None else None)
                 except InterruptedError:
                     continue
-                if not ready and status is not None:
+                if not ready and not writable and status is not None:
                     break
                 if self.rd in ready:
                     self._signals()
@@ -154,12 +160,19 @@ class Foreground:
                         del outs[fd]
                 if stdin_open and 0 in ready:
                     try:
-                        data = os.read(0, 65536)
+                        pending = os.read(0, 65536)
                     except OSError:
-                        data = b""
-                    if data:
-                        _write_all(stdin_w, data)
-                    else:
+                        pending = b""
+                    if not pending:
+                        stdin_open = False
+                        os.close(stdin_w)
+                if stdin_open and pending and (stdin_w in writable or 0 in ready):
+                    try:
+                        pending = pending[os.write(stdin_w, pending):]
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # EPIPE: the container closed its stdin; ours is dropped
+                        pending = b""
                         stdin_open = False
                         os.close(stdin_w)
         finally:
