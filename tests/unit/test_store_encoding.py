@@ -161,3 +161,11 @@ def test_cgroup_driver_names_are_the_managers():
     st.id, st.pid, st.cgroup_driver = "c1", 1, "/proc/self/fd/0"
     with pytest.raises(PyruncError, match="corrupt state file"):
         store.decode(store.encode(st), "state of c1")
+
+
+@pytest.mark.parametrize("body", [b"", b"\0" * 16])
+def test_an_emptied_state_reads_as_an_unfinished_create(tmp_path, body):
+    """Only a machine crash leaves an empty or zeroed state (the file is written whole and
+    renamed): it reads as a create that never finished, which delete removes."""
+    (tmp_path / store.STATE).write_bytes(body)
+    assert store.read_state(str(tmp_path)) is None
