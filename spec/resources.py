@@ -87,17 +87,17 @@ class Pids(_Record):
 
 class WeightDevice(_Record):
     __slots__ = ("major", "minor", "weight", "leaf_weight")
-    major: int | None
-    minor: int | None
+    major: int  # 0 when the config gives none (runc's zero value)
+    minor: int
     weight: int | None
     leaf_weight: int | None
 
 
 class ThrottleDevice(_Record):
     __slots__ = ("major", "minor", "rate")
-    major: int | None
-    minor: int | None
-    rate: int | None
+    major: int  # 0 when the config gives none (runc's zero value)
+    minor: int
+    rate: int
 
 
 class BlockIO(_Record):
@@ -230,12 +230,15 @@ def parse(res: dict | None, update: bool = False) -> Resources:
         b = _fields(BlockIO, blk, {"weight": "weight", "leafWeight": "leaf_weight"}, "blockIO")
         assert isinstance(b, BlockIO)
         if isinstance(blk.get("weightDevice"), list):
-            b.weight_device = [WeightDevice(major=d.get("major"), minor=d.get("minor"),
+            # A missing major/minor/rate is 0, as in runc (Go's zero value): "0:0" reaches the
+            # kernel, which refuses it (no such device), on every driver alike.
+            b.weight_device = [WeightDevice(major=d.get("major") or 0, minor=d.get("minor") or 0,
                                             weight=d.get("weight") or None, leaf_weight=d.get("leafWeight") or None)
                                for d in blk["weightDevice"]]
         for attr, key in BlockIO.THROTTLES:
             if isinstance(blk.get(key), list):
-                setattr(b, attr, [ThrottleDevice(major=d.get("major"), minor=d.get("minor"), rate=d.get("rate"))
+                setattr(b, attr, [ThrottleDevice(major=d.get("major") or 0, minor=d.get("minor") or 0,
+                                                         rate=d.get("rate") or 0)
                                   for d in blk[key]])
         out.block_io = b
     if isinstance(res.get("hugepageLimits"), list):
@@ -264,47 +267,87 @@ def load(res: object, path: str = "linux.resources", update: bool = False) -> Re
 
 # --- the shape of linux.resources (config-linux.md "Control groups"), checked at load --
 
-_I, _S, _B = "int", "str", "bool"
-_THROTTLE = [{"major": _I, "minor": _I, "rate": _I}]
+_S, _B = "str", "bool"
+#: Integers as (kind, minimum, maximum): the Go type runc reads each field into (an
+#: unsigned one refuses a negative number at load, as runc's JSON decoder does), and the
+#: ranges config-linux.md gives ("-1 is unlimited" for the memory limits and the RT runtime).
+_I = ("int", None, None)        # int64: the kernel judges the value (cpu.quota, cpu.idle, pids.limit)
+_U64 = ("int", 0, None)
+_U32 = ("int", 0, 2**32 - 1)
+_U16 = ("int", 0, 2**16 - 1)
+_LIMIT = ("int", -1, None)      # int64 where -1 is "unlimited" and other negatives mean nothing
+_DEV = ("int", 0, None)         # a device's major or minor number
+_THROTTLE = [{"major": _DEV, "minor": _DEV, "rate": _U64}]
 SHAPE: dict = {
     "devices": [{"allow": _B, "type": _S, "major": _I, "minor": _I, "access": _S}],
-    "memory": {"limit": _I, "reservation": _I, "swap": _I, "kernel": _I, "kernelTCP": _I, "swappiness": _I,
-               "disableOOMKiller": _B, "useHierarchy": _B, "checkBeforeUpdate": _B},
-    "cpu": {"shares": _I, "quota": _I, "burst": _I, "period": _I, "realtimeRuntime": _I, "realtimePeriod": _I,
-            "cpus": _S, "mems": _S, "idle": _I},
+    "memory": {"limit": _LIMIT, "reservation": _LIMIT, "swap": _LIMIT, "kernel": _I, "kernelTCP": _I,
+               "swappiness": _I, "disableOOMKiller": _B, "useHierarchy": _B, "checkBeforeUpdate": _B},
+    "cpu": {"shares": _U64, "quota": _I, "burst": _U64, "period": _U64, "realtimeRuntime": _LIMIT,
+            "realtimePeriod": _U64, "cpus": _S, "mems": _S, "idle": _I},
     "pids": {"limit": _I},
-    "blockIO": {"weight": _I, "leafWeight": _I,
-                "weightDevice": [{"major": _I, "minor": _I, "weight": _I, "leafWeight": _I}],
+    "blockIO": {"weight": _U16, "leafWeight": _U16,
+                "weightDevice": [{"major": _DEV, "minor": _DEV, "weight": _U16, "leafWeight": _U16}],
                 "throttleReadBpsDevice": _THROTTLE, "throttleWriteBpsDevice": _THROTTLE,
                 "throttleReadIOPSDevice": _THROTTLE, "throttleWriteIOPSDevice": _THROTTLE},
-    "hugepageLimits": [{"pageSize": _S, "limit": _I}],
-    "network": {"classID": _I, "priorities": [{"name": _S, "priority": _I}]},
-    "rdma": {"*": {"hcaHandles": _I, "hcaObjects": _I}},
+    "hugepageLimits": [{"pageSize": _S, "limit": _U64}],
+    "network": {"classID": _U32, "priorities": [{"name": _S, "priority": _U32}]},
+    "rdma": {"*": {"hcaHandles": _U32, "hcaObjects": _U32}},
     "unified": {"*": _S},
 }
 
 
 def check(res: object, path: str = "linux.resources") -> dict:
     """Every field of ``res`` has the type config-linux.md gives it (integers within 64
-    bits, device rules with a known type and access), so that no later step meets a
-    value it cannot use; unknown fields are left alone."""
+    bits and their Go type's range, device rules with a known type and access, cpu lists,
+    a swappiness of 0-100, unified keys that are file names), so that no later step meets
+    a value it cannot use and every cgroup driver gets the same checked values; unknown
+    fields are left alone.  What depends on the host (a file the kernel lacks, a value the
+    kernel refuses, the cgroup version) is the drivers' (runtime/linux/cgroups)."""
     _check_shape(res, SHAPE, path)
-    for i, d in enumerate(res.get("devices") or []):  # type: ignore[union-attr]
+    assert isinstance(res, dict) or res is None
+    res = res or {}
+    for i, d in enumerate(res.get("devices") or []):
         if (d.get("type") or "a") not in ("a", "b", "c"):
             raise ConfigError(f"{path}.devices[{i}].type", f"unknown device type {d.get('type')!r}")
         if not set(d.get("access") or "rwm") <= set("rwm"):
             raise ConfigError(f"{path}.devices[{i}].access", f"{d.get('access')!r} is not a subset of \"rwm\"")
-    return res  # type: ignore[return-value]
+    mem = res.get("memory") or {}
+    sw = mem.get("swappiness")
+    if sw is not None and sw not in _SWAPPINESS_UNSET and not 0 <= sw <= 100:
+        # config-linux.md: "The values are from 0 to 100" (runc 1.1.5 refuses others on v1).
+        raise ConfigError(f"{path}.memory.swappiness", f"{sw} is out of range (0-100)")
+    cpu = res.get("cpu") or {}
+    for key in ("cpus", "mems"):
+        if cpu.get(key):  # "" is unset
+            _check_cpuset(cpu[key], f"{path}.cpu.{key}")
+    for key in res.get("unified") or {}:
+        if "/" in key or key.startswith("."):
+            # a file of the container's own cgroup directory, never one beside or above it
+            raise ConfigError(f"{path}.unified.{key}", "not a cgroup file name")
+    return res
+
+
+def _check_cpuset(v: str, path: str) -> None:
+    """A cpu/node list ("0-3,5") as cpuset.cpus/mems take it (the kernel judges the ids)."""
+    for part in v.split(","):
+        lo, _, hi = part.partition("-")
+        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()):
+            raise ConfigError(path, f"{v!r} is not a cpu/node list like 0-3,5")
 
 
 def _check_shape(v: object, shape: object, path: str) -> None:
     if v is None:
         return
-    if shape == _I:
+    if isinstance(shape, tuple):  # ("int", minimum, maximum)
         if isinstance(v, bool) or not isinstance(v, int):
             raise ConfigError(path, f"expected an integer, got {_kind(v)}")
         if not -(2**63) <= v <= 2**64 - 1:
             raise ConfigError(path, f"{v} does not fit in 64 bits")
+        _, lo, hi = shape
+        if lo is not None and v < lo:
+            raise ConfigError(path, f"{v} is out of range (minimum {lo})")
+        if hi is not None and v > hi:
+            raise ConfigError(path, f"{v} is out of range (maximum {hi})")
     elif shape == _S:
         if not isinstance(v, str):
             raise ConfigError(path, f"expected a string, got {_kind(v)}")

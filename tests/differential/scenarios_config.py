@@ -454,6 +454,10 @@ for name, section, value in [
     ("blkio-weight-zero", "blockIO", {"weight": 0}),
     ("blkio-weight-bad", "blockIO", {"weight": 5}),
     ("blkio-throttle", "blockIO", {"throttleReadBpsDevice": [{"major": 1, "minor": 3, "rate": 1048576}]}),
+    # no major/minor: runc writes Go's zeros ("0:0"), which the kernel refuses (no such device)
+    ("blkio-throttle-no-device", "blockIO", {"throttleReadBpsDevice": [{"rate": 1048576}]}),
+    ("blkio-weight-device-no-device", "blockIO", {"weightDevice": [{"weight": 100}]}),
+    ("cpu-quota-negative", "cpu", {"quota": -5}),  # any negative quota is no limit (the kernel's reading)
     ("hugepage-limits", "hugepageLimits", [{"pageSize": "2MB", "limit": 2097152}]),
     ("network-classid", "network", {"classID": 1048577}),
     ("resources-empty", "memory", {}),

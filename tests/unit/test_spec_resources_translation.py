@@ -214,14 +214,40 @@ def test_v1_files_of_the_rarer_controllers():
 @pytest.mark.parametrize("res,where", [
     ({"cpu": {"cpus": "0-a"}}, "linux.resources.cpu.cpus: '0-a' is not a cpu/node list like 0-3,5"),
     ({"cpu": {"mems": "x"}}, "linux.resources.cpu.mems: 'x' is not a cpu/node list like 0-3,5"),
-    # A device entry without its major passes the shape check; the translation names it.
-    ({"blockIO": {"weightDevice": [{"minor": 0, "weight": 10}]}},
-     "linux.resources.blockIO.weightDevice[0].major: expected an integer"),
-    ({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}},
-     "linux.resources.blockIO.throttleReadBpsDevice[0].rate: expected an integer"),
+    ({"memory": {"limit": -2}}, "linux.resources.memory.limit: -2 is out of range (minimum -1)"),
+    ({"cpu": {"shares": -1}}, "linux.resources.cpu.shares: -1 is out of range (minimum 0)"),
+    ({"blockIO": {"weight": 70000}}, "linux.resources.blockIO.weight: 70000 is out of range (maximum 65535)"),
+    ({"blockIO": {"throttleReadBpsDevice": [{"major": -1, "minor": 0, "rate": 1}]}},
+     "linux.resources.blockIO.throttleReadBpsDevice[0].major: -1 is out of range (minimum 0)"),
+    ({"unified": {"../cpu.max": "1"}}, "linux.resources.unified.../cpu.max: not a cgroup file name"),
 ])
-def test_values_only_the_translation_refuses(res, where):
-    """Checked when the files are computed (at create, before any is written), not at load."""
+def test_config_ranges_are_refused_at_load_for_every_driver(res, where):
+    """The config's shape and ranges are spec/'s (refused at load, before any driver is
+    chosen), so fs and fs2 cannot disagree on them."""
     with pytest.raises(ConfigError) as e:
-        writes_for(res, v2=False)
-    assert str(e.value).startswith(where)
+        cr.load(res)
+    assert str(e.value) == where
+
+
+@pytest.mark.parametrize("entry, v1_value, v2_value", [
+    ({"rate": 1048576}, "0:0 1048576", "0:0 rbps=1048576"),
+    ({"major": 8, "rate": 1}, "8:0 1", "8:0 rbps=1"),
+    ({"major": 8, "minor": 0}, "8:0 0", "8:0 rbps=0"),
+])
+def test_throttle_entry_missing_numbers_are_zero_on_both_drivers(entry, v1_value, v2_value):
+    """runc 1.1.5 reads a missing major/minor/rate as Go's zero value and writes it: the
+    kernel refuses "0:0" (no such device).  v1 used to refuse the entry at translation,
+    v2 wrote "None:None"; both now write what runc writes."""
+    res = {"blockIO": {"throttleReadBpsDevice": [entry]}}
+    assert files(writes_for(res, v2=False, part="limits")) == [("blkio", "blkio.throttle.read_bps_device",
+                                                                 v1_value)]
+    assert files(writes_for(res, v2=True, part="limits")) == [("", "io.max", v2_value)]
+    wd = {"blockIO": {"weightDevice": [{"weight": 10}]}}
+    assert files(writes_for(wd, v2=False, part="limits")) == [("blkio", "blkio.weight_device", "0:0 10")]
+
+
+def test_negative_cpu_quota_is_unlimited_as_runc_takes_it():
+    """runc 1.1.5 takes any negative quota (an int64; the kernel reads it as no limit): it
+    was refused below -1 by the v1 driver."""
+    assert files(writes_for({"cpu": {"quota": -5}}, v2=False, part="limits")) == [("cpu", "cpu.cfs_quota_us", "-5")]
+    assert files(writes_for({"cpu": {"quota": -5}}, v2=True, part="limits")) == [("", "cpu.max", "max 100000")]

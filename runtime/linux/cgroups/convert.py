@@ -21,30 +21,6 @@ def blkio_weight_to_io_weight(weight: int) -> int:
     return 1 + ((weight - 10) * 9999) // 990
 
 
-def check_int(v: object, path: str, lo: int | None = None) -> int:
-    """An integer of linux.resources at or above ``lo``, else ConfigError naming ``path``."""
-    from pyrunc.runtime.errors import ConfigError
-
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ConfigError(path, f"expected an integer, got {type(v).__name__}")
-    if lo is not None and v < lo:
-        raise ConfigError(path, f"{v} is out of range (minimum {lo})")
-    return v
-
-
-def check_cpuset(v: object, path: str) -> str:
-    """A cpu/node list ("0-3,5"), else ConfigError naming ``path``."""
-    from pyrunc.runtime.errors import ConfigError
-
-    if not isinstance(v, str):
-        raise ConfigError(path, "expected a string")
-    for part in v.split(","):
-        lo, _, hi = part.partition("-")
-        if not lo.strip().isdigit() or (hi and not hi.strip().isdigit()):
-            raise ConfigError(path, f"{v!r} is not a cpu/node list like 0-3,5")
-    return v
-
-
 def kernel_major_minor() -> tuple[int, int]:
     import os
 
@@ -78,15 +54,15 @@ Write = tuple[str, str, str, str]
 
 def cpuset_and_pids(res: "Resources", v2: bool) -> list[Write]:
     """cpuset.cpus/mems and pids.max: the same files on v1 (their own controllers) and v2
-    (the unified tree, controller "")."""
+    (the unified tree, controller ""); the lists come checked from spec/resources.py."""
     out: list[Write] = []
     cp = f"{P}.cpu"
     if res.cpu is not None:
         for key in ("cpus", "mems"):
             v = getattr(res.cpu, key)
             if v is not None:
-                out.append(("" if v2 else "cpuset", f"cpuset.{key}", check_cpuset(v, f"{cp}.{key}"), f"{cp}.{key}"))
+                out.append(("" if v2 else "cpuset", f"cpuset.{key}", v, f"{cp}.{key}"))
     if res.pids is not None and res.pids.limit is not None:
-        lim = check_int(res.pids.limit, f"{P}.pids.limit")
+        lim = res.pids.limit
         out.append(("" if v2 else "pids", "pids.max", "max" if lim <= 0 else str(lim), f"{P}.pids.limit"))
     return out

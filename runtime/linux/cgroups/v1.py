@@ -56,9 +56,10 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
 
 
 def limit_writes(res: "Resources") -> list[Write]:
-    """``res`` as v1 files, in runc's order (everything but the device rules)."""
+    """``res`` as v1 files, in runc's order (everything but the device rules).  ``res``
+    comes checked from spec/resources.py (types, ranges, cpu lists); what is refused here
+    depends on the host: its kernel, its cgroup version."""
     from pyrunc.runtime.linux.cgroups import convert
-    from pyrunc.runtime.linux.cgroups.convert import check_int
 
     out: list[Write] = []
     mem = res.memory
@@ -71,19 +72,13 @@ def limit_writes(res: "Resources") -> list[Write]:
 
             if kernel_major_minor() >= (5, 11):
                 raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
-        if mem.limit is not None:
-            out.append(("memory", "memory.limit_in_bytes", str(check_int(mem.limit, f"{mp}.limit", -1)), f"{mp}.limit"))
-        if mem.reservation is not None:
-            out.append(("memory", "memory.soft_limit_in_bytes",
-                        str(check_int(mem.reservation, f"{mp}.reservation", -1)), f"{mp}.reservation"))
-        if mem.swap is not None:
-            out.append(("memory", "memory.memsw.limit_in_bytes", str(check_int(mem.swap, f"{mp}.swap", -1)),
-                        f"{mp}.swap"))
-        if mem.swappiness is not None:
-            sw = check_int(mem.swappiness, f"{mp}.swappiness", 0)
-            if sw > 100:
-                raise ConfigError(f"{mp}.swappiness", f"{sw} is out of range (0-100)")
-            out.append(("memory", "memory.swappiness", str(sw), f"{mp}.swappiness"))
+        for attr, key, file in (("limit", "limit", "memory.limit_in_bytes"),
+                                ("reservation", "reservation", "memory.soft_limit_in_bytes"),
+                                ("swap", "swap", "memory.memsw.limit_in_bytes"),
+                                ("swappiness", "swappiness", "memory.swappiness")):
+            v = getattr(mem, attr)
+            if v is not None:
+                out.append(("memory", file, str(v), f"{mp}.{key}"))
         if mem.disable_oom_killer:
             out.append(("memory", "memory.oom_control", "1", f"{mp}.disableOOMKiller"))
     cpu = res.cpu
@@ -96,45 +91,35 @@ def limit_writes(res: "Resources") -> list[Write]:
                                 ("idle", "idle", "cpu.idle")):
             v = getattr(cpu, attr)
             if v is not None:
-                out.append(("cpu", file, str(check_int(v, f"{cp}.{key}", -1)), f"{cp}.{key}"))
+                out.append(("cpu", file, str(v), f"{cp}.{key}"))
     out += convert.cpuset_and_pids(res, v2=False)
     blk = res.block_io
     bp = f"{P}.blockIO"
     if blk is not None:
         if blk.weight is not None:
-            out.append(("blkio", "blkio.weight", str(check_int(blk.weight, f"{bp}.weight", 0)), f"{bp}.weight"))
+            out.append(("blkio", "blkio.weight", str(blk.weight), f"{bp}.weight"))
         if blk.leaf_weight is not None:
-            out.append(("blkio", "blkio.leaf_weight", str(check_int(blk.leaf_weight, f"{bp}.leafWeight", 0)),
-                        f"{bp}.leafWeight"))
+            out.append(("blkio", "blkio.leaf_weight", str(blk.leaf_weight), f"{bp}.leafWeight"))
         for i, d in enumerate(blk.weight_device or []):
             dp = f"{bp}.weightDevice[{i}]"
-            dev = f"{check_int(d.major, dp + '.major', 0)}:{check_int(d.minor, dp + '.minor', 0)}"
             if d.weight is not None:
-                out.append(("blkio", "blkio.weight_device", f"{dev} {check_int(d.weight, dp + '.weight', 0)}", dp))
+                out.append(("blkio", "blkio.weight_device", f"{d.major}:{d.minor} {d.weight}", dp))
             if d.leaf_weight is not None:
-                out.append(("blkio", "blkio.leaf_weight_device",
-                            f"{dev} {check_int(d.leaf_weight, dp + '.leafWeight', 0)}", dp))
+                out.append(("blkio", "blkio.leaf_weight_device", f"{d.major}:{d.minor} {d.leaf_weight}", dp))
         for (attr, key), file in zip(blk.THROTTLES, ("blkio.throttle.read_bps_device",
                                                      "blkio.throttle.write_bps_device",
                                                      "blkio.throttle.read_iops_device",
                                                      "blkio.throttle.write_iops_device"), strict=True):
             for i, t in enumerate(getattr(blk, attr) or []):
-                dp = f"{bp}.{key}[{i}]"
-                dev = f"{check_int(t.major, dp + '.major', 0)}:{check_int(t.minor, dp + '.minor', 0)}"
-                out.append(("blkio", file, f"{dev} {check_int(t.rate, dp + '.rate', 0)}", dp))
+                out.append(("blkio", file, f"{t.major}:{t.minor} {t.rate}", f"{bp}.{key}[{i}]"))
     for i, h in enumerate(res.hugepage_limits or []):
-        hp = f"{P}.hugepageLimits[{i}]"
-        limit = str(check_int(h.limit, hp + ".limit", 0))
-        out.append(("hugetlb", f"hugetlb.{h.page_size}.limit_in_bytes", limit, hp))
+        out.append(("hugetlb", f"hugetlb.{h.page_size}.limit_in_bytes", str(h.limit), f"{P}.hugepageLimits[{i}]"))
     net = res.network
     if net is not None:
         if net.class_id is not None:
-            out.append(("net_cls", "net_cls.classid", str(check_int(net.class_id, f"{P}.network.classID", 0)),
-                        f"{P}.network.classID"))
+            out.append(("net_cls", "net_cls.classid", str(net.class_id), f"{P}.network.classID"))
         for i, p in enumerate(net.priorities or []):
-            prio = check_int(p.priority, f"{P}.network.priorities[{i}].priority", 0)
-            out.append(("net_prio", "net_prio.ifpriomap", f"{p.name} {prio}",
-                        f"{P}.network.priorities[{i}]"))
+            out.append(("net_prio", "net_prio.ifpriomap", f"{p.name} {p.priority}", f"{P}.network.priorities[{i}]"))
     for dev, lim in (res.rdma or {}).items():
         parts = [f"{k}={v}" for k, v in (("hca_handle", lim.hca_handles), ("hca_object", lim.hca_objects))
                  if v is not None]
@@ -142,8 +127,6 @@ def limit_writes(res: "Resources") -> list[Write]:
     if res.unified:
         raise ConfigError(f"{P}.unified", "cannot use unified on cgroup v1")
     return out
-
-
 
 
 def device_writes(rules: "list[DeviceRule]", replaced: frozenset[str] = frozenset()) -> list[Write]:
@@ -159,12 +142,8 @@ def device_writes(rules: "list[DeviceRule]", replaced: frozenset[str] = frozense
     default_allow = False  # runc's emulator starts from "deny all", whatever the parent has
     exceptions: dict[tuple[int, int, str], str] = {}
     steps = []
-    for i, r in enumerate(rules):
+    for i, r in enumerate(rules):  # type and access checked by spec/resources.py
         rp = f"{P}.devices[{i}]"
-        if r.type not in ("a", "c", "b"):
-            raise ConfigError(f"{rp}.type", f"unknown device type {r.type!r}")
-        if any(ch not in "rwm" for ch in r.access):
-            raise ConfigError(f"{rp}.access", f"{r.access!r} is not made of r, w and m")
         steps.append((bool(r.allow), r.type, -1 if r.major is None else r.major, -1 if r.minor is None else r.minor,
                       r.access, rp))
     for typ, _major, _minor in DEFAULT_MKNOD:

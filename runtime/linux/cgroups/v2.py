@@ -14,7 +14,6 @@ from pyrunc.runtime.linux.cgroups.base import DirManager
 from pyrunc.runtime.linux.cgroups.convert import (
     DEFAULT_MKNOD,
     blkio_weight_to_io_weight,
-    check_int,
     default_allowed,
     shares_to_weight,
 )
@@ -75,7 +74,9 @@ def _bfq_weight(d: str | None, res: "Resources", writes: list[Write]) -> list[Wr
 
 
 def limit_writes(res: "Resources") -> list[Write]:
-    """``res`` as the unified tree's files (controller "": every write goes to the one tree)."""
+    """``res`` as the unified tree's files (controller "": every write goes to the one tree).
+    ``res`` comes checked from spec/resources.py; -1 is "max" (runc's numToStr), and any
+    other value the kernel refuses is refused by the kernel, as under runc."""
 
     out: list[Write] = []
     mem = res.memory
@@ -83,17 +84,16 @@ def limit_writes(res: "Resources") -> list[Write]:
     if mem is not None:
         limit = mem.limit
         if limit is not None:
-            out.append(("", "memory.max", "max" if check_int(limit, f"{mp}.limit", -1) < 0 else str(limit),
-                        f"{mp}.limit"))
+            out.append(("", "memory.max", _max(limit), f"{mp}.limit"))
         if mem.reservation is not None:
-            r = check_int(mem.reservation, f"{mp}.reservation", -1)
-            out.append(("", "memory.low", "max" if r < 0 else str(r), f"{mp}.reservation"))
+            out.append(("", "memory.low", _max(mem.reservation), f"{mp}.reservation"))
         if mem.swap is not None:
-            sw = check_int(mem.swap, f"{mp}.swap", -1)
+            sw = mem.swap
             if sw < 0:
                 val = "max"
             else:
-                # v1's swap is memory+swap; v2's memory.swap.max is swap alone.
+                # v1's swap is memory+swap; v2's memory.swap.max is swap alone (runc's
+                # ConvertMemorySwapToCgroupV2Value: a relation only this conversion needs).
                 if limit is None or limit < 0:
                     raise ConfigError(f"{mp}.swap", "on cgroup v2 a swap limit needs memory.limit too")
                 if sw < limit:
@@ -104,22 +104,20 @@ def limit_writes(res: "Resources") -> list[Write]:
     cp = f"{P}.cpu"
     if cpu is not None:
         if cpu.shares is not None:
-            out.append(("", "cpu.weight", str(shares_to_weight(check_int(cpu.shares, f"{cp}.shares", 0))),
-                        f"{cp}.shares"))
+            out.append(("", "cpu.weight", str(shares_to_weight(cpu.shares)), f"{cp}.shares"))
         if cpu.quota is not None or cpu.period is not None:
-            q = check_int(-1 if cpu.quota is None else cpu.quota, f"{cp}.quota", -1)
-            per = check_int(100000 if cpu.period is None else cpu.period, f"{cp}.period", 1)
+            q = -1 if cpu.quota is None else cpu.quota
+            per = 100000 if cpu.period is None else cpu.period
             out.append(("", "cpu.max", f"{'max' if q <= 0 else q} {per}", f"{cp}.quota"))
         if cpu.burst is not None:
-            out.append(("", "cpu.max.burst", str(check_int(cpu.burst, f"{cp}.burst", 0)), f"{cp}.burst"))
+            out.append(("", "cpu.max.burst", str(cpu.burst), f"{cp}.burst"))
         if cpu.idle is not None:
-            out.append(("", "cpu.idle", str(check_int(cpu.idle, f"{cp}.idle", 0)), f"{cp}.idle"))
+            out.append(("", "cpu.idle", str(cpu.idle), f"{cp}.idle"))
     out += convert.cpuset_and_pids(res, v2=True)
     blk = res.block_io
     if blk is not None:
         if blk.weight is not None:
-            weight = check_int(blk.weight, f"{P}.blockIO.weight", 0)
-            out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(weight)}",
+            out.append(("", "io.weight", f"default {blkio_weight_to_io_weight(blk.weight)}",
                         f"{P}.blockIO.weight"))
         for attr, key in blk.THROTTLES:
             kw = {"throttleReadBpsDevice": "rbps", "throttleWriteBpsDevice": "wbps",
@@ -128,11 +126,14 @@ def limit_writes(res: "Resources") -> list[Write]:
                 out.append(("", "io.max", f"{t.major}:{t.minor} {kw}={t.rate}", f"{P}.blockIO.{key}[{i}]"))
     for i, h in enumerate(res.hugepage_limits or []):
         out.append(("", f"hugetlb.{h.page_size}.max", str(h.limit), f"{P}.hugepageLimits[{i}]"))
-    for key, val in (res.unified or {}).items():
-        if "/" in key or key.startswith("."):
-            raise ConfigError(f"{P}.unified.{key}", "not a cgroup file name")
+    for key, val in (res.unified or {}).items():  # file names checked by spec/resources.py
         out.append(("", key, str(val), f"{P}.unified.{key}"))
     return out
+
+
+def _max(v: int) -> str:
+    """runc's numToStr for the memory files: -1 is "max"."""
+    return "max" if v == -1 else str(v)
 
 
 def device_rules_with_defaults(devices: "list[DeviceRule]", replaced: frozenset[str] = frozenset()) -> list[dict]:
