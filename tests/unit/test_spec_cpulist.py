@@ -41,3 +41,25 @@ def test_format_list_is_the_kernels():
     assert cpulist.format_list([3]) == "3"
     assert cpulist.format_list([0, 1, 2, 4, 6, 7]) == "0-2,4,6-7"
     assert cpulist.format_list(cpulist.parse("9,0-3", "p")) == "0-3,9"
+
+
+@pytest.mark.parametrize("text", ["0", "0-3,7", " 1 , 3-4 ,", "5,1-2,2", "65535"])
+def test_one_parser_for_the_config_and_the_systemd_driver(text):
+    """spec's lists and the systemd driver's AllowedCPUs read a list alike: both are
+    runtime/linux/idlist.parse, each with its own error text."""
+    from pyrunc.runtime.linux import idlist
+    from pyrunc.runtime.linux.cgroups import systemd_props
+
+    ids = cpulist.parse(text, "p")
+    assert ids == idlist.parse(text)
+    bits = systemd_props.range_to_bits(text, "p")
+    assert [i for i in range(len(bits) * 8) if bits[i // 8] >> (i % 8) & 1] == ids
+
+
+@pytest.mark.parametrize("text, kind", [("x", "syntax"), ("+1", "syntax"), ("3-1", "order"), ("70000", "bound")])
+def test_idlist_says_why_not_how(text, kind):
+    from pyrunc.runtime.linux import idlist
+
+    with pytest.raises(idlist.ListError) as e:
+        idlist.parse(text)
+    assert e.value.kind == kind

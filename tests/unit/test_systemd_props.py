@@ -103,10 +103,24 @@ def test_range_to_bits(text, bits):
     assert sd.range_to_bits(text, "p") == bits
 
 
-@pytest.mark.parametrize("text", ["", "a", "3-1", "-1", "1-x", "70000"])
+@pytest.mark.parametrize("text", ["", "a", "3-1", "-1", "1-x", "70000", "+1", "1_0", "١"])
 def test_range_to_bits_bad(text):
+    # "+1", "1_0" and a non-ASCII digit: runc's strconv.ParseUint refuses them (Python's
+    # int() took them); the one list parser (runtime/linux/idlist.py) refuses them too.
     with pytest.raises(ConfigError, match="^p: .*conversion error"):
         sd.range_to_bits(text, "p")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3-1", "p: '3-1' conversion error: invalid range: 3-1"),
+    ("0-70000", "p: '0-70000' conversion error: 70000 is out of range (maximum 65535)"),
+    ("1,x", "p: '1,x' conversion error: 'x' is not a number or range"),
+    (" , ", "p: ' , ' conversion error: empty value"),
+])
+def test_range_to_bits_says_runcs_conversion_error(text, message):
+    with pytest.raises(ConfigError) as e:
+        sd.range_to_bits(text, "p")
+    assert str(e.value) == message
 
 
 def test_v1_properties():

@@ -150,27 +150,22 @@ def cpu_quota_properties(quota: int, period: int, version: int) -> list[Prop]:
 
 def range_to_bits(text: str, path: str) -> bytes:
     """A cpu/node list ("0-3,7") -> systemd's AllowedCPUs bitmask: bit n of byte n // 8
-    (little-endian, as systemd's cpu_set_from_dbus reads it)."""
-    ids: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo_s, dash, hi_s = part.partition("-")
-        try:
-            lo, hi = int(lo_s), int(hi_s) if dash else int(lo_s)
-        except ValueError:
-            raise ConfigError(path, f"{text!r} conversion error: {part!r} is not a number or range") from None
-        if lo < 0 or hi >= 2**32:
-            raise ConfigError(path, f"{text!r} conversion error: {part!r} is out of range")
-        if lo > hi:
-            raise ConfigError(path, f"{text!r} conversion error: invalid range: {part}")
-        if hi >= 64 * 1024:
-            raise ConfigError(path, f"{text!r} conversion error: {hi} is out of range (maximum {64 * 1024 - 1})")
-        ids.update(range(lo, hi + 1))
+    (little-endian, as systemd's cpu_set_from_dbus reads it); a refused list in runc's
+    words (its systemd driver's "conversion error")."""
+    from pyrunc.runtime.linux import idlist
+
+    try:
+        ids = idlist.parse(text)
+    except idlist.ListError as e:
+        if e.kind == "order":
+            raise ConfigError(path, f"{text!r} conversion error: invalid range: {e.part}") from None
+        if e.kind == "bound":
+            raise ConfigError(path, f"{text!r} conversion error: {e.id} is out of range "
+                                    f"(maximum {idlist.MAX_ID - 1})") from None
+        raise ConfigError(path, f"{text!r} conversion error: {e.part!r} is not a number or range") from None
     if not ids:
         raise ConfigError(path, f"{text!r} conversion error: empty value")
-    out = bytearray(max(ids) // 8 + 1)
+    out = bytearray(ids[-1] // 8 + 1)
     for i in ids:
         out[i // 8] |= 1 << (i % 8)
     return bytes(out)
