@@ -431,6 +431,44 @@ def test_either_socket_is_enough(machine, runtimes, make_bundle, blocked):
     assert seen == {"runc": "9", "pyrunc": "9"}
 
 
+def _systemd_peers(m: nspawn.Machine) -> set[str]:
+    """The socket inodes of the client ends of every connection to the system bus and to
+    systemd's private socket in the machine (``ss``: the server end names the path, its
+    peer column the client end's inode)."""
+    out = set()
+    for line in m.run(["ss", "-xn"]).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[4] in (BUS, PRIVATE):
+            out.add(f[7])
+    return out
+
+
+def _socket_inodes(m: nspawn.Machine, pid: int) -> set[str]:
+    links = m.run(["sh", "-c", f"for f in /proc/{pid}/fd/*; do readlink $f; done"]).stdout.split()
+    return {x[len("socket:["):-1] for x in links if x.startswith("socket:[")}
+
+
+def test_run_keeps_no_connection_to_systemd(machine, runtimes, make_bundle):
+    """The D-Bus connection is closed once the container is made: a foreground ``run``
+    lives as long as its container and holds no connection to systemd meanwhile (runc
+    1.1.5 keeps go-systemd's for its whole life; that is not copied)."""
+    b = bundle(make_bundle, ["sleep", "300"], f"system.slice:{PREFIX}:bus", {"pids": {"limit": 20}})
+    held = {}
+    for rt in runtimes:
+        cmd = (f"{RUNTIMES[rt.name]} --root {rt.root} --systemd-cgroup run --bundle {b.path} bus "
+               "</dev/null >/dev/null 2>&1 & echo $!")
+        pid = int(machine.run(["sh", "-c", cmd]).stdout)
+        try:
+            wait_for(lambda rt=rt: "running" in rt("state", "bus").stdout, what="the container to run")
+            held[rt.name] = len(_socket_inodes(machine, pid) & _systemd_peers(machine))
+        finally:
+            rt("delete", "--force", "bus")
+            wait_for(lambda pid=pid: machine.run(["kill", "-0", str(pid)]).returncode != 0,
+                     what=f"{rt.name} run to end")
+    assert held["runc"] > 0, held  # the count sees a connection where there is one
+    assert held["pyrunc"] == 0, held
+
+
 def test_missing_systemd_is_one_line(machine, runtimes, make_bundle):
     """Neither the system bus nor systemd's private socket answers (each is /dev/null in
     a mount namespace of the runtime's): one line naming the cgroupsPath and what failed;

@@ -120,12 +120,27 @@ class SystemdManager(Manager):
 
         if self._bus is None:
             try:
-                self._bus = Systemd()
-                self._version = self._bus.version()
+                bus = Systemd()
             except SystemdError as e:
-                self._bus = None
                 raise self._fail("connect for unit", e) from None
+            try:
+                self._version = bus.version()
+            except BaseException as e:
+                bus.close()
+                if isinstance(e, SystemdError):
+                    raise self._fail("connect for unit", e) from None
+                raise
+            self._bus = bus
         return self._bus
+
+    def close(self) -> None:
+        """Close the connection to systemd, if one is open (each step that uses it opens it
+        again when needed).  Closed by the last step of a create (set_devices), by an
+        update's set, and by destroy (a failed create's clean-up): a foreground ``run``
+        holds no connection while its container lives."""
+        if self._bus is not None:
+            bus, self._bus = self._bus, None
+            bus.close()
 
     def _set_properties(self, props: list, what: str = "set properties of") -> None:
         from pyrunc.runtime.linux.cgroups.systemd_dbus import SystemdError
@@ -189,9 +204,13 @@ class SystemdManager(Manager):
         if self.path is not None and not self.started:
             self._pending = res  # the unit comes at join
             return
-        # Update: no device properties (an update leaves the device rules alone; systemd
-        # re-applies a controller only when one of its own properties changes).
-        self._set_properties(self._resource_properties(res))
+        try:
+            # Update: no device properties (an update leaves the device rules alone; systemd
+            # re-applies a controller only when one of its own properties changes).
+            self._set_properties(self._resource_properties(res))
+        finally:
+            if self.path is None:  # an update (a manager from the state): its one step
+                self.close()
         self.fs.set(res, update)
 
     def set_devices(self, res: "Resources", replaced: frozenset[str] = frozenset()) -> None:
@@ -206,8 +225,11 @@ class SystemdManager(Manager):
             # systemd warns about a missing path; /sys/dev too (no udev, no /dev/char).
             return os.path.exists(path) or os.path.exists("/sys" + path)
 
-        self._set_properties(systemd_props.device_properties(res, group_of, exists, replaced),
-                             "set device rules of")
+        try:
+            self._set_properties(systemd_props.device_properties(res, group_of, exists, replaced),
+                                 "set device rules of")
+        finally:
+            self.close()  # the last step of a create that talks to systemd (manager.py's order)
         self.fs.set_devices(res, replaced)
 
     # -- freezer, processes, statistics: the unit's directories ----------------------------
@@ -238,6 +260,7 @@ class SystemdManager(Manager):
         (the directories are removed all the same)."""
         from pyrunc.runtime.linux.cgroups.systemd_dbus import Systemd, SystemdError
 
+        self.close()  # a failed create's connection: a fresh one asks for the stop
         problem = ""
         try:
             with Systemd() as bus:

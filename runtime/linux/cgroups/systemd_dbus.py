@@ -91,14 +91,21 @@ class Systemd:
             raise SystemdError(f"dial unix {path}: connect: {why}") from None
         except Exception as e:  # jeepney's AuthenticationError
             raise SystemdError(f"authenticate to {path}: {e}") from None
-        self.conn = _Conn(sock)
+        try:
+            self.conn = _Conn(sock)
+        except BaseException:
+            sock.close()
+            raise
         self.socket_path = path
         try:
             if on_bus:
                 self._join_bus(timeout)
             else:
                 self._prime(timeout)
-        except SystemdError:
+        except OSError as e:  # a send or receive of _prime's, not through call()
+            self.close()
+            raise SystemdError(f"{path}: {(e.strerror or str(e) or type(e).__name__).lower()}") from None
+        except BaseException:  # SystemdError, jeepney's errors, an interrupt: never left open
             self.close()
             raise
 
@@ -153,9 +160,13 @@ class Systemd:
         self.close()
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        """Close the connection (again: nothing); never raises for a socket already gone."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, method: str, signature: str = "", body: tuple = (), path: str = OBJECT,
