@@ -4,12 +4,14 @@ as an eBPF program attached to it (cgroup v2 has no devices files).  config-linu
 conversions from v1 values (shares -> cpu.weight, blkio weight -> io.weight, swap as swap
 alone).
 Layer: linux (the bottom: imports only linux and the base).
+
+No ``os`` (fspath and posix instead, as v1.py): on a pure v2 host the short commands
+(state, kill, delete) load this driver, and ``import os`` costs them a millisecond.
 """
 
-import os
-
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.runtime.linux.cgroups import convert, files, freezer
+from pyrunc.runtime.linux import fspath
+from pyrunc.runtime.linux.cgroups import convert, files
 from pyrunc.runtime.linux.cgroups.base import DirManager
 from pyrunc.runtime.linux.cgroups.convert import (
     DEFAULT_MKNOD,
@@ -40,25 +42,29 @@ class Fs2Manager(DirManager):
             # kernel refuses by itself).
             from pyrunc.runtime.linux.cgroups import stats
 
-            current = stats.read_int(os.path.join(self.paths().get("", ""), "memory.current"))
+            current = stats.read_int(fspath.join(self.paths().get("", ""), "memory.current"))
             if mem.limit < current:  # type: ignore[operator]
                 raise ConfigError(f"{P}.memory.limit",
                                   f"{mem.limit} is below the current usage {current} (checkBeforeUpdate)")
         files.write_all(self.dirs, _bfq_weight(self.paths().get(""), res, writes))
 
     def _set_devices(self, res: "Resources", replaced: frozenset[str]) -> None:
+        import posix
+
         from pyrunc.runtime.linux import devicefilter
 
         prog = devicefilter.load(devicefilter.build(device_rules_with_defaults(res.devices or [], replaced)))
         try:
             devicefilter.attach(self.paths()[""], prog)
         finally:
-            os.close(prog)
+            posix.close(prog)
 
     def freeze(self) -> None:
         ctl = self.paths()
         if "" not in ctl:
             raise OSError(95, "cannot toggle freezer: cgroups not configured for container")
+        from pyrunc.runtime.linux.cgroups import freezer  # (imports os: pause only)
+
         freezer.freeze_v2(ctl[""])
 
 
@@ -68,7 +74,7 @@ def _bfq_weight(d: str | None, res: "Resources", writes: list[Write]) -> list[Wr
     """runc 1.1.5 (fs2/io.go setIo): where the BFQ scheduler offers io.bfq.weight, the
     blkio weight goes there as it is (10-1000), not converted into io.weight."""
     blk = res.block_io
-    if d is None or blk is None or blk.weight is None or not os.path.exists(os.path.join(d, "io.bfq.weight")):
+    if d is None or blk is None or blk.weight is None or not fspath.exists(fspath.join(d, "io.bfq.weight")):
         return writes
     return [("", "io.bfq.weight", str(blk.weight), p) if f == "io.weight" else (c, f, v, p) for c, f, v, p in writes]
 
