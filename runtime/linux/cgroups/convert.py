@@ -21,6 +21,19 @@ def blkio_weight_to_io_weight(weight: int) -> int:
     return 1 + ((weight - 10) * 9999) // 990
 
 
+def swap_only(swap: int, limit: int | None, path: str) -> int:
+    """v1's memory+swap limit (``swap`` >= 0) as v2's swap alone (memory.swap.max,
+    MemorySwapMax), runc's ConvertMemorySwapToCgroupV2Value: it needs the memory limit
+    and cannot be below it (v1's kernel judges the pair itself)."""
+    from pyrunc.runtime.errors import ConfigError
+
+    if limit is None or limit < 0:
+        raise ConfigError(path, "on cgroup v2 a swap limit needs memory.limit too")
+    if swap < limit:
+        raise ConfigError(path, f"{swap} is below memory.limit {limit}")
+    return swap - limit
+
+
 def kernel_major_minor() -> tuple[int, int]:
     import os
 

@@ -23,7 +23,7 @@ A property is ``(name, (D-Bus signature, value))``: what a D-Bus variant needs.
 
 
 from pyrunc.runtime.errors import ConfigError
-from pyrunc.runtime.linux.cgroups.convert import shares_to_weight
+from pyrunc.runtime.linux.cgroups.convert import shares_to_weight, swap_only
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -225,12 +225,8 @@ def v2_properties(res: "Resources", version: int, devices: list[Prop] | None = N
         swap_max = -1
     elif swap in (0, -1):
         swap_max = swap
-    elif not limit or limit == -1:
-        raise ConfigError(f"{path}.memory.swap", "on cgroup v2 a swap limit needs memory.limit too")
-    elif swap < limit:
-        raise ConfigError(f"{path}.memory.swap", f"{swap} is below memory.limit {limit}")
     else:
-        swap_max = swap - limit
+        swap_max = swap_only(swap, limit or None, f"{path}.memory.swap")
     if swap_max:
         props.append(("MemorySwapMax", ("t", _u64(swap_max))))
     if res.cpu is not None and res.cpu.shares:

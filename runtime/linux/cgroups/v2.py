@@ -94,17 +94,8 @@ def limit_writes(res: "Resources") -> list[Write]:
         if mem.reservation is not None:
             out.append(("", "memory.low", _max(mem.reservation), f"{mp}.reservation"))
         if mem.swap is not None:
-            sw = mem.swap
-            if sw < 0:
-                val = "max"
-            else:
-                # v1's swap is memory+swap; v2's memory.swap.max is swap alone (runc's
-                # ConvertMemorySwapToCgroupV2Value: a relation only this conversion needs).
-                if limit is None or limit < 0:
-                    raise ConfigError(f"{mp}.swap", "on cgroup v2 a swap limit needs memory.limit too")
-                if sw < limit:
-                    raise ConfigError(f"{mp}.swap", f"{sw} is below memory.limit {limit}")
-                val = str(sw - limit)
+            # v1's swap is memory+swap; v2's memory.swap.max is swap alone.
+            val = "max" if mem.swap < 0 else str(convert.swap_only(mem.swap, limit, f"{mp}.swap"))
             out.append(("", "memory.swap.max", val, f"{mp}.swap"))
     cpu = res.cpu
     cp = f"{P}.cpu"
