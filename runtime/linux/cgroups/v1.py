@@ -55,6 +55,21 @@ def _bfq_names(blkio_dir: str | None, writes: list[Write]) -> list[Write]:
     return [(c, names.get(f, f) if c == "blkio" else f, v, p) for c, f, v, p in writes]
 
 
+#: (attribute, JSON key, file) of the values written as they are, in runc's order.
+_MEMORY_FILES = (("limit", "limit", "memory.limit_in_bytes"),
+                 ("reservation", "reservation", "memory.soft_limit_in_bytes"),
+                 ("swap", "swap", "memory.memsw.limit_in_bytes"), ("swappiness", "swappiness", "memory.swappiness"))
+_CPU_FILES = (("shares", "shares", "cpu.shares"), ("period", "period", "cpu.cfs_period_us"),
+              ("quota", "quota", "cpu.cfs_quota_us"), ("burst", "burst", "cpu.cfs_burst_us"),
+              ("realtime_period", "realtimePeriod", "cpu.rt_period_us"),
+              ("realtime_runtime", "realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "idle", "cpu.idle"))
+
+
+def _plain(obj: object, ctrl: str, jpath: str, table: tuple[tuple[str, str, str], ...]) -> list[Write]:
+    return [(ctrl, file, str(getattr(obj, attr)), f"{jpath}.{key}") for attr, key, file in table
+            if getattr(obj, attr) is not None]
+
+
 def limit_writes(res: "Resources") -> list[Write]:
     """``res`` as v1 files, in runc's order (everything but the device rules).  ``res``
     comes checked from spec/resources.py (types, ranges, cpu lists); what is refused here
@@ -72,26 +87,13 @@ def limit_writes(res: "Resources") -> list[Write]:
 
             if kernel_major_minor() >= (5, 11):
                 raise ConfigError(f"{mp}.useHierarchy", "false is not supported by kernels since 5.11")
-        for attr, key, file in (("limit", "limit", "memory.limit_in_bytes"),
-                                ("reservation", "reservation", "memory.soft_limit_in_bytes"),
-                                ("swap", "swap", "memory.memsw.limit_in_bytes"),
-                                ("swappiness", "swappiness", "memory.swappiness")):
-            v = getattr(mem, attr)
-            if v is not None:
-                out.append(("memory", file, str(v), f"{mp}.{key}"))
+        out += _plain(mem, "memory", mp, _MEMORY_FILES)
         if mem.disable_oom_killer:
             out.append(("memory", "memory.oom_control", "1", f"{mp}.disableOOMKiller"))
     cpu = res.cpu
     cp = f"{P}.cpu"
     if cpu is not None:
-        for attr, key, file in (("shares", "shares", "cpu.shares"), ("period", "period", "cpu.cfs_period_us"),
-                                ("quota", "quota", "cpu.cfs_quota_us"), ("burst", "burst", "cpu.cfs_burst_us"),
-                                ("realtime_period", "realtimePeriod", "cpu.rt_period_us"),
-                                ("realtime_runtime", "realtimeRuntime", "cpu.rt_runtime_us"),
-                                ("idle", "idle", "cpu.idle")):
-            v = getattr(cpu, attr)
-            if v is not None:
-                out.append(("cpu", file, str(v), f"{cp}.{key}"))
+        out += _plain(cpu, "cpu", cp, _CPU_FILES)
     out += convert.cpuset_and_pids(res, v2=False)
     blk = res.block_io
     bp = f"{P}.blockIO"
