@@ -2,10 +2,11 @@
 Layer: spec (between process and linux: may import linux's pure helpers and the base).
 
 spec/ reads config.json's ``linux.resources`` (and ``update``'s ``--resources`` or flags),
-checks every field's type (``check``) and hands the cgroup manager a ``Resources``: typed
-values, with runc's rule for what is unset already applied (``parse``).  The manager's
-drivers (runtime/linux/cgroups: fs for v1, fs2 for v2, systemd) turn it into files or unit
-properties; none of them reads JSON.
+checks every field's type and range (``check``) and hands the cgroup manager a
+``Resources``: typed values, with runc's rule for what is unset already applied
+(``parse``).  The manager's drivers (runtime/linux/cgroups: fs for v1, fs2 for v2,
+systemd) turn it into files or unit properties; none of them reads JSON, and they refuse
+only what the host decides (its kernel, its cgroup version).
 
 ``None`` is "unset" everywhere: absent from the JSON, JSON null, or a value runc treats as
 unset (``parse``: a zero for most numbers, an empty cpu list, a swappiness of -1).  The
