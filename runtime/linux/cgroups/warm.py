@@ -22,17 +22,20 @@ process of the container ever holds a host cgroup file.
 import os
 
 _O_FLAGS = os.O_WRONLY | os.O_CLOEXEC
+#: How long start waits for the thread to begin its write (seconds).
+_START_BOUND = 0.05
 
 
 class _Warming:
     """The open ``cgroup.procs`` (-1 once closed) and the lock the thread releases when
     its write has returned."""
 
-    __slots__ = ("fd", "done")
+    __slots__ = ("fd", "done", "writing")
 
-    def __init__(self, fd: int, done) -> None:
+    def __init__(self, fd: int, done, writing) -> None:
         self.fd = fd
         self.done = done
+        self.writing = writing
 
 
 _current: _Warming | None = None
@@ -63,6 +66,7 @@ def _own_procs_file() -> str:
 
 def _write(w: _Warming) -> None:
     """The thread: one write of "0" (the writer's own thread group), whatever it returns."""
+    w.writing.release()  # we hold the GIL until the write's system call lets it go
     try:
         os.write(w.fd, b"0")
     except OSError:
@@ -99,8 +103,9 @@ def start() -> bool:
         return False
     import _thread
 
-    w = _Warming(fd, _thread.allocate_lock())
+    w = _Warming(fd, _thread.allocate_lock(), _thread.allocate_lock())
     w.done.acquire()
+    w.writing.acquire()
     if not _hooked:
         os.register_at_fork(after_in_child=_close_in_child)
         _hooked = True
@@ -110,6 +115,11 @@ def start() -> bool:
         os.close(fd)
         return False
     _current = w
+    # Until the thread has started its write (a fraction of a millisecond): a new thread
+    # gets the GIL only when ours lets it go, which a busy import may not do for a whole
+    # switch interval (5 ms), and every such millisecond is one more of the grace period
+    # left for the container's join to wait for.
+    w.writing.acquire(timeout=_START_BOUND)
     return True
 
 
