@@ -193,6 +193,25 @@ def throughput(rt: list[str], b: str, prefix: str, runs: int, parallel: int = 2)
     return runs / wall, samples
 
 
+def grace_period() -> float:
+    """Seconds one write of this process into its own cgroup.procs takes after 100 ms of
+    quiet: the kernel's RCU grace period that the first cgroup join of any create waits
+    for (linux/cgroups/warm.py), NaN when it cannot be measured here."""
+    from pyrunc.runtime.linux.cgroups.warm import _own_procs_file
+
+    target = _own_procs_file()
+    if not target:
+        return float("nan")
+    time.sleep(0.1)
+    fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        t = time.perf_counter()
+        os.write(fd, b"0")
+        return time.perf_counter() - t
+    finally:
+        os.close(fd)
+
+
 def med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
@@ -231,7 +250,9 @@ def main() -> None:
         floor: list[Sample] = []
         pss: dict[str, list[int]] = {r: [] for r in runtimes}
         rss: dict[str, list[int]] = {r: [] for r in runtimes}
+        grace: list[float] = []
         for i in range(a.rounds):
+            grace.append(grace_period())
             floor.append(timed(floor_cmd))
             for name, rt in runtimes.items():  # interleaved: one round of each, in turn
                 cid = f"bench-{name}-{i}"  # ids differ: the default cgroup path is named after the id
@@ -279,6 +300,9 @@ def main() -> None:
         print(f"pyrunc {PYRUNC} beside runc {a.runc}: {a.rounds} interleaved rounds, medians; "
               f"load average {os.getloadavg()[0]:.2f} at the end")
         print(f"floor: {' '.join(floor_cmd)} = {fl:.1f} ms (cpu {med([s.user + s.sys for s in floor]) * 1000:.1f} ms)")
+        runc_create = med([s.wall for s in times["runc"]["create"]]) * 1000
+        print(f"what bounds create here: the floor is {fl / runc_create:.2f}x runc's create; the kernel's "
+              f"grace period of a first cgroup join {med(grace) * 1000:.1f} ms (both runtimes meet it)")
         print(f"{'operation':<26}{'pyrunc ms':>10}{'runc ms':>10}{'ratio':>7}{'py-floor':>10}"
               f"{'py cpu':>8}{'runc cpu':>9}   goal")
         goals = {"run /bin/true": "ratio <= 0.7", "create": "ratio <= 0.7"}
@@ -311,7 +335,7 @@ def main() -> None:
             with open(a.json, "w") as f:
                 json.dump({"floor": dump(floor),
                            "ops": {n: {o: dump(v) for o, v in d.items()} for n, d in times.items()},
-                           "throughput": tput, "pss": pss, "rss": rss,
+                           "throughput": tput, "pss": pss, "rss": rss, "grace_period": grace,
                            "list": {n: dump(v) for n, v in listed.items()},
                            "delete_force": {n: dump(v) for n, v in forced.items()}}, f)
     finally:

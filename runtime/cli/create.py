@@ -103,15 +103,10 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_systemd(g)
     from pyrunc.runtime.container import prewarm
 
-    co = None
-    warm = prewarm.warm_up(g["systemd_cgroup"])  # first: it overlaps the config's load
-    try:
+    with prewarm.warming(g["systemd_cgroup"]):  # first: it overlaps the config's load
         plan = load_plan(opts, pos[0])
         co = create_options(opts, detach=True, rootless=g["rootless"], systemd=g["systemd_cgroup"])
-        co.warm_pid, warm = warm, 0
         from pyrunc.runtime.container.create import create
 
         create(g["root"], pos[0], plan, co)
-    finally:
-        prewarm.reap(co.warm_pid if co is not None else warm)
     return 0

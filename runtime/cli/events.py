@@ -63,6 +63,9 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     if opts["stats"]:
         emit("stats", c.stats())
         return 0
+    import gc
+
+    gc.enable()  # off for a command's short life (cli/main.py): this loop may last days
     ooms = c.oom_count()
     next_stats = time.monotonic()
     while c.status() != STOPPED:

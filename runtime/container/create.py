@@ -5,7 +5,7 @@ Layer: container (may import process, spec, linux and the base)."""
 import os
 
 from pyrunc.runtime import fault, log
-from pyrunc.runtime.container import prewarm, store
+from pyrunc.runtime.container import store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano
 from pyrunc.runtime.container.handoff import reserve_fds, write_pid_file
 from pyrunc.runtime.errors import Exists, NotExist, PyruncError
@@ -15,7 +15,7 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket", "stdio", "warm_pid", "systemd_cgroup")
+                 "rootless_cgroups", "pidfd_socket", "stdio", "systemd_cgroup")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
@@ -30,9 +30,6 @@ class CreateOptions:
         self.pidfd_socket = pidfd_socket  # --pidfd-socket: where the init's pidfd goes
         #: a foreground run without a terminal: the container's ends of its stdio pipes
         self.stdio: tuple[int, int, int] | None = None
-        #: the child warming the kernel's cgroup migration lock (prewarm.py), reaped
-        #: once the init has joined its cgroups
-        self.warm_pid = 0
         self.systemd_cgroup = systemd_cgroup  # --systemd-cgroup: the systemd cgroup driver
 
 
@@ -164,10 +161,6 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                     manager.check_limits(resources)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
-            # Our join is done, so is the grace period its write waited for: it has exited
-            # or is about to.  Never waited for here (the cli reaps it at the end if not now).
-            if prewarm.reap(co.warm_pid, timeout=0):
-                co.warm_pid = 0
             if manager.refused:
                 manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.

@@ -5,22 +5,25 @@ its own, so that nothing else is loaded before it starts.
 Layer: container (may import process, spec, linux and the base)."""
 
 
-def warm_up(systemd: bool) -> int:
-    """Start the kernel's grace period for the first cgroup join now, so that it passes
-    while the config loads: the warming child's pid (for ``CreateOptions.warm_pid``, and
-    ``reap``), 0 for none.  Not with --systemd-cgroup: systemd places the init itself."""
-    if systemd:
-        return 0
-    from pyrunc.runtime.linux.cgroups import warm
+class warming:
+    """``with warming(systemd):`` around create's or run's whole work: the warming thread
+    starts on entry and its file is closed on the way out, whatever happens.  Not with
+    --systemd-cgroup: systemd places the init itself."""
 
-    return warm.start()
+    __slots__ = ("started",)
 
+    def __init__(self, systemd: bool) -> None:
+        self.started = False
+        if not systemd:
+            from pyrunc.runtime.linux.cgroups import warm
 
-def reap(pid: int, timeout: float = 1.0) -> bool:
-    """Reap the warming child, waiting at most ``timeout`` seconds (0: only if it has
-    exited); True once it is reaped (or for 0)."""
-    if not pid:
-        return True
-    from pyrunc.runtime.linux.cgroups import warm
+            self.started = warm.start()
 
-    return warm.reap(pid, timeout)
+    def __enter__(self) -> "warming":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            from pyrunc.runtime.linux.cgroups import warm
+
+            warm.finish()

@@ -74,6 +74,9 @@ class Foreground:
         os.close(self.wr)
 
     def wait(self) -> int:
+        import gc
+
+        gc.enable()  # off for the command's short life (cli/main.py): this may last days
         status: int | None = None
         stdin_open = self.master >= 0 and not self.stdin_eof
         if self.stdio is not None:
