@@ -168,16 +168,19 @@ def _mount_fds(opts: InitOptions, sock: sync.Sock) -> tuple[dict[int, int], dict
     sync.send(sock, sync.MOUNTFDS, str(opts.host_pid))
     trees: dict[int, int] = {}
     sources: dict[int, int] = {}
-    while True:
-        kind, payload, fds = sync.recv(sock)
-        if kind in (sync.MOUNTTREE, sync.MOUNTSRC) and fds:
+    try:
+        while True:
+            kind, payload, fds = sync.recv(sock)
+            if kind not in (sync.MOUNTTREE, sync.MOUNTSRC, sync.OK):
+                sync.close_all(fds)
+                raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
+            sync.check_fds(kind, fds, "the runtime")
+            if kind == sync.OK:
+                return trees, sources
             (trees if kind == sync.MOUNTTREE else sources)[int(payload)] = fds[0]
-        elif kind == sync.OK:
-            return trees, sources
-        else:
-            for fd in [*fds, *trees.values(), *sources.values()]:
-                os.close(fd)
-            raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
+    except BaseException:
+        sync.close_all([*trees.values(), *sources.values()])
+        raise
 
 
 #: What runc's waiting init (a Go program) dies of: Go's runtime catches these and exits
