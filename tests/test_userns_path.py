@@ -80,6 +80,30 @@ def test_joined_userns_with_its_maps_beside_runc(pyrunc, runc, make_bundle, user
     assert out["pyrunc"] == out["runc"] == SEEN
 
 
+@pytest.mark.parametrize("how", ["proc", "bind"])
+def test_joined_userns_without_maps_reads_the_namespace(pyrunc, runc, make_bundle, userns, tmp_path, how):
+    """runc 1.1.5 refuses a joined user namespace without maps in the config; runc 1.5
+    reads the namespace's maps (libcontainer/specconv setupUserNamespace, through
+    /proc/PID/*id_map or a child that joined it) and the pipes are its root's, as with
+    the maps given.  Before: the pipes stayed the host's root's, unmapped in the
+    container (65534)."""
+    path = userns
+    if how == "bind":  # not /proc/PID/ns/user: read by a child that joins it
+        path = str(tmp_path / "userns")
+        open(path, "w").close()
+        subprocess.run(["mount", "--bind", userns, path], check=True, timeout=10)
+    try:
+        b = _bundle(make_bundle, path, maps=False)
+        r = runc("run", "--bundle", b.path, "urunc", timeout=60)
+        assert r.returncode == 1 and "User namespaces enabled, but no uid mappings found." in r.stderr
+        p = pyrunc("run", "--bundle", b.path, "upyrunc", timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines() == SEEN
+    finally:
+        if how == "bind":
+            subprocess.run(["umount", path], check=True, timeout=10)
+
+
 def test_unmapped_root_in_the_joined_namespace(pyrunc, make_bundle, tmp_path):
     """A joined namespace that does not map 0: runc 1.5's "failed to become root in
     user namespace"; nothing left behind."""
