@@ -26,25 +26,13 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
         path, argv, env = setup(opts, sock)
         wait_for_start(opts)
         if "startContainer" in opts.plan.hooks:
-            # In the container's namespaces, after start, before the user program (runtime.md).
-            try:
-                hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
-                              "startContainer")
-            except PyruncError as e:
-                os.write(2, f"pyrunc: {e}\n".encode())
-                os._exit(1)
-        exec_program(path, argv, env)
-    except PyruncError as e:
-        report(sock, str(e))
-    except OSError as e:
-        report(sock, f"exec: {e.strerror.lower() if e.strerror else e}")
+            # In the container's namespaces, after start, before the user program
+            # (runtime.md); our end of the socket is closed: a failure goes to stderr.
+            hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
+                          "startContainer")
+        forked.exec_program(path, argv, env)
     except BaseException as e:  # never a traceback to the user: one line
-        report(sock, f"internal error in container init: {type(e).__name__}: {e}")
-    os._exit(1)
-
-
-report = forked.report
-exec_program = forked.exec_program
+        forked.fail(sock, e, "container init", os_error="exec")
 
 
 def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
