@@ -162,3 +162,15 @@ def test_empty_packet_with_fds_is_not_eof(socks):
     with pytest.raises(PyruncError, match="'eof' from the container's process came with 1 fds"):
         order.check(kind, fds)
     assert _closed(fds[0])
+
+
+def test_received_fds_are_close_on_exec(socks):
+    """A received fd (the pty master, a listener) must not reach what the runtime
+    execs next (its hooks): recvmsg with MSG_CMSG_CLOEXEC."""
+    import fcntl
+
+    fds = _sent(socks, sync.TTY, 1)
+    try:
+        assert fcntl.fcntl(fds[0], fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    finally:
+        os.close(fds[0])
