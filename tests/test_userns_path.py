@@ -125,3 +125,19 @@ def test_unmapped_root_in_the_joined_namespace(pyrunc, make_bundle, tmp_path):
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait(10)
+
+
+@pytest.mark.parametrize("which", ["uidMappings", "gidMappings"])
+def test_joined_userns_with_other_maps_is_refused(pyrunc, runc, make_bundle, userns, which):
+    """runc 1.5 (specconv setupUserNamespace) refuses a path with mappings that are not
+    the namespace's own; runc 1.1.5 ran it, the config's maps describing nothing the
+    container had.  One line, exit 1, nothing left behind."""
+    b = _bundle(make_bundle, userns, maps=True)
+    b.config["linux"][which][0]["hostID"] += 1000
+    b.write()
+    r = runc("run", "--bundle", b.path, "urunc", timeout=60)
+    assert r.returncode == 0, r.stderr  # 1.1.5: accepted
+    p = pyrunc("run", "--bundle", b.path, "upyrunc", timeout=60)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert "user namespaces enabled, but both namespace path and non-matching mapping specified" in p.stderr
+    assert pyrunc("list", "-q").stdout == ""
