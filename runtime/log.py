@@ -4,7 +4,10 @@ Layer: base (any layer may import it; it imports only the base).
 Without ``--log`` an error goes to stderr as a text-format line
 (``time="..." level=error msg="..."``).  With ``--log FILE`` the line goes to the file
 (JSON with ``--log-format json``, as containerd's shim reads it) and the bare message to
-stderr.  Lower layers call :func:`warn`; the CLI configures the sink once.
+stderr.  Lower layers call :func:`warn`; the CLI configures the sink once.  A text line to a
+stderr that is a terminal is logrus's TextFormatter's coloured form, as runc prints it
+there: ``ESC[31mERROESC[0m[0000] msg`` (level cut to four letters, seconds since the
+start, the message padded to 44 characters, fields after it).
 """
 
 import posix
@@ -18,9 +21,16 @@ _debug: bool = False
 _forward = None  # set in a container's process: a line's way to the runtime that started it
 
 
+_started = 0.0  # logrus's baseTimestamp: the "[0000]" of a coloured line counts from it
+
+#: logrus's colours by level (TextFormatter.printColored); four letters of the level.
+_COLOURS = {"debug": 37, "trace": 37, "warning": 33, "error": 31, "fatal": 31, "panic": 31}
+
+
 def configure(path: str, fmt: str, debug: bool) -> None:
-    global _path, _json, _debug
+    global _path, _json, _debug, _started
     _path, _json, _debug = path, fmt == "json", debug
+    _started = time.monotonic()
 
 
 def pin() -> None:
@@ -107,8 +117,21 @@ def _emit(level: str, msg: str, error: str = "") -> None:
                 posix.close(fd)
         except OSError:
             pass
+    elif not _json and posix.isatty(2):
+        _write_stderr(_coloured(level, msg, error))
     else:
         _write_stderr(line)
+
+
+def _coloured(level: str, msg: str, error: str = "") -> str:
+    """logrus's TextFormatter on a terminal: ``ESC[COLOURm`` + LEVE + ``ESC[0m[SSSS]``,
+    the message (unquoted) padded to 44, then `` key=value`` with the key coloured."""
+    c = _COLOURS.get(level, 36)
+    secs = int(time.monotonic() - _started) if _started else 0
+    out = f"\x1b[{c}m{level.upper()[:4]}\x1b[0m[{secs:04d}] {msg.removesuffix(chr(10)):<44} "
+    if error:
+        out += f" \x1b[{c}merror\x1b[0m=" + (_quote(error) if _needs_quote(error) else error)
+    return out + "\n"
 
 
 def _write_stderr(text: str) -> None:

@@ -50,6 +50,7 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
     from pyrunc.spec.exec_process import ExecRequest, exec_process
 
     c = load(g["root"], cid)
+    c.check_exec(opts["ignore_paused"])  # runc: the status before the process (exec.go)
     req = ExecRequest(process_file=opts["process"], args=args, tty=opts["tty"], cwd=opts["cwd"], env=opts["env"],
                       user=opts["user"], additional_gids=opts["additional_gids"],
                       no_new_privs=opts["no_new_privs"], caps=opts["cap"], apparmor=opts["apparmor"],

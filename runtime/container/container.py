@@ -178,15 +178,9 @@ class Container:
             if not all_:
                 raise NotRunning() from None
 
-    def exec_process(self, proc, console_socket: str = "", detach: bool = False, pid_file: str = "",
-                     preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: list[str] | None = None,
-                     pidfd_socket: str = "") -> int:
-        """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
-        of the process in the foreground, 0 when detached."""
-        if proc.terminal and not console_socket and not detach:
-            from pyrunc.runtime.container.stdio import check_caller_tty
-
-            check_caller_tty()
+    def check_exec(self, ignore_paused: bool = False) -> None:
+        """Refuse an exec by the container's status, runc's first checks (exec.go): before
+        the process is read, so a stopped container is said so whatever the process."""
         status = self.status()
         if status == STOPPED:
             raise PyruncError("cannot exec in a stopped container")
@@ -194,6 +188,17 @@ class Container:
             raise PyruncError("cannot exec in a paused container (use --ignore-paused to override)")
         if status == CREATING:
             raise NotRunning()
+
+    def exec_process(self, proc, console_socket: str = "", detach: bool = False, pid_file: str = "",
+                     preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: list[str] | None = None,
+                     pidfd_socket: str = "") -> int:
+        """runc exec: run ``proc`` (a spec Process) inside the container; the exit code
+        of the process in the foreground, 0 when detached.  runc's order of refusals
+        (exec.go, then utils_linux.go's runner.run): the container's status (the caller
+        checked it once already, before reading the process: :meth:`check_exec`), the
+        --tty/--detach/--console-socket combination, --preserve-fds, and only then the
+        caller's terminal (setupIO's initHostConsole)."""
+        self.check_exec(ignore_paused)
         if proc.terminal and detach and not console_socket:
             raise PyruncError("cannot allocate tty if runc will detach without setting console socket")
         if console_socket and (not proc.terminal or not detach):
@@ -204,6 +209,10 @@ class Container:
         assert self.state is not None
         st = self.state
         reserve_fds(preserve_fds)
+        if proc.terminal and not console_socket and not detach:
+            from pyrunc.runtime.container.stdio import check_caller_tty
+
+            check_caller_tty()
 
         manager = self.cgroups()
         sub = list(sub_cgroups or [])

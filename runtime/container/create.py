@@ -42,6 +42,27 @@ def check_terminal(plan: Plan, co: CreateOptions) -> None:
         raise PyruncError("cannot use console socket if runc will not detach or allocate tty")
 
 
+def check_userns_maps(plan: Plan) -> None:
+    """A user namespace joined by path with mappings in the config too (containerd's and
+    CRI-O's shape) is refused unless they are that namespace's own maps, entry for entry
+    (runc 1.5's specconv setupUserNamespace; 1.1.5 took the config's and joined a
+    namespace they did not describe, so the stdio and device owners were wrong).  A path
+    that cannot be read is the setup's to report, as without mappings."""
+    user = plan.namespace("user")
+    if user is None or not user.path or not (plan.uid_mappings or plan.gid_mappings):
+        return
+    from pyrunc.runtime.linux import namespaces
+
+    try:
+        uids, gids = namespaces.user_id_maps(user.path)
+    except (OSError, PyruncError):
+        return
+    if uids != [(m.container_id, m.host_id, m.size) for m in plan.uid_mappings] or \
+            gids != [(m.container_id, m.host_id, m.size) for m in plan.gid_mappings]:
+        raise PyruncError("user namespaces enabled, but both namespace path and non-matching mapping "
+                          "specified -- you may only provide one")
+
+
 def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     """Returns (container, launched): ``launched.tty_master`` is set for a foreground run."""
     from pyrunc.runtime.linux import cgroups
@@ -51,6 +72,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     if plan.process is None:
         raise PyruncError("process: is required to create a container")
     check_terminal(plan, co)
+    check_userns_maps(plan)
     reserve_fds(co.preserve_fds)
     pidfd_sock = None
     if co.pidfd_socket:

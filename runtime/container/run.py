@@ -66,8 +66,26 @@ def run(root: str, cid: str, plan: Plan, co: CreateOptions, keep: bool, no_subre
 
 
 def _root_ids(plan: Plan) -> tuple[int, int]:
-    """The host's uid and gid of the container's root."""
-    uid = next((m.host_id for m in plan.uid_mappings if m.container_id == 0), 0)
-    gid = next((m.host_id for m in plan.gid_mappings if m.container_id == 0), 0)
-    return uid, gid
+    """The host's uid and gid of the container's root, the owner of a foreground run's
+    stdio pipes (runc's setupIO: HostRootUID/HostRootGID): from the config's mappings,
+    or, for a user namespace joined by path, from that namespace's own maps, which
+    runc 1.5 reads in their place (specconv's setupUserNamespace; 1.1.5 refuses such a
+    config: "no uid mappings found").  A path that cannot be read is create's to
+    report, with its own error, right after."""
+    uids = [(m.container_id, m.host_id, m.size) for m in plan.uid_mappings]
+    gids = [(m.container_id, m.host_id, m.size) for m in plan.gid_mappings]
+    user = plan.namespace("user")
+    if user is not None and user.path:
+        from pyrunc.runtime.errors import PyruncError
+        from pyrunc.runtime.linux import namespaces
+
+        try:
+            uids, gids = namespaces.user_id_maps(user.path)
+        except (OSError, PyruncError):
+            pass
+    return _host_root(uids), _host_root(gids)
+
+
+def _host_root(maps: list[tuple[int, int, int]]) -> int:
+    return next((host for inside, host, _n in maps if inside == 0), 0)
 

@@ -83,3 +83,59 @@ def write_id_maps(pid: int, uid_maps: list, gid_maps: list, where: str = "linux"
         except SysError as e:
             # The kernel's refusal (a host id the runtime may not map, say) names the field.
             raise PyruncError(f"{where}.{field}: {e.msg}") from None
+
+
+def user_id_maps(path: str) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """The uid and gid maps of the user namespace at ``path`` (its ids, then the ids of
+    its parent, which is ours when we made or own it), as runc 1.5 caches a joined
+    namespace's maps (userns.GetUserNamespaceMappings): /proc/PID/{uid,gid}_map when
+    ``path`` is /proc/PID/ns/user, else read by a child that joined it (a map reads
+    relative to the reader's namespace, so the child's own view gives the parent ids).
+    Raises OSError (or PyruncError from the child) when neither works."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[:2] == ["", "proc"] and parts[2].isdigit() and parts[3:] == ["ns", "user"]:
+        try:
+            return (_parse_map(_read(f"/proc/{parts[2]}/uid_map")),
+                    _parse_map(_read(f"/proc/{parts[2]}/gid_map")))
+        except OSError:
+            pass  # the process is gone, or the map is not ours to read: the slow way
+    from pyrunc.runtime.linux import consts as c
+
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                os.close(r)
+                libc.setns(fd, c.CLONE_NEWUSER, path)
+                os.write(w, _read("/proc/self/uid_map") + b"\0" + _read("/proc/self/gid_map"))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        w = -1
+        chunks = []
+        while chunk := os.read(r, 65536):
+            chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+    if status != 0 or b"\0" not in b"".join(chunks):
+        raise PyruncError(f"read the id maps of user namespace {path}: its reader failed")
+    uid, _, gid = b"".join(chunks).partition(b"\0")
+    return _parse_map(uid), _parse_map(gid)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _parse_map(data: bytes) -> list[tuple[int, int, int]]:
+    """uid_map / gid_map lines: "ID-inside ID-outside length" (user_namespaces(7))."""
+    return [(int(a), int(b), int(n)) for a, b, n in (line.split() for line in data.splitlines() if line.strip())]

@@ -30,8 +30,10 @@ def send_fds(sock: _socket.socket, data: bytes, fds: list[int]) -> int:
 
 def recv_fds(sock: _socket.socket, bufsize: int, maxfds: int) -> tuple[bytes, list[int]]:
     """One recvmsg(2): the data and the fds that came with it (at most ``maxfds``; the
-    kernel closes any beyond).  Raises what recvmsg raises."""
-    data, anc, _flags, _addr = sock.recvmsg(bufsize, _socket.CMSG_SPACE(4 * maxfds))
+    kernel closes any beyond), close-on-exec (MSG_CMSG_CLOEXEC: a pty master or a
+    listener the runtime holds must not reach the hooks it runs).  Raises what recvmsg
+    raises."""
+    data, anc, _flags, _addr = sock.recvmsg(bufsize, _socket.CMSG_SPACE(4 * maxfds), _socket.MSG_CMSG_CLOEXEC)
     fds: list[int] = []
     for level, typ, cdata in anc:
         if level == _socket.SOL_SOCKET and typ == _socket.SCM_RIGHTS:

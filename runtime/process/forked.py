@@ -68,12 +68,16 @@ def report(sock, msg: str) -> None:
             pass
 
 
-def fail(sock, e: BaseException, where: str) -> None:
+def fail(sock, e: BaseException, where: str, os_error: str = "") -> None:
     """The end of a forked child that failed, never returns: ``e`` goes to the parent as
-    one line (a PyruncError's own text; anything else "internal error in WHERE: Type:
-    text", never a traceback), then exit status 1."""
+    one line (a PyruncError's own text; with ``os_error``, an OSError as "OS_ERROR:
+    strerror", the init's "exec: ..."; anything else "internal error in WHERE: Type:
+    text", never a traceback), then exit status 1.  A parent no longer listening (the
+    init after "ready" closed its end) gets it on stderr instead (:func:`report`)."""
     if isinstance(e, PyruncError):
         report(sock, str(e))
+    elif os_error and isinstance(e, OSError):
+        report(sock, f"{os_error}: {e.strerror.lower() if e.strerror else e}")
     else:
         report(sock, f"internal error in {where}: {type(e).__name__}: {e}")
     os._exit(1)

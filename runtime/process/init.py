@@ -26,25 +26,13 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
         path, argv, env = setup(opts, sock)
         wait_for_start(opts)
         if "startContainer" in opts.plan.hooks:
-            # In the container's namespaces, after start, before the user program (runtime.md).
-            try:
-                hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
-                              "startContainer")
-            except PyruncError as e:
-                os.write(2, f"pyrunc: {e}\n".encode())
-                os._exit(1)
-        exec_program(path, argv, env)
-    except PyruncError as e:
-        report(sock, str(e))
-    except OSError as e:
-        report(sock, f"exec: {e.strerror.lower() if e.strerror else e}")
+            # In the container's namespaces, after start, before the user program
+            # (runtime.md); our end of the socket is closed: a failure goes to stderr.
+            hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
+                          "startContainer")
+        forked.exec_program(path, argv, env)
     except BaseException as e:  # never a traceback to the user: one line
-        report(sock, f"internal error in container init: {type(e).__name__}: {e}")
-    os._exit(1)
-
-
-report = forked.report
-exec_program = forked.exec_program
+        forked.fail(sock, e, "container init", os_error="exec")
 
 
 def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
@@ -168,16 +156,19 @@ def _mount_fds(opts: InitOptions, sock: sync.Sock) -> tuple[dict[int, int], dict
     sync.send(sock, sync.MOUNTFDS, str(opts.host_pid))
     trees: dict[int, int] = {}
     sources: dict[int, int] = {}
-    while True:
-        kind, payload, fds = sync.recv(sock)
-        if kind in (sync.MOUNTTREE, sync.MOUNTSRC) and fds:
+    try:
+        while True:
+            kind, payload, fds = sync.recv(sock)
+            if kind not in (sync.MOUNTTREE, sync.MOUNTSRC, sync.OK):
+                sync.close_all(fds)
+                raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
+            sync.check_fds(kind, fds, "the runtime")
+            if kind == sync.OK:
+                return trees, sources
             (trees if kind == sync.MOUNTTREE else sources)[int(payload)] = fds[0]
-        elif kind == sync.OK:
-            return trees, sources
-        else:
-            for fd in [*fds, *trees.values(), *sources.values()]:
-                os.close(fd)
-            raise PyruncError(f"sync: unexpected message {kind!r} while waiting for the mounts' fds")
+    except BaseException:
+        sync.close_all([*trees.values(), *sources.values()])
+        raise
 
 
 #: What runc's waiting init (a Go program) dies of: Go's runtime catches these and exits

@@ -120,7 +120,7 @@ def compile_seccomp(sc, sock: sync.Sock) -> CompiledSeccomp:
     try:
         return CompiledSeccomp(sc, seccomp.compile_filter(sc), sock)
     except PyruncError:
-        sync.recv(sock)
+        sync.close_all(sync.recv(sock)[2])  # "go" carries none
         raise
 
 

@@ -6,9 +6,11 @@ Runs in the first child of the runtime, after the parent has placed it in the cg
 CLONE_NEWPID and CLONE_NEWTIME only apply to children: hence the fork of the init here.
 """
 
+import errno
 import os
 
 from pyrunc.runtime import fault
+from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux import consts as c
 from pyrunc.runtime.linux import libc, namespaces
 from pyrunc.runtime.process import forked, preexec, sync
@@ -35,6 +37,11 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         for _, fd in opened:
             os.close(fd)
     user = plan.namespace("user")
+    if user is not None and user.path:
+        # Root of the namespace joined, as after our own unshare (runc 1.5's nsexec,
+        # issue #4466; 1.1.5's init setuid(0)s): the host's root is unmapped there, and
+        # what the init makes (/dev, its mount points) would fail with EOVERFLOW.
+        _become_root(os.setresuid, "uid")
     if user is not None and not user.path:
         libc.unshare(c.CLONE_NEWUSER)
         # Only the parent can write our id maps (user_namespaces(7)); an unprivileged
@@ -49,8 +56,8 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     flags = namespaces.new_flags(plan.namespaces, exclude=c.CLONE_NEWUSER)
     if flags:
         libc.unshare(flags)
-    if user is not None and not user.path:
-        os.setresgid(0, 0, 0)
+    if user is not None:
+        _become_root(os.setresgid, "gid")
         # A change of credentials clears the parent death signal: set it again.
         forked.die_with_parent(runtime)
     if plan.time_offsets:
@@ -93,3 +100,14 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
         os.close(told_w)
     fault.point("init-fork")
     return pid
+
+
+def _become_root(setres, what: str) -> None:
+    """setresuid/setresgid(0, 0, 0) in the container's user namespace; its 0 unmapped
+    (a namespace joined by path) is the kernel's EINVAL, said as runc's nsexec says it."""
+    try:
+        setres(0, 0, 0)
+    except OSError as e:
+        raise PyruncError(f"failed to become root in user namespace: {what} 0 is not mapped in it"
+                          if e.errno == errno.EINVAL else
+                          f"failed to become root in user namespace: {(e.strerror or str(e)).lower()}") from None

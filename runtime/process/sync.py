@@ -45,7 +45,10 @@ senders), and the EOF of close-on-exec means its execve succeeded.
 The child may send ``log LEVEL\0MSG`` (a warning for the runtime's --log) at any step, and
 ``error MSG`` instead of the next message: the child then exits and the
 parent reports MSG as the failure of the whole operation.  EOF before ``ready`` (create)
-or before the pid (exec) is an error, and so is a kind out of its order (:class:`Order`).
+or before the pid (exec) is an error, and so is a kind out of its order (:class:`Order`)
+and a message whose fds are not the ones its kind carries (:data:`FDS`: one for
+``tty``, ``seccomp``, ``mounttree``, ``mountsrc``, none for the rest); the fds such a
+message brought are closed, never kept or handed on.
 
 A runtime SIGKILLed at any step leaves nothing that ``delete --force`` cannot find: the
 setup child dies with it (PR_SET_PDEATHSIG), an init not yet let go on with the setup
@@ -78,6 +81,9 @@ ERROR = "error"  #: payload: why the child failed; it exits
 LOG = "log"  #: payload LEVEL NUL MSG: a warning for the runtime's log
 EOF = "eof"  #: not sent: what recv returns when the peer is gone
 
+#: How many fds (SCM_RIGHTS) each kind carries; every other kind carries none.
+FDS = {TTY: 1, SECCOMP: 1, MOUNTTREE: 1, MOUNTSRC: 1}
+
 #: The child's messages of create, in order: (kind, required).  One sender (the setup
 #: child, then the init, which says nothing until the setup child has its "ok" for pid).
 CREATE_ORDER = (((MAPS, False), (NETDEVICES, False), (PID, True), (MOUNTFDS, False), (TTY, False),
@@ -101,21 +107,29 @@ class Order:
         self._at = [-1] * len(sequences)
 
     def check(self, kind: str, fds: list[int]) -> None:
-        """Raise on a kind the parent does not expect now (closing the ``fds`` it brought):
-        a message out of the protocol's order is an error, never obeyed."""
-        if kind in (LOG, ERROR, EOF):
+        """Raise on a kind the parent does not expect now, or that came with other fds
+        than it carries (closing the ``fds`` it brought): such a message is an error,
+        never obeyed.  An ``error`` that brought fds is still the child's error (the
+        caller raises it): only its fds are closed here."""
+        if kind == ERROR:
+            if fds:
+                close_all(fds)
             return
+        if kind not in (LOG, EOF) and not self._advance(kind):
+            close_all(fds)
+            raise PyruncError(f"sync: unexpected message {kind!r} from {_CHILD}"
+                              f" (expected {' or '.join(repr(k) for k in self.expected())})")
+        check_fds(kind, fds, _CHILD)
+
+    def _advance(self, kind: str) -> bool:
         for n, seq in enumerate(self._seqs):
             for i in range(self._at[n] + 1, len(seq)):
                 if seq[i][0] == kind:
                     self._at[n] = i
-                    return
+                    return True
                 if seq[i][1]:
                     break
-        for fd in fds:
-            os.close(fd)
-        raise PyruncError(f"sync: unexpected message {kind!r} from the container's process"
-                          f" (expected {' or '.join(repr(k) for k in self.expected())})")
+        return False
 
     def expected(self) -> list[str]:
         out = []
@@ -125,6 +139,26 @@ class Order:
                 if required:
                     break
         return out or [EOF]
+
+
+_CHILD = "the container's process"
+
+
+def close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def check_fds(kind: str, fds: list[int], sender: str) -> None:
+    """Raise, closing ``fds``, unless they are as many as ``kind`` carries (:data:`FDS`):
+    an fd where none belongs would stay open in the runtime (or leak into the
+    container), and a missing one is a malformed message, not an index error."""
+    want = FDS.get(kind, 0)
+    if len(fds) == want:
+        return
+    close_all(fds)
+    raise PyruncError(f"sync: message {kind!r} from {sender} came with {len(fds)} fds"
+                      f" (it carries {want})")
 
 
 def pair() -> tuple[Sock, Sock]:
@@ -149,10 +183,11 @@ def recv(sock: Sock) -> tuple[str, str, list[int]]:
 
 
 def expect(sock: Sock, kind: str) -> str:
-    """Wait for ``kind`` from the parent; an EOF means the parent died: stop here."""
+    """Wait for ``kind`` (one that carries no fds) from the parent; an EOF means the
+    parent died: stop here.  Another kind, or fds with it, is an error (fds closed)."""
     k, payload, fds = recv(sock)
-    for fd in fds:
-        os.close(fd)
     if k != kind:
+        close_all(fds)
         raise PyruncError(f"sync: expected {kind!r} from the runtime, got {k!r}")
+    check_fds(k, fds, "the runtime")
     return payload

@@ -918,6 +918,8 @@ REWRITES: list[tuple[str, str, str, str]] = [
      "/kubepods/.../pod/<id>); pyrunc removes the ones it made when they are empty: nothing is left"),
     ("call*", r'time="<TIME>" level=warning msg="can\'t raise ambient capability CAP_\w+: operation not permitted"\n?',
      "", "as below (a terminal merges the warnings into stdout)"),
+    ("call*", r"\x1b\[33mWARN\x1b\[0m\[\d{4}\] can't raise ambient capability CAP_\w+: operation not permitted *\n?",
+     "", "as below (on a terminal, logrus's coloured form of the line)"),
     ("file log*", r'.*can\'t raise ambient capability CAP_\w+: operation not permitted.*\n?', "",
      "as below (the --log file)"),
     ("*.stderr", r"(?m)^debug: .*\n?", "",

@@ -4,7 +4,7 @@ container), comparing exit code and text."""
 
 import os
 
-from harness import Call, Collect, Scenario, Shell, Snapshot, WaitOutput, WaitStopped, field
+from harness import JSON_PATH, Call, Collect, Scenario, Shell, Snapshot, WaitOutput, WaitStopped, field
 
 CREATE = Call(["create", "--bundle", "{bundle}", "{id}"])
 CREATE2 = Call(["create", "--bundle", "{bundle}", "{id2}"])
@@ -224,6 +224,32 @@ SCENARIOS.append(held("cli-exec-process-bad-json",
                       Shell(lambda v: open(os.path.join(v["tmp"], "p.json"), "w").write("{nope")),
                       C("exec", "--process", "{tmp}/p.json", "{id}")))
 SCENARIOS.append(held("cli-exec-paused", C("pause", "{id}"), C("exec", "{id}", "true"), C("resume", "{id}")))
+# exec -t: runc checks the container (exists, not stopped, not paused), the process, the
+# --tty/--detach/--console-socket combination, then the caller's terminal (exec.go, then
+# utils_linux.go's runner.run -> setupIO -> initHostConsole); under `script` or not.
+for tty in (False, True):
+    t = "-terminal" if tty else ""
+    SCENARIOS += [
+        nobundle(f"cli-exec-tty-missing{t}", C("exec", "-t", "nosuch", "true", tty=tty)),
+        Scenario(f"cli-exec-tty-stopped{t}", [CREATE, START, WaitOutput(), WaitStopped(),
+                                              C("exec", "-t", "{id}", "true", tty=tty), DELETE]),
+        held(f"cli-exec-tty-paused{t}", C("pause", "{id}"), C("exec", "-t", "{id}", "true", tty=tty),
+             C("resume", "{id}")),
+        held(f"cli-exec-tty-no-args{t}", C("exec", "-t", "{id}", tty=tty)),
+        held(f"cli-exec-tty-detach{t}", C("exec", "-t", "-d", "{id}", "true", tty=tty)),
+        held(f"cli-exec-tty-bad-process{t}",
+             Shell(lambda v: open(os.path.join(v["tmp"], "p.json"), "w").write("{nope")),
+             C("exec", "-t", "--process", "{tmp}/p.json", "{id}", tty=tty),
+             # on a terminal the error is the call's output: the harness's stderr rule
+             # for pyrunc's own JSON error text does not reach it
+             deliberate={"call* exec.stdout": JSON_PATH} if tty else {}),
+        Scenario(f"cli-exec-tty-stopped-no-args{t}", [CREATE, START, WaitOutput(), WaitStopped(),
+                                                      C("exec", "-t", "{id}", tty=tty), DELETE]),
+        Scenario(f"cli-exec-tty-stopped-bad-process{t}", [
+            CREATE, START, WaitOutput(), WaitStopped(),
+            Shell(lambda v: open(os.path.join(v["tmp"], "p.json"), "w").write("{nope")),
+            C("exec", "-t", "--process", "{tmp}/p.json", "{id}", tty=tty), DELETE]),
+    ]
 
 # ---------------------------------------------------------------- update
 for name, args in [
