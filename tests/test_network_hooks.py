@@ -352,6 +352,23 @@ def test_a_lease_whose_container_is_gone_is_reclaimed(pyrunc, make_bundle, net):
 
 # --- nftables: port publishing and outbound NAT (off by default) -----------------------
 
+def connect_published(pyrunc, cid: str, net: Net, port: int) -> socket.socket:
+    """A connection to a published port on the gateway.  A refused one is tried again for
+    at most 5 s (seen twice under the whole suite's parallel load, never alone: the
+    container listened and the rule was in place); what the host and the container had
+    is said if it never connects."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return socket.create_connection((GATEWAY, port), timeout=5)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                tcp = pyrunc("exec", cid, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
+                raise AssertionError(f"{GATEWAY}:{port} refused for 5 s; table:\n{nft_table(net.bridge)}\n"
+                                     f"container's sockets:\n{tcp}\naddress: {net.address_of(cid)}") from None
+            time.sleep(0.1)
+
+
 def test_published_port_reaches_the_container_and_goes_with_it(pyrunc, make_bundle, net):
     """The host connects to a published port on its own (gateway) address: DNAT in the
     bridge's table takes it to the container; the rules carry the container's id and go
@@ -363,7 +380,7 @@ def test_published_port_reaches_the_container_and_goes_with_it(pyrunc, make_bund
     try:
         wait_listening(pyrunc, cid, 7000)
         assert f'comment "pyrunc:{cid}"' in nft_table(net.bridge)
-        with socket.create_connection((GATEWAY, 18080), timeout=5) as conn:
+        with connect_published(pyrunc, cid, net, 18080) as conn:
             assert conn.recv(100).strip() == b"published"
     finally:
         pyrunc("delete", "--force", cid)
