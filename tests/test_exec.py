@@ -245,3 +245,33 @@ def test_user_namespace_container_and_exec(pyrunc, make_bundle):
     assert out[0] == "0" and out[1:4] == ["0", "100000", "65536"]
     assert out[4] == os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
     pyrunc("delete", "--force", "un", check=True)
+
+
+def test_preserve_fds_the_caller_did_not_open(pyrunc, make_bundle):
+    """--preserve-fds N needs fds 3..3+N-1 open in the caller: runc's runner.run stats each
+    (utils_linux.go) and refuses, exit 255 for exec, 1 for create/run, nothing started or
+    left behind.  Before, pyrunc filled the holes with /dev/null and went on."""
+    running(pyrunc, make_bundle)
+
+    def with_fd3(*args: str) -> subprocess.CompletedProcess:  # the caller opens fd 3 only
+        cmd = " ".join(pyrunc.cmd(*args))
+        return subprocess.run(["sh", "-c", f"exec {cmd} 3</dev/null"], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+
+    p = with_fd3("exec", "--preserve-fds", "2", "ex", "touch", "/tmp/ran")
+    assert p.returncode == 255, p.stderr
+    assert p.stderr.strip().endswith('msg="exec failed: unable to stat preserved-fd 1 (of 2): '
+                                     'stat /proc/self/fd/4: no such file or directory"'), p.stderr
+    assert pyrunc("exec", "ex", "test", "-e", "/tmp/ran").returncode == 1
+    # what the caller does pass reaches the process, as before
+    p = with_fd3("exec", "--preserve-fds", "1", "ex", "readlink", "/proc/self/fd/3")
+    assert (p.returncode, p.stdout.strip()) == (0, "/dev/null"), p.stderr
+    b = make_bundle(["true"])
+    for cmd in (["create"], ["run", "-d"]):
+        p = with_fd3(*cmd, "--preserve-fds", "3", "-b", b.path, "pf")
+        assert p.returncode == 1, p.stderr
+        assert ('failed: unable to stat preserved-fd 1 (of 3): stat /proc/self/fd/4: '
+                'no such file or directory"') in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(pyrunc.root, "pf"))
+        assert "pf" not in pyrunc("list", "-q").stdout.split()
+    pyrunc("delete", "--force", "ex", check=True)

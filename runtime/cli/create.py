@@ -78,16 +78,18 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto", systemd: bo
 
     extra = max(opts["preserve_fds"], 0)  # runc passes none for a negative count
     listen = os.environ.get("LISTEN_FDS")
+    nlisten = 0
     if listen:
         try:
-            extra += int(listen)
+            nlisten = int(listen)
+            extra += nlisten
         except ValueError:
             raise PyruncError(f"LISTEN_FDS={listen!r} is not a number") from None
     return CreateOptions(pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"], preserve_fds=extra,
                          console_socket=opts["console_socket"], detach=detach,
                          rootless_cgroups=rootless_cgroups(rootless), pidfd_socket=opts["pidfd_socket"],
-                         systemd_cgroup=systemd)
+                         systemd_cgroup=systemd, listen_fds=nlisten)
 
 
 def check_systemd(g: dict) -> None:

@@ -15,15 +15,17 @@ from pyrunc.spec.plan import Plan
 
 class CreateOptions:
     __slots__ = ("pid_file", "no_pivot", "no_new_keyring", "preserve_fds", "console_socket", "detach",
-                 "rootless_cgroups", "pidfd_socket", "stdio", "systemd_cgroup")
+                 "rootless_cgroups", "pidfd_socket", "stdio", "systemd_cgroup", "listen_fds")
 
     def __init__(self, pid_file: str = "", no_pivot: bool = False, no_new_keyring: bool = False,
                  preserve_fds: int = 0, console_socket: str = "", detach: bool = True,
-                 rootless_cgroups: bool = False, pidfd_socket: str = "", systemd_cgroup: bool = False) -> None:
+                 rootless_cgroups: bool = False, pidfd_socket: str = "", systemd_cgroup: bool = False,
+                 listen_fds: int = 0) -> None:
         self.pid_file = pid_file
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
-        self.preserve_fds = preserve_fds
+        self.preserve_fds = preserve_fds  # LISTEN_FDS + --preserve-fds
+        self.listen_fds = listen_fds  # of which the first ones are LISTEN_FDS's
         self.console_socket = console_socket
         self.detach = detach
         self.rootless_cgroups = rootless_cgroups  # --rootless: cgroup permission errors ignored
@@ -73,7 +75,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         raise PyruncError("process: is required to create a container")
     check_terminal(plan, co)
     check_userns_maps(plan)
-    reserve_fds(co.preserve_fds)
+    reserve_fds(co.preserve_fds, co.listen_fds)
     pidfd_sock = None
     if co.pidfd_socket:
         from pyrunc.runtime.linux import pidfd

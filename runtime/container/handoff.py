@@ -2,16 +2,33 @@
 (``--preserve-fds``, LISTEN_FDS) and its pid file (``--pid-file``).
 Layer: container (may import process, spec, linux and the base)."""
 
+import fcntl
 import os
 
 from pyrunc.runtime.errors import PyruncError
 
 
-def reserve_fds(n: int) -> None:
-    """fds 3..3+n-1 belong to the container (--preserve-fds, LISTEN_FDS): any that is not
-    open gets /dev/null, so that none of the runtime's own files (its lock, the FIFO, a
-    directory of the host) can land there and leak into the container."""
-    for fd in range(3, 3 + n):
+def reserve_fds(n: int, listen: int = 0) -> None:
+    """fds 3..3+n-1 belong to the container: the first ``listen`` are LISTEN_FDS's, the
+    rest --preserve-fds's.  A preserved fd the caller did not open is an error, as runc's
+    (utils_linux.go, runner.run: "unable to stat preserved-fd I (of N)", before stdio is
+    set up; runc 1.1.5's text).  An fd of ours (close-on-exec: a caller's fd cannot be,
+    it came through an execve) is not the caller's either: runc 1.1.5 passes its own
+    fds there (its /sys/fs/cgroup handle, its epoll), pyrunc refuses.  A LISTEN_FDS fd
+    that is not open gets /dev/null, so that none of the runtime's own files (its lock,
+    the FIFO, a directory of the host) can land there and leak into the container."""
+    base = 3 + max(listen, 0)
+    count = n - max(listen, 0)
+    for i in range(max(count, 0)):
+        fd = base + i
+        try:
+            theirs = not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        except OSError:
+            theirs = False
+        if not theirs:
+            raise PyruncError(f"unable to stat preserved-fd {i} (of {count}): "
+                              f"stat /proc/self/fd/{fd}: no such file or directory")
+    for fd in range(3, base):
         try:
             os.fstat(fd)
         except OSError:

@@ -215,6 +215,22 @@ for name, args in [
     ("cli-exec-label", ["exec", "--process-label", "x", "{id}", "true"]),
 ]:
     SCENARIOS.append(held(name, C(*args), Collect("*.pid")))
+# --preserve-fds N with fds the caller did not open: runc refuses before anything starts
+# (utils_linux.go, runner.run: "unable to stat preserved-fd I (of N)"), exit 255 for exec,
+# 1 for create/run, nothing left behind.  The harness's caller passes only stdio.
+PRESERVE_UNOPENED = ("runc 1.1.5 stats /proc/self/fd/N in its own process, where its own fds (the "
+                     "/sys/fs/cgroup handle, epoll) sit at 3..6 and pass the check (and leak into the "
+                     "container); pyrunc names the first fd the caller did not open (same text, smaller index)")
+SCENARIOS += [
+    held("cli-exec-preserve-fds-unopened", C("exec", "--preserve-fds", "10", "{id}", "true"),
+         deliberate={"call* exec.stderr": PRESERVE_UNOPENED}),
+    Scenario("cli-create-preserve-fds-unopened", [Call(["create", "--preserve-fds", "10", "--bundle", "{bundle}",
+                                                        "{id}"]), FORCE],
+             deliberate={"call0 create.stderr": PRESERVE_UNOPENED}),
+    Scenario("cli-run-preserve-fds-unopened", [Call(["run", "-d", "--preserve-fds", "10", "--bundle", "{bundle}",
+                                                     "{id}"]), FORCE],
+             deliberate={"call0 run.stderr": PRESERVE_UNOPENED}),
+]
 SCENARIOS.append(held("cli-exec-process-file",
                       Shell(lambda v: open(os.path.join(v["tmp"], "p.json"), "w").write(
                           '{"args": ["sh", "-c", "echo from-process-file; id -u"], "cwd": "/tmp", '
