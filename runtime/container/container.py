@@ -119,8 +119,12 @@ class Container:
             assert st is not None
             notify.forward_ready(listener, st.pid, lambda: procfs.is_alive(st.pid, st.start))
         if hooks:
+            from pyrunc.runtime.container.handoff import cloexec_from
             from pyrunc.runtime.process import hooks as runner
 
+            # runc runs poststart during create, after its CloseExecFrom(3): the fds
+            # start's caller passes do not reach them either.
+            cloexec_from(3)
             try:
                 runner.run_all(hooks, self._hook_state(RUNNING), "poststart")
             except PyruncError as e:

@@ -7,7 +7,7 @@ import os
 from pyrunc.runtime import fault, log
 from pyrunc.runtime.container import store
 from pyrunc.runtime.container.container import Container, now_rfc3339nano
-from pyrunc.runtime.container.handoff import reserve_fds, write_pid_file
+from pyrunc.runtime.container.handoff import cloexec_from, reserve_fds, write_pid_file
 from pyrunc.runtime.errors import Exists, NotExist, PyruncError
 from pyrunc.runtime.linux import procfs
 from pyrunc.spec.plan import Plan
@@ -76,6 +76,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
     check_terminal(plan, co)
     check_userns_maps(plan)
     reserve_fds(co.preserve_fds, co.listen_fds)
+    cloexec_from(3)
     pidfd_sock = None
     if co.pidfd_socket:
         from pyrunc.runtime.linux import pidfd

@@ -38,6 +38,22 @@ def reserve_fds(n: int, listen: int = 0) -> None:
                 os.close(nul)
 
 
+def cloexec_from(lo: int = 3) -> None:
+    """Make every fd from ``lo`` up close-on-exec, as runc's create and run do before they
+    spawn anything (libcontainer's start: utils.CloseExecFrom(3), the CVE-2024-21626
+    hardening): fds the caller passed without close-on-exec (``script`` leaves 10 and 251;
+    a shell's ``exec 7<file``) then reach no hook and no helper the runtime execs.  The
+    container's process still gets its --preserve-fds and LISTEN_FDS fds: it is a fork,
+    and the init makes those inheritable again just before its execve (process/preexec.py)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= lo:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass  # listdir's own directory fd, closed by now
+
+
 def write_pid_file(path: str, pid: int) -> None:
     """runc writes the pid file atomically: a hidden temporary beside it, then rename."""
     path = os.path.abspath(path)

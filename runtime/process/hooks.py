@@ -36,15 +36,23 @@ def _enter_bundle(state: str) -> None:
 
 
 def run(hook, state: str, kind: str) -> None:
-    """Run one hook; a non-zero exit, a signal or the timeout is an error naming it."""
+    """Run one hook; a non-zero exit, a signal or the timeout is an error naming it.
+
+    The hook gets what runc's gives it (libcontainer/configs Command.Run, an exec.Cmd
+    with Stdin, Stdout and Stderr set and no ExtraFiles): fd 0 a pipe carrying the
+    state, fds 1 and 2 two pipes the runtime reads, and whatever of the runtime's fds
+    is inheritable.  None of ours is; create and run make the caller's close-on-exec
+    before anything is spawned (container/handoff.py, cloexec_from), so only ``delete``'s
+    poststop hooks see fds its caller passed, as runc's do."""
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
+    ofd_r, ofd_w = os.pipe2(os.O_CLOEXEC)
     efd_r, efd_w = os.pipe2(os.O_CLOEXEC)
     argv = hook.args or [hook.path]
     pid = os.fork()
     if pid == 0:
         try:
             os.dup2(rfd, 0)
-            os.dup2(efd_w, 1)
+            os.dup2(ofd_w, 1)
             os.dup2(efd_w, 2)
             if kind in ("prestart", "createRuntime", "createContainer", "poststart"):
                 _enter_bundle(state)
@@ -56,16 +64,18 @@ def run(hook, state: str, kind: str) -> None:
             pass
         os._exit(127)
     os.close(rfd)
+    os.close(ofd_w)
     os.close(efd_w)
     os.set_blocking(wfd, False)
+    readers = [ofd_r, efd_r]
     try:
         # The timeout covers everything: a hook that never reads its stdin times out too.
         deadline = None if hook.timeout is None else time.monotonic() + hook.timeout
         pending = state.encode()
-        err = b""
-        while True:
+        err = b""  # stdout and stderr as they came, for the error's last line
+        while readers:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            r, w, _ = select.select([efd_r], [wfd] if wfd >= 0 else [], [], timeout)
+            r, w, _ = select.select(readers, [wfd] if wfd >= 0 else [], [], timeout)
             if w:
                 try:
                     pending = pending[os.write(wfd, pending[:65536]):]
@@ -80,11 +90,12 @@ def run(hook, state: str, kind: str) -> None:
                 os.kill(pid, 9)  # SIGKILL
                 os.waitpid(pid, 0)
                 raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): timed out after {hook.timeout}s")
-            chunk = os.read(efd_r, 4096)
-            if not chunk:
-                break
-            if len(err) < 4096:
-                err += chunk
+            for fd in r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    readers.remove(fd)
+                elif len(err) < 4096:
+                    err += chunk
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
@@ -95,6 +106,7 @@ def run(hook, state: str, kind: str) -> None:
     finally:
         if wfd >= 0:
             os.close(wfd)
+        os.close(ofd_r)
         os.close(efd_r)
 
 

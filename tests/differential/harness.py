@@ -63,7 +63,9 @@ class Call:
     console printed becomes the container's output.
     ``stdin``: text fed to the call (else /dev/null).  ``cwd``: run from this directory
     (placeholders allowed; default the scenario's directory).  ``record``: compare this
-    call (False for setup calls whose result is not the point).  ``env``: extra environment."""
+    call (False for setup calls whose result is not the point).  ``env``: extra environment.
+    ``fds``: fds the caller leaves open without close-on-exec (each on /dev/null), as
+    ``script`` or a shell's ``exec 7</dev/null`` does; else only stdio reaches the call."""
 
     args: list[str]
     tty: bool = False
@@ -75,6 +77,7 @@ class Call:
     timeout: float = CALL_TIMEOUT
     as_user: int | None = None
     global_args: list[str] | None = None  # before the command; default ["--root", "{root}"]
+    fds: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass
@@ -421,6 +424,8 @@ class Run:
             env.update({k: self.fill(v) for k, v in c.env.items()})
         if c.console:
             self.start_receiver(os.path.join(self.tmp, "console.sock"), os.path.join(self.tmp, f"console{n}"))
+        if c.fds:  # bash: dash takes one-digit fds only
+            argv = ["bash", "-c", 'exec "$@" ' + " ".join(f"{n}</dev/null" for n in c.fds), "bash", *argv]
         if c.tty:
             import shlex
 

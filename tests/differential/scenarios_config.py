@@ -5,7 +5,7 @@ symlinks in the rootfs).  Each runs create / start / delete with the probe as th
 
 import os
 
-from harness import Call, Scenario, Shell, WaitOutput, WaitStopped, field, lifecycle, run_once
+from harness import Call, Collect, Scenario, Shell, WaitOutput, WaitStopped, field, lifecycle, run_once
 
 
 def put(path: str, value) -> list[dict]:
@@ -521,6 +521,26 @@ SCENARIOS += [
     F("hooks-env", put("/hooks", {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "env > {tmp}/hook-env"],
                                                      "env": ["A=1", "B=2"]}]})),
     F("hooks-empty", put("/hooks", {})),
+]
+
+# fds the caller passes without close-on-exec (``script``, ``exec 7<``): runc's create and run
+# mark every fd from 3 close-on-exec before they spawn anything (libcontainer's start,
+# utils.CloseExecFrom(3)), so its createRuntime, prestart and poststart hooks (run during
+# create) get stdin, stdout and stderr only; delete does not, and its poststop hooks see
+# them.  In-container hooks (createContainer, startContainer) are left out: runc's see its
+# init's own fds (sync socket, log pipe, FIFO).
+CALLER_FDS = (7, 10, 251)
+# And stdout and stderr are two pipes (exec.Cmd's two buffers), not one.
+_FD_HOOK = ('ls /proc/$$/fd > {tmp}/hook-fds-%s; [ "$(readlink /proc/$$/fd/1)" = "$(readlink /proc/$$/fd/2)" ] '
+            '&& echo stdout is stderr >> {tmp}/hook-fds-%s || echo stdout and stderr apart >> {tmp}/hook-fds-%s')
+_FD_HOOKS = put("/hooks", {k: [{"path": "/bin/sh", "args": ["sh", "-c", _FD_HOOK % (k, k, k)]}]
+                           for k in ("createRuntime", "prestart", "poststart", "poststop")})
+SCENARIOS += [
+    F("hooks-caller-fds", _FD_HOOKS, steps=[
+        Call(["create", "--bundle", "{bundle}", "{id}"], fds=CALLER_FDS), Call(["start", "{id}"], fds=CALLER_FDS),
+        WaitOutput(), WaitStopped(), Call(["delete", "{id}"], fds=CALLER_FDS), Collect("hook-fds-*")]),
+    F("hooks-caller-fds-run", _FD_HOOKS,
+      steps=[Call(["run", "--bundle", "{bundle}", "{id}"], fds=CALLER_FDS), Collect("hook-fds-*")]),
 ]
 
 # ---------------------------------------------------------------- seccomp
