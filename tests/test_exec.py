@@ -275,3 +275,21 @@ def test_preserve_fds_the_caller_did_not_open(pyrunc, make_bundle):
         assert not os.path.exists(os.path.join(pyrunc.root, "pf"))
         assert "pf" not in pyrunc("list", "-q").stdout.split()
     pyrunc("delete", "--force", "ex", check=True)
+
+
+def test_exec_cgroup_syntax_first(pyrunc, make_bundle):
+    """runc parses --cgroup right after the process is read (exec.go getSubCgroupPaths),
+    before runner.run's terminal, --preserve-fds and caller-terminal checks; 1.1.5's texts."""
+    running(pyrunc, make_bundle)
+    for args, msg in [
+        (["--cgroup", "pids:a:b"], "invalid --cgroup argument: pids:a:b"),
+        (["--cgroup", "pids:/a", "--cgroup", "b"], "invalid --cgroup argument: b (missing <controller>: prefix)"),
+        (["-t", "-d", "--cgroup", "a:b:c"], "invalid --cgroup argument: a:b:c"),
+        (["-t", "--cgroup", "x", "--cgroup", "y"], "invalid --cgroup argument: x (missing <controller>: prefix)"),
+        (["--preserve-fds", "10", "--cgroup", "a:b:c"], "invalid --cgroup argument: a:b:c"),
+    ]:
+        p = pyrunc("exec", *args, "ex", "touch", "/tmp/ran")
+        assert p.returncode == 255, (args, p.stderr)
+        assert p.stderr.strip().endswith(f'msg="exec failed: {msg}"'), (args, p.stderr)
+    assert pyrunc("exec", "ex", "test", "-e", "/tmp/ran").returncode == 1
+    pyrunc("delete", "--force", "ex", check=True)

@@ -200,9 +200,13 @@ class Container:
         of the process in the foreground, 0 when detached.  runc's order of refusals
         (exec.go, then utils_linux.go's runner.run): the container's status (the caller
         checked it once already, before reading the process: :meth:`check_exec`), the
-        --tty/--detach/--console-socket combination, --preserve-fds, and only then the
-        caller's terminal (setupIO's initHostConsole)."""
+        --cgroup syntax (exec.go), the --tty/--detach/--console-socket combination,
+        --preserve-fds, and only then the caller's terminal (setupIO's initHostConsole)."""
         self.check_exec(ignore_paused)
+        if sub_cgroups:
+            from pyrunc.runtime.linux.cgroups.manager import check_sub_cgroup_args
+
+            check_sub_cgroup_args(sub_cgroups)  # runc: after the process, before the terminal
         if proc.terminal and detach and not console_socket:
             raise PyruncError("cannot allocate tty if runc will detach without setting console socket")
         if console_socket and (not proc.terminal or not detach):

@@ -231,6 +231,17 @@ SCENARIOS += [
                                                      "{id}"]), FORCE],
              deliberate={"call0 run.stderr": PRESERVE_UNOPENED}),
 ]
+# --cgroup's syntax: runc parses it right after the process is read, before the terminal,
+# --preserve-fds and caller-terminal checks of runner.run (exec.go getSubCgroupPaths, 1.1.5
+# and 1.5 in that order); 1.1.5's texts.
+for name, args in [
+    ("cli-exec-cgroup-two-colons", ["--cgroup", "pids:a:b"]),
+    ("cli-exec-cgroup-no-prefix-of-two", ["--cgroup", "pids:/a", "--cgroup", "b"]),
+    ("cli-exec-cgroup-bad-tty-detach", ["-t", "-d", "--cgroup", "a:b:c"]),
+    ("cli-exec-cgroup-bad-tty", ["-t", "--cgroup", "x", "--cgroup", "y"]),
+    ("cli-exec-cgroup-bad-preserve-fds", ["--preserve-fds", "10", "--cgroup", "a:b:c"]),
+]:
+    SCENARIOS.append(held(name, C("exec", *args, "{id}", "true")))
 SCENARIOS.append(held("cli-exec-process-file",
                       Shell(lambda v: open(os.path.join(v["tmp"], "p.json"), "w").write(
                           '{"args": ["sh", "-c", "echo from-process-file; id -u"], "cwd": "/tmp", '

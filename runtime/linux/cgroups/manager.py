@@ -41,6 +41,22 @@ DRIVERS: dict[str, tuple[str, str]] = {
 }
 
 
+def check_sub_cgroup_args(specs: list[str]) -> None:
+    """runc exec's ``--cgroup`` syntax (exec.go, getSubCgroupPaths): "path" alone, or
+    "ctrl[,ctrl]:path" each; more than one colon, or a path without its controller among
+    several, is refused with runc 1.1.5's texts.  runc parses it right after the process
+    is read, before the terminal and --preserve-fds checks (1.1.5 and 1.5 alike); whether
+    the controllers and directories exist is :meth:`Manager.sub_dirs`'s, later."""
+    from pyrunc.runtime.errors import PyruncError
+
+    for spec in specs:
+        n = spec.count(":")
+        if n > 1:
+            raise PyruncError(f"invalid --cgroup argument: {spec}")
+        if n == 0 and len(specs) != 1:
+            raise PyruncError(f"invalid --cgroup argument: {spec} (missing <controller>: prefix)")
+
+
 class Manager(abc.ABC):
     """One container's cgroups.
 
