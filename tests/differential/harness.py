@@ -468,8 +468,10 @@ class Run:
             return
         self.obs[f"{key}.exit"] = str(rc)
         self.obs[f"{key}.stdout"] = self.clean_stdout(out_path, c.tty)
-        if c.args and c.args[0] in ("ps", "events"):  # pids, times, counters (and the widths they make)
-            self.obs[f"{key}.stdout"] = re.sub(r" +", " ", re.sub(r"\d+", "N", self.obs[f"{key}.stdout"]))
+        if c.args and c.args[0] in ("ps", "events"):  # pids, times, counters (and the widths they make:
+            # ps right-aligns a pid column, so a 4-digit pid beside a 5-digit one pads the line)
+            out = re.sub(r" +", " ", re.sub(r"\d+", "N", self.obs[f"{key}.stdout"]))
+            self.obs[f"{key}.stdout"] = re.sub(r"(?m)^ ", "", out)
         if c.args and c.args[0] == "list":  # pids; the table's widths follow the times' lengths
             out = re.sub(r'"pid":\d+', '"pid":<PID>', self.obs[f"{key}.stdout"])
             if not out.startswith("["):
