@@ -583,3 +583,28 @@ def test_foreground_stdin_larger_than_a_pipe(pyrunc, runc, make_bundle, cmd, out
         p = rt("run", "-b", b.path, f"fi-{name}", input="x" * (4 << 20), timeout=60)
         seen[name] = (p.returncode, p.stdout.strip() == out, len(p.stdout))
     assert seen["pyrunc"] == seen["runc"] and seen["runc"][:2] == (0, True), seen
+
+
+# 7. systemd socket activation (create and run read it as go-systemd's activation.Files):
+# the caller's LISTEN_FDS fds pass from 3 on, and the process is told (LISTEN_FDS=n,
+# LISTEN_PID=1 after the config's environment), only when LISTEN_PID is the runtime's
+# own pid; another pid, none, or a LISTEN_FDS that is not a number pass nothing, silently.
+@needs_runc
+@pytest.mark.parametrize("listen_pid, listen_fds, passed", [
+    ("$$", "1", True), ("1", "1", False), ("", "1", False), ("$$", "x", False), ("$$", "0", False),
+])
+def test_socket_activation_as_runc(pyrunc, runc, make_bundle, tmp_path, listen_pid, listen_fds, passed):
+    import shlex
+
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sh", "-c", "env | grep ^LISTEN_ | sort; ls /proc/self/fd | tr '\\n' ' '"])
+        pid = "unset LISTEN_PID" if not listen_pid else f"export LISTEN_PID={listen_pid}"
+        cmd = " ".join(shlex.quote(a) for a in rt.cmd("run", "-b", b.path, f"act-{name}"))
+        # exec: the runtime keeps the shell's pid, the one $$ names.
+        p = subprocess.run(["sh", "-c", f"{pid}; export LISTEN_FDS={listen_fds}; exec {cmd} 3</dev/null"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        seen[name] = (p.returncode, p.stdout, p.stderr)
+    # ls's own directory is one fd more than the container was given.
+    expected = "LISTEN_FDS=1\nLISTEN_PID=1\n0 1 2 3 4 " if passed else "0 1 2 3 "
+    assert seen["pyrunc"] == seen["runc"] == (0, expected, ""), seen

@@ -74,22 +74,36 @@ def create_options(opts: dict, detach: bool, rootless: str = "auto", systemd: bo
 
     from pyrunc.runtime.container.create import CreateOptions
     from pyrunc.runtime.container.invoker import rootless_cgroups
-    from pyrunc.runtime.errors import PyruncError
 
     extra = max(opts["preserve_fds"], 0)  # runc passes none for a negative count
-    listen = os.environ.get("LISTEN_FDS")
-    nlisten = 0
-    if listen:
-        try:
-            nlisten = int(listen)
-            extra += nlisten
-        except ValueError:
-            raise PyruncError(f"LISTEN_FDS={listen!r} is not a number") from None
+    nlisten = listen_fds(os.environ, os.getpid())
+    extra += nlisten
     return CreateOptions(pid_file=opts["pid_file"], no_pivot=opts["no_pivot"],
                          no_new_keyring=opts["no_new_keyring"], preserve_fds=extra,
                          console_socket=opts["console_socket"], detach=detach,
                          rootless_cgroups=rootless_cgroups(rootless), pidfd_socket=opts["pidfd_socket"],
                          systemd_cgroup=systemd, listen_fds=nlisten)
+
+
+def _go_atoi(s: str) -> int | None:
+    """Go's strconv.Atoi: an optional sign and ASCII digits, nothing else."""
+    digits = s[1:] if s[:1] in ("+", "-") else s
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    return int(s)
+
+
+def listen_fds(env, pid: int) -> int:
+    """systemd socket activation as runc reads it (go-systemd's activation.Files, which
+    create and run call when LISTEN_FDS is set): the caller's LISTEN_FDS fds from 3 on,
+    only when LISTEN_PID is our own pid; anything else (LISTEN_PID unset or another pid,
+    LISTEN_FDS not a number, 0 or negative) passes none, without a word."""
+    if not env.get("LISTEN_FDS"):
+        return 0
+    if _go_atoi(env.get("LISTEN_PID", "")) != pid:
+        return 0
+    n = _go_atoi(env["LISTEN_FDS"])
+    return n if n is not None and n > 0 else 0
 
 
 def check_systemd(g: dict) -> None:

@@ -114,6 +114,14 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
 
         if notify.host_socket():
             plan = notify.prepare(cdir, plan)
+        if co.listen_fds:
+            # runc's run: the container's process is told about the sockets it got, after
+            # the config's environment (a config's own LISTEN_* comes first, and wins).
+            from pyrunc.spec.plan import derive
+
+            assert plan.process is not None
+            env = [*plan.process.env, f"LISTEN_FDS={co.listen_fds}", "LISTEN_PID=1"]
+            plan = derive(plan, process=derive(plan.process, env=env))
         fifo = os.path.join(cdir, store.FIFO)
         os.mkfifo(fifo, 0o600)
         # Opened for reading before the fork: the init inherits it and blocks on it.
