@@ -24,6 +24,7 @@ STEPS = (
     "state-write",      # the first state file written (before anything is made)
     "cgroup-create",    # cgroup directories made
     "cgroup-limits",    # linux.resources written
+    "cgroup-self-join",  # the setup child in its v1 cgroups by its own write (setup child side)
     "cgroup-join",      # the setup child placed in the cgroups
     "namespace-<type>",  # each namespace joined or created (in the setup child)
     "id-maps",          # uid_map/gid_map written by the runtime

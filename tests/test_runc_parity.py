@@ -608,3 +608,33 @@ def test_socket_activation_as_runc(pyrunc, runc, make_bundle, tmp_path, listen_p
     # ls's own directory is one fd more than the container was given.
     expected = "LISTEN_FDS=1\nLISTEN_PID=1\n0 1 2 3 4 " if passed else "0 1 2 3 "
     assert seen["pyrunc"] == seen["runc"] == (0, expected, ""), seen
+
+
+# 8. The cgroups a container's processes are in, read from the host: the init and an exec'd
+# process are in the container's directory of every hierarchy, as runc places them.  pyrunc's
+# children join by themselves (a v1 ``tasks`` write of "0", clone3 into the cgroup2
+# directory: Manager.placement), runc's parent writes their pid to cgroup.procs.
+@needs_runc
+def test_processes_are_in_every_cgroup_as_runc(pyrunc, runc, make_bundle, tmp_path):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["sleep", "1000"])
+        rel = b.config["linux"]["cgroupsPath"]
+        cid = f"cg-{name}"
+        assert rt("run", "-d", "-b", b.path, cid).returncode == 0
+        init = json.loads(rt("state", cid, check=True).stdout)["pid"]
+        pid_file = tmp_path / f"{name}.pid"
+        p = rt("exec", "-d", "--pid-file", str(pid_file), cid, "sleep", "1000")
+        assert p.returncode == 0, p.stderr
+        procs = {}
+        for what, pid in (("init", init), ("exec", int(pid_file.read_text()))):
+            with open(f"/proc/{pid}/cgroup") as f:
+                procs[what] = sorted(line.strip().replace(rel, "<container>") for line in f)
+        seen[name] = procs
+        rt("delete", "--force", cid, check=True)
+    with open("/proc/self/cgroup") as f:
+        hierarchies = len(f.read().splitlines())
+    assert seen["pyrunc"] == seen["runc"]
+    assert seen["pyrunc"]["init"] == seen["pyrunc"]["exec"]
+    assert len(seen["pyrunc"]["init"]) == hierarchies
+    assert all(line.endswith("<container>") for line in seen["pyrunc"]["init"]), seen

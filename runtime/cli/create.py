@@ -117,12 +117,9 @@ def check_systemd(g: dict) -> None:
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("create", pos, exact=1)
     check_systemd(g)
-    from pyrunc.runtime.container import prewarm
+    plan = load_plan(opts, pos[0])
+    co = create_options(opts, detach=True, rootless=g["rootless"], systemd=g["systemd_cgroup"])
+    from pyrunc.runtime.container.create import create
 
-    with prewarm.warming(g["systemd_cgroup"]):  # first: it overlaps the config's load
-        plan = load_plan(opts, pos[0])
-        co = create_options(opts, detach=True, rootless=g["rootless"], systemd=g["systemd_cgroup"])
-        from pyrunc.runtime.container.create import create
-
-        create(g["root"], pos[0], plan, co)
+    create(g["root"], pos[0], plan, co)
     return 0

@@ -61,11 +61,6 @@ def _process(g: dict, opts: dict, cid: str, args: list[str]):
 
 def run(g: dict, opts: dict, pos: list[str]) -> int:
     check_args("exec", pos, lo=1)
-    from pyrunc.runtime.container import prewarm
-
-    # The process joins the container's cgroups as create's init does: the same grace
-    # period, passed while the container's state and the process's spec load.
-    with prewarm.warming(False):
-        c, proc = _process(g, opts, pos[0], pos[1:])
-        return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"],
-                              opts["preserve_fds"], opts["ignore_paused"], opts["cgroup"], opts["pidfd_socket"])
+    c, proc = _process(g, opts, pos[0], pos[1:])
+    return c.exec_process(proc, opts["console_socket"], opts["detach"], opts["pid_file"],
+                          opts["preserve_fds"], opts["ignore_paused"], opts["cgroup"], opts["pidfd_socket"])

@@ -24,12 +24,8 @@ def run(g: dict, opts: dict, pos: list[str]) -> int:
     from pyrunc.runtime.cli.create import check_systemd, create_options, load_plan
 
     check_systemd(g)
-    from pyrunc.runtime.container import prewarm
+    plan = load_plan(opts, pos[0])
+    co = create_options(opts, detach=opts["detach"], rootless=g["rootless"], systemd=g["systemd_cgroup"])
+    from pyrunc.runtime.container.run import run as run_container
 
-    with prewarm.warming(g["systemd_cgroup"]):  # first: it overlaps the config's load
-        plan = load_plan(opts, pos[0])
-        co = create_options(opts, detach=opts["detach"], rootless=g["rootless"],
-                            systemd=g["systemd_cgroup"])
-        from pyrunc.runtime.container.run import run as run_container
-
-        return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])
+    return run_container(g["root"], pos[0], plan, co, opts["keep"], opts["no_subreaper"])

@@ -226,11 +226,24 @@ class Container:
         sub = list(sub_cgroups or [])
         manager.sub_dirs(sub)  # --cgroup's checks and that every directory exists, before anything starts
 
-        def place(pid: int) -> None:
+        # The process joins without a write of its pid where it can (Manager.placement).
+        placement = manager.placement(sub or None)
+
+        def place(pid: int, born: bool) -> list[str]:
+            """Before "go": what the child joins itself (the v1 tasks files)."""
             try:
-                manager.join(pid, sub or None)
+                if placement is None:
+                    manager.join(pid, sub or None)
+                    return []
+                if not born:
+                    placement.parent_joins(pid)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
+            return placement.tasks
+
+        def placed(pid: int, error: str) -> None:
+            if error:
+                raise PyruncError(f"join the container's cgroup: {error}")
             if fspath.exists(fspath.join(self.dir, "resctrl")):
                 from pyrunc.runtime.linux import resctrl
 
@@ -256,7 +269,7 @@ class Container:
             pipes = stdio_pipes(root_id(st.pid, "uid"), root_id(st.pid, "gid"))
             opts.stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
         try:
-            pid, master = execproc.launch(opts, place)
+            pid, master = execproc.launch(opts, place, placed, placement.born_in if placement else "")
         except BaseException:
             if pidfd_sock is not None:
                 pidfd_sock.close()

@@ -129,9 +129,6 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         opts = InitOptions(plan, cid, co.no_pivot, co.no_new_keyring, co.preserve_fds, fifo_fd,
                            co.console_socket, want_tty_master=not co.detach)
         opts.stdio = co.stdio
-        # The setup child now: it loads the init's modules while we make the cgroups and
-        # write the state; it waits for "go", after the join, to do anything.
-        setup = launch.fork_setup(opts)
         created = now_rfc3339nano()
         pidns = plan.namespace("pid")
         # --rootless: runc's leniency (manager.py: a hierarchy that refuses us is left out
@@ -139,6 +136,14 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         manager = cgroups.new(plan.cgroups_path, cid, rootless=co.rootless_cgroups, systemd=co.systemd_cgroup)
         if co.systemd_cgroup:
             manager.use_annotations(plan.annotations)  # org.systemd.property.*: checked now
+        # How the setup child joins the cgroups without a write of its pid (Placement):
+        # born in the cgroup2 directory, it is forked once that exists; otherwise now, to
+        # load the init's modules while we make the cgroups and write the state.  It
+        # waits for "go" to do anything.
+        placement = manager.placement()
+        born_in = placement.born_in if placement is not None else ""
+        if not born_in:
+            setup = launch.fork_setup(opts)
         resources = plan.resources or _no_resources()
         # The state is written before anything is made (the cgroups it is about to create
         # are recorded as made) and again once they exist and once the init's pid is
@@ -170,7 +175,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         try:
             manager.create()
         except OSError as e:
-            raise PyruncError(f"linux.cgroupsPath: create cgroup: {(e.strerror or str(e)).lower()}") from None
+            raise PyruncError(f"linux.cgroupsPath: create cgroup: {_lower(e)}") from None
         fault.point("cgroup-create")
         if manager.made != st.made_cgroups or manager.dirs != st.cgroups:
             st.cgroups, st.made_cgroups = list(manager.dirs), list(manager.made)
@@ -181,19 +186,35 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         # joins, and create would wait on it for ever.
         if manager.joining_would_freeze():
             raise PyruncError("container's cgroup unexpectedly frozen")
-        # Limits are in place before any process of the container exists; the device
-        # rules wait until the init has made its device nodes (mknod needs "m"), as runc.
+        # Limits are in place before any process of the container exists, and before the
+        # setup child is forked into the cgroup2 directory (a child born in a limited one
+        # is counted there at once; and the parent's work after a fork pays copy-on-write
+        # faults for every page it touches); the device rules wait until the init has made
+        # its device nodes (mknod needs "m"), as runc.
         manager.set(resources)
+        if born_in:
+            setup = launch.fork_setup(opts, born_in)
         fault.point("cgroup-limits")
 
-        def place(pid: int) -> None:
+        def place(pid: int, born: bool) -> list[str]:
+            """Before "go": what the child joins itself (the v1 tasks files)."""
             try:
-                manager.join(pid)
-                if manager.lenient:
-                    st.cgroups = list(manager.dirs)  # the hierarchies that refused us are not the container's
-                    manager.check_limits(resources)
+                if placement is None:
+                    manager.join(pid)
+                    if manager.lenient:
+                        st.cgroups = list(manager.dirs)  # the hierarchies that refused us are not the container's
+                        manager.check_limits(resources)
+                    return []
+                if not born:
+                    placement.parent_joins(pid)
             except OSError as e:
-                raise PyruncError(f"linux.cgroupsPath: join cgroup: {(e.strerror or str(e)).lower()}") from None
+                raise PyruncError(f"linux.cgroupsPath: join cgroup: {_lower(e)}") from None
+            return placement.tasks
+
+        def placed(pid: int, error: str) -> None:
+            """The child is in every cgroup of the container (``error``: it could not join)."""
+            if error:
+                raise PyruncError(f"linux.cgroupsPath: join cgroup: {error}")
             if manager.refused:
                 manager.warn_refused(pidns is not None and not pidns.path)
             # runc: the init gets every CPU its cpuset allows, not the caller's affinity.
@@ -242,7 +263,7 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             return "container's cgroup unexpectedly frozen" if manager.joining_would_freeze() else ""
 
         handed, setup = setup, None  # launch owns it now: it reaps it, or kills it on an error
-        launched = launch.launch(opts, place, run_hooks, on_pid, stuck, handed)
+        launched = launch.launch(opts, place, placed, run_hooks, on_pid, stuck, handed)
         log.debug(f"create {cid}: init {launched.pid} waits on the exec FIFO")
         os.close(fifo_fd)
         fifo_fd = -1
@@ -267,6 +288,11 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             resctrl.release(cdir)
         _cleanup(cdir if ours else "", manager, launched)
         raise
+
+
+def _lower(e: OSError) -> str:
+    """An OSError as runc words it: its strerror in lower case."""
+    return (e.strerror or str(e)).lower()
 
 
 def _no_resources():

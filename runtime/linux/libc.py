@@ -34,7 +34,7 @@ _GENERIC = {"ioprio_set": 30, "pivot_root": 41, "capget": 90, "capset": 91, "rt_
             "bpf": 280}
 # Calls added since Linux 5.1 have one number on both tables (alpha aside, which pyrunc does not know).
 _UNIFIED = {"pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
-            "fsmount": 432, "pidfd_open": 434, "openat2": 437, "mount_setattr": 442}
+            "fsmount": 432, "pidfd_open": 434, "clone3": 435, "openat2": 437, "mount_setattr": 442}
 _TABLES = {"x86_64": {**_X86_64, **_UNIFIED}, "aarch64": {**_GENERIC, **_UNIFIED},
            "riscv64": {**_GENERIC, **_UNIFIED}, "loongarch64": {**_GENERIC, **_UNIFIED}}
 
@@ -273,3 +273,49 @@ def ioprio_set(which: int, who: int, prio: int) -> None:
 
 def personality(persona: int) -> None:
     _check(LIBC.personality(ctypes.c_ulong(persona)), "personality")
+
+
+# clone3(2)
+CLONE_INTO_CGROUP = 0x200000000
+_SIGCHLD = 17
+
+
+class _CloneArgs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size", "tls",
+        "set_tid", "set_tid_size", "cgroup")]
+
+
+def only_thread() -> bool:
+    """This process runs one thread (/proc/self/task): a raw clone3 is then as safe as
+    fork(2), no lock of libc's or of the interpreter's held by a thread the child lacks."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def fork_into_cgroup(cgroup_fd: int) -> int:
+    """fork(), the child born in the cgroup2 directory ``cgroup_fd`` (clone3's
+    CLONE_INTO_CGROUP, Linux 5.7): no migration afterwards, so none of the cgroup lock's
+    RCU grace period a write of a pid to cgroup.procs waits for.  Returns the child's pid,
+    0 in the child; raises OSError (ENOSYS, EINVAL, EACCES, ...: the caller forks as
+    before).  Only for a process running one thread (:func:`only_thread`), as the
+    interpreter's own fork: it brackets the call with the interpreter's fork hooks and
+    holds the GIL through it (a PyDLL call)."""
+    api = ctypes.pythonapi
+    call = ctypes.PyDLL(None, use_errno=True).syscall
+    call.restype = ctypes.c_long
+    args = _CloneArgs(flags=CLONE_INTO_CGROUP, exit_signal=_SIGCHLD, cgroup=cgroup_fd)
+    number = ctypes.c_long(nr("clone3"))
+    size = ctypes.c_size_t(ctypes.sizeof(args))
+    api.PyOS_BeforeFork()
+    pid = call(number, ctypes.byref(args), size)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, os.strerror(err))
+    return int(pid)

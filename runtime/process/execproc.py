@@ -1,7 +1,8 @@
 """exec: a new process inside a running container (runc exec).
 Layer: process (may import spec, linux and the base).
 
-The parent places a child in the container's cgroups; the child opens the init's
+The parent forks a child into the container's cgroup2 directory (or places it there),
+the child joins the v1 ones itself (sync.join_cgroups), then opens the init's
 namespaces, joins them (the mount namespace last: after it the host's files, Python's
 library among them, are gone, so everything is imported first) and forks the process,
 which becomes part of the container's pid namespace.  That process sets its identity as
@@ -47,8 +48,11 @@ class ExecOptions:
         self.stdio: tuple[int, int, int] | None = None
 
 
-def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
-    """(pid of the new process, pty master for a relayed terminal or -1)."""
+def launch(opts: ExecOptions, place_in_cgroups, placed, born_in: str = "") -> tuple[int, int]:
+    """(pid of the new process, pty master for a relayed terminal or -1).  As create's
+    (launch.launch): the middle child is forked into ``born_in`` (a cgroup2 directory,
+    "" for none), ``place_in_cgroups(pid, born)`` returns the v1 ``tasks`` files it joins
+    itself after "go", ``placed(pid, error)`` follows once it is in them."""
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
     aff = opts.proc.exec_cpu_affinity
     ours = None
@@ -58,7 +62,7 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
         ours = affinity.own()
         affinity.set_cpus(0, aff[0], "process.execCPUAffinity.initial")
     parent, child = sync.pair()
-    mid = os.fork()
+    mid, born = forked.fork_in(born_in)
     if mid == 0:
         parent.close()
         _middle(opts, child)
@@ -67,8 +71,10 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
     child.close()
     pid, master = 0, -1
     listener: list[int] = []  # a seccomp listener that came before the pid
-    try:
-        place_in_cgroups(mid)
+
+
+    def joined(error: str) -> None:
+        placed(mid, error)
         # runc's order: the final affinity right after the cgroup join (a cpuset cgroup
         # sets it on join), before the process is forked from ``mid`` and inherits it;
         # without any execCPUAffinity, every CPU, not the caller's (taskset) affinity.
@@ -76,12 +82,20 @@ def launch(opts: ExecOptions, place_in_cgroups) -> tuple[int, int]:
             affinity.reset(mid)
         elif aff[1]:
             affinity.set_cpus(mid, aff[1], "process.execCPUAffinity.final")
-        sync.send(parent, sync.GO)
-        order = sync.Order(sync.EXEC_ORDER)
+
+    try:
+        tasks = place_in_cgroups(mid, born)
+        if not tasks:
+            joined("")
+        sync.send(parent, sync.GO, "\n".join(tasks))
+        order = sync.Order(sync.exec_order(bool(tasks)))
         while True:
             kind, payload, fds = sync.recv(parent)
             order.check(kind, fds)
-            if kind == sync.PID:
+            if kind == sync.JOINED:
+                joined(payload)
+                sync.send(parent, sync.OK)
+            elif kind == sync.PID:
                 pid = int(payload)
                 forked.reap(mid)
                 mid = 0
@@ -134,7 +148,7 @@ def _middle(opts: ExecOptions, sock) -> None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.
             opts.seccomp = preexec.compile_seccomp(opts.proc.seccomp, sock)
-        sync.expect(sock, sync.GO)
+        sync.join_cgroups(sock, sync.expect(sock, sync.GO))
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:
             # Before the user namespace: see preexec.write_oom_score_adj.

@@ -43,11 +43,12 @@ class Forked:
     """The setup child, forked and waiting for "go" (``fork_setup``): the caller prepares
     the container's cgroups and state meanwhile, then calls ``launch`` (or ``abort``)."""
 
-    __slots__ = ("pid", "sock")
+    __slots__ = ("pid", "sock", "born")
 
-    def __init__(self, pid: int, sock) -> None:
+    def __init__(self, pid: int, sock, born: bool = False) -> None:
         self.pid = pid
         self.sock = sock
+        self.born = born  # forked into the cgroup2 directory it was asked to be born in
 
     def abort(self) -> None:
         """Kill and reap the child (create failed before ``launch``); the socket closes
@@ -56,29 +57,32 @@ class Forked:
         self.sock.close()
 
 
-def fork_setup(opts: InitOptions) -> Forked:
+def fork_setup(opts: InitOptions, born_in: str = "") -> Forked:
     """Fork the setup child as soon as its options are known: it imports the init's
     modules and sets itself up (parent death signal, dispositions) while the caller makes
-    the cgroups and writes the state; it does nothing to the system before "go"."""
+    the cgroups and writes the state; it does nothing to the system before "go".
+    ``born_in``: the cgroup2 directory to fork it into (forked.fork_in)."""
     # Before the fork, shared copy-on-write: the child's first call (its parent death
     # signal) needs it, and so does our subreaper prctl.
     from pyrunc.runtime.linux import libc  # noqa: F401
 
     parent, child = sync.pair()
     me = os.getpid()
-    setup_pid = os.fork()
+    setup_pid, born = forked.fork_in(born_in)
     if setup_pid == 0:
         parent.close()
         _child_main(opts, child, me)
     child.close()
-    return Forked(setup_pid, parent)
+    return Forked(setup_pid, parent, born)
 
 
-def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None,
+def launch(opts: InitOptions, place_in_cgroups, placed, run_hooks, on_pid, stuck=None,
            setup: Forked | None = None) -> Launched:
     """Start the container's init (``setup``: the child ``fork_setup`` forked, else forked
-    now).  ``place_in_cgroups(pid)`` runs before the child may unshare its cgroup
-    namespace; ``run_hooks(pid)`` runs createRuntime/prestart hooks; ``stuck()``, asked
+    now).  ``place_in_cgroups(pid, born)`` runs before the child may unshare its cgroup
+    namespace and returns the v1 ``tasks`` files the child joins itself (sync.GO);
+    ``placed(pid, error)`` follows once it is in them ("" or the kernel's reason, which it
+    raises); ``run_hooks(pid)`` runs createRuntime/prestart hooks; ``stuck()``, asked
     each second the child is silent, names why it never will answer ("" while it may).
     Every wait on the child is bounded (``silence_bound``)."""
     import time
@@ -96,11 +100,13 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None,
         # Before "go": the init, forked after it, is re-parented to us when the setup
         # child exits.
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="set child subreaper")
-        place_in_cgroups(setup_pid)
-        sync.send(parent, sync.GO)
+        tasks = place_in_cgroups(setup_pid, setup.born)
+        if not tasks:
+            placed(setup_pid, "")
+        sync.send(parent, sync.GO, "\n".join(tasks))
         bound = silence_bound(opts.plan)
         parent.settimeout(_SLICE)
-        order = sync.Order(sync.CREATE_ORDER)
+        order = sync.Order(sync.create_order(bool(tasks)))
         while True:
             silent_since = time.monotonic()
             while True:
@@ -115,7 +121,10 @@ def launch(opts: InitOptions, place_in_cgroups, run_hooks, on_pid, stuck=None,
                         gone_in = 0.5  # stuck (frozen): SIGKILL waits for a thaw, don't
                         raise PyruncError(f"unable to start container process: {why}") from None
             order.check(kind, fds)
-            if kind == sync.MAPS:
+            if kind == sync.JOINED:
+                placed(setup_pid, payload)
+                sync.send(parent, sync.OK)
+            elif kind == sync.MAPS:
                 from pyrunc.runtime.linux import namespaces
 
                 namespaces.write_id_maps(setup_pid, opts.plan.uid_mappings, opts.plan.gid_mappings)
@@ -250,8 +259,7 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
         forked.report(sock, f"prepare the container's process: {e}")
         os._exit(1)
     try:
-        # Import the whole init now: it overlaps with the parent placing us in the
-        # cgroups (a v1 migration waits for an RCU grace period, ~15 ms here).
+        # Import the whole init now: it overlaps with the parent's cgroup work.
         from pyrunc.runtime.process import init, setup_child  # noqa: F401
 
         if opts.plan.seccomp is not None:

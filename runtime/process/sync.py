@@ -7,8 +7,12 @@ linux/unixsock).  The whole exchange of ``create``, in the order the parent chec
 (:data:`CREATE_ORDER`; ``[...]`` only when the config asks for it)::
 
     parent (runtime, process/launch.py)          setup child (process/setup_child.py), then init (init.py)
-    places setup in its cgroups
-        ---------------- go ------------------>  joins/unshares namespaces
+    forks setup into the cgroup2 directory
+    (clone3), or places it there by pid
+        ----------- go [TASKS] --------------->  [TASKS: v1 "tasks" files] writes "0" to each
+        <------------ joined [ERR] -----------  (joins its v1 cgroups itself)
+    affinity, resctrl, rootless checks
+        ---------------- ok ------------------>  joins/unshares namespaces
         <------------- maps ------------------  [new user ns] waits
     writes uid/gid maps
         ---------------- ok ------------------>
@@ -37,10 +41,17 @@ linux/unixsock).  The whole exchange of ``create``, in the order the parent chec
         <------------- EOF -------------------  init closed its end; waits on the exec FIFO
     writes state.json, exits                    `start` writes the FIFO -> execve
 
-``exec`` (process/execproc.py; :data:`EXEC_ORDER`): ``go`` to the middle child, which
-joins the container's namespaces, forks the process and sends ``pid N``; the process
-sends ``[tty (fd)]`` then ``[seccomp (fd)]``, which may come before or after the pid (two
-senders), and the EOF of close-on-exec means its execve succeeded.
+Why the child joins: a write of a pid to cgroup.procs takes the kernel's threadgroup lock
+for writing, which waits for an RCU grace period (6-16 ms here, the largest single cost of
+a create); a thread writing "0" to a v1 ``tasks`` file moves only itself and skips that
+lock, and a child born in its cgroup2 directory is never moved (sync's callers:
+Manager.placement).
+
+``exec`` (process/execproc.py; :func:`exec_order`): ``go`` to the middle child, which
+joins the container's cgroups (``joined``, then ``ok``) and namespaces, forks the process
+and sends ``pid N``; the process sends ``[tty (fd)]`` then ``[seccomp (fd)]``, which may
+come before or after the pid (two senders), and the EOF of close-on-exec means its execve
+succeeded.
 
 The child may send ``log LEVEL\0MSG`` (a warning for the runtime's --log) at any step, and
 ``error MSG`` instead of the next message: the child then exits and the
@@ -58,17 +69,19 @@ child (its "told" pipe closes), and an init let go on is named in the state.
 import _socket  # the C module: socket.py imports enum and selectors
 import os
 
+from pyrunc.runtime import fault
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux.unixsock import recv_fds, send_fds
 
 _MAX = 65536
 
 # The message kinds.  Parent -> child:
-GO = "go"  #: the child is in its cgroups: start
+GO = "go"  #: payload: the v1 "tasks" files the child joins itself ("" : none): start
 OK = "ok"  #: the step the child asked for is done
 MOUNTTREE = "mounttree"  #: payload mounts[] index, fd: a detached idmapped tree
 MOUNTSRC = "mountsrc"  #: payload mounts[] index, fd: an O_PATH bind source
 # Child -> parent:
+JOINED = "joined"  #: payload: "" or why the join failed (strerror, lower case; the child exits)
 MAPS = "maps"  #: write my uid/gid maps
 NETDEVICES = "netdevices"  #: move linux.netDevices into my network namespace
 PID = "pid"  #: payload: the host pid of the init (create) or of the process (exec)
@@ -84,12 +97,23 @@ EOF = "eof"  #: not sent: what recv returns when the peer is gone
 #: How many fds (SCM_RIGHTS) each kind carries; every other kind carries none.
 FDS = {TTY: 1, SECCOMP: 1, MOUNTTREE: 1, MOUNTSRC: 1}
 
+_CREATE = ((MAPS, False), (NETDEVICES, False), (PID, True), (MOUNTFDS, False), (TTY, False),
+           (HOOKS, True), (READY, True), (SECCOMP, False))
 #: The child's messages of create, in order: (kind, required).  One sender (the setup
 #: child, then the init, which says nothing until the setup child has its "ok" for pid).
-CREATE_ORDER = (((MAPS, False), (NETDEVICES, False), (PID, True), (MOUNTFDS, False), (TTY, False),
-                 (HOOKS, True), (READY, True), (SECCOMP, False)),)
+CREATE_ORDER = (_CREATE,)
 #: exec's: two senders, the middle child (pid) and the process (tty, then seccomp).
 EXEC_ORDER = (((PID, True),), ((TTY, False), (SECCOMP, False)))
+
+
+def create_order(joins: bool) -> tuple[tuple[tuple[str, bool], ...], ...]:
+    """CREATE_ORDER, opened by a required ``joined`` when "go" named cgroups to join."""
+    return (((JOINED, True), *_CREATE),) if joins else CREATE_ORDER
+
+
+def exec_order(joins: bool) -> tuple[tuple[tuple[str, bool], ...], ...]:
+    """EXEC_ORDER, the middle child's ``joined`` before its pid when "go" named cgroups."""
+    return (((JOINED, True), (PID, True)), EXEC_ORDER[1]) if joins else EXEC_ORDER
 
 Sock = _socket.socket
 
@@ -191,3 +215,29 @@ def expect(sock: Sock, kind: str) -> str:
         raise PyruncError(f"sync: expected {kind!r} from the runtime, got {k!r}")
     check_fds(k, fds, "the runtime")
     return payload
+
+
+def join_cgroups(sock: Sock, tasks: str) -> None:
+    """The child's side of "go": write "0" to each v1 ``tasks`` file the parent named
+    (newline-separated; "" names none), tell it ``joined`` (with the reason, lower case,
+    if the kernel refused: then exit) and wait for its ``ok``.  A thread's own move: this
+    process must run one thread, or the others would stay behind."""
+    if not tasks:
+        return
+    err = ""
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            err = "the process runs more than one thread"
+        else:
+            from pyrunc.runtime.linux.cgroups import directories
+
+            directories.join_self(tasks.split("\n"))
+            fault.point("cgroup-self-join")
+    except OSError as e:
+        err = (e.strerror or str(e)).lower() or f"errno {e.errno}"
+    except PyruncError as e:
+        err = str(e)
+    send(sock, JOINED, err)
+    if err:
+        os._exit(1)
+    expect(sock, OK)

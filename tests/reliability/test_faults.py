@@ -12,7 +12,7 @@ from conftest import default_config
 
 NAMESPACES = ["pid", "network", "ipc", "uts", "mount", "cgroup", "user"]
 N_MOUNTS = len(default_config()["mounts"])
-STEPS = (["state-dir", "lock", "cgroup-create", "cgroup-limits", "state-write", "cgroup-join"]
+STEPS = (["state-dir", "lock", "cgroup-create", "cgroup-limits", "state-write", "cgroup-self-join", "cgroup-join"]
          + [f"namespace-{t}" for t in NAMESPACES]
          + ["id-maps", "init-fork", "init-pid"] + [f"mounts[{i}]" for i in range(N_MOUNTS)]
          + ["devices", "readonly-paths", "masked-paths", "sysctl", "pivot_root", "hostname", "rootfs-readonly",
@@ -142,3 +142,19 @@ def test_state_directory_on_a_full_tmpfs(pyrunc, make_bundle, tmp_path):
         assert sorted(os.listdir(root)) == ["filler"]
     finally:
         subprocess.run(["umount", str(root)], check=True)
+
+
+def test_exec_whose_process_cannot_join_leaves_nothing(pyrunc, make_bundle):
+    """exec's middle child joins the v1 cgroups itself: when it cannot, exec is one line,
+    exit 255 (runc exec's for a process that did not start), and no process of it is left
+    in the container (only the init)."""
+    b = make_bundle(["sleep", "1000"])
+    assert pyrunc("run", "-d", "-b", b.path, "ej").returncode == 0
+    init = json.loads(pyrunc("state", "ej", check=True).stdout)["pid"]
+    p = run(pyrunc.root, "exec", "ej", "true", env=dict(ENV, PYRUNC_FAULT="cgroup-self-join"))
+    assert p.returncode == 255, (p.returncode, p.stderr)
+    assert p.stderr.count("\n") == 1 and \
+        "join the container's cgroup: fault injected at cgroup-self-join" in p.stderr, p.stderr
+    ps = pyrunc("ps", "--format", "json", "ej", check=True)
+    assert json.loads(ps.stdout) == [init]
+    pyrunc("delete", "--force", "ej", check=True)

@@ -174,3 +174,18 @@ def test_received_fds_are_close_on_exec(socks):
         assert fcntl.fcntl(fds[0], fcntl.F_GETFD) & fcntl.FD_CLOEXEC
     finally:
         os.close(fds[0])
+
+
+def test_joined_comes_first_when_go_named_cgroups():
+    """"go" that named v1 tasks files: the child's first message is ``joined`` (the parent
+    lets it on only then); without any, ``joined`` is a message out of order."""
+    _feed(sync.Order(sync.create_order(True)), [sync.JOINED, sync.PID, sync.HOOKS, sync.READY])
+    _feed(sync.Order(sync.exec_order(True)), [sync.JOINED, sync.TTY, sync.PID])
+    with pytest.raises(PyruncError, match="expected 'joined'"):
+        sync.Order(sync.create_order(True)).check(sync.PID, [])
+    with pytest.raises(PyruncError, match="expected 'joined'"):
+        sync.Order(sync.exec_order(True)).check(sync.PID, [])
+    with pytest.raises(PyruncError, match="unexpected message 'joined'"):
+        sync.Order(sync.create_order(False)).check(sync.JOINED, [])
+    with pytest.raises(PyruncError, match="unexpected message 'joined'"):
+        sync.Order(sync.exec_order(False)).check(sync.JOINED, [])

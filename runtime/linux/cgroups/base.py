@@ -8,7 +8,7 @@ Layer: linux (the bottom: imports only linux and the base).
 
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux import fspath
-from pyrunc.runtime.linux.cgroups.manager import Manager
+from pyrunc.runtime.linux.cgroups.manager import Manager, Placement
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,6 +49,15 @@ class DirManager(Manager):
             self.dirs = [d for d in self.dirs if d not in refused]
         else:
             directories.join(self.dirs, pid)
+
+    def placement(self, sub: list[str] | None = None) -> Placement | None:
+        dirs = self.sub_dirs(sub) if sub else self.dirs
+        if self.lenient or not dirs:
+            return None
+        from pyrunc.runtime.linux.cgroups.hierarchy import by_controller
+
+        unified = by_controller(dirs).get("", "")
+        return Placement(unified, [fspath.join(d, "tasks") for d in dirs if d != unified])
 
     def check_limits(self, res: "Resources") -> None:
         have = self.paths()

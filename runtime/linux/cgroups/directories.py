@@ -120,6 +120,19 @@ def join(dirs: list[str], pid: int) -> None:
             f.write(str(pid))
 
 
+def join_self(tasks: list[str]) -> None:
+    """Move the calling thread into each v1 cgroup whose ``tasks`` file is named: "0" is
+    the writer itself, and a thread's own move skips the threadgroup lock (and its RCU
+    grace period) a write to cgroup.procs takes (kernel/cgroup: cgroup_procs_write_start).
+    The caller runs one thread (sync.join_cgroups checks), so the whole process moves."""
+    for path in tasks:
+        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
+        try:
+            posix.write(fd, b"0")
+        finally:
+            posix.close(fd)
+
+
 def pids(dirs: list[str]) -> list[int]:
     """Every process in the container's cgroups (v1 and v2 lists may repeat a pid)."""
     seen: dict[int, None] = {}

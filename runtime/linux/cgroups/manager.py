@@ -57,6 +57,28 @@ def check_sub_cgroup_args(specs: list[str]) -> None:
             raise PyruncError(f"invalid --cgroup argument: {spec} (missing <controller>: prefix)")
 
 
+class Placement:
+    """How a process joins the container's cgroups without a write of its pid to
+    cgroup.procs (that write waits for an RCU grace period of the kernel's threadgroup
+    lock, 6-16 ms): ``born_in``, the cgroup2 directory it is forked into (clone3's
+    CLONE_INTO_CGROUP, "" for none), and ``tasks``, the v1 ``tasks`` files it writes "0"
+    to itself before anything else (process/sync.join_cgroups)."""
+
+    __slots__ = ("born_in", "tasks")
+
+    def __init__(self, born_in: str, tasks: list[str]) -> None:
+        self.born_in = born_in
+        self.tasks = tasks
+
+    def parent_joins(self, pid: int) -> None:
+        """A child forked without being born in ``born_in`` (the kernel or the process
+        could not): placed there by pid, the slow way (raises OSError)."""
+        if self.born_in:
+            from pyrunc.runtime.linux.cgroups import directories
+
+            directories.join([self.born_in], pid)
+
+
 class Manager(abc.ABC):
     """One container's cgroups.
 
@@ -116,6 +138,12 @@ class Manager(abc.ABC):
         ``--cgroup`` ("path" or "ctrl[,ctrl]:path", inside the container's; PyruncError
         when it leaves it or names no controller of the container).  Leniency: a hierarchy
         refusing us is moved from ``dirs`` to ``refused``."""
+
+    def placement(self, sub: list[str] | None = None) -> Placement | None:
+        """How a child joins the cgroups ``join(pid, sub)`` would place it in, by itself
+        (:class:`Placement`), or None: ``join`` it (systemd places the init through its
+        unit; rootless leniency must learn which hierarchies refuse us)."""
+        return None
 
     def sub_dirs(self, specs: list[str]) -> list[str]:
         """The directories ``join(pid, specs)`` places a process in: runc exec's ``--cgroup``
