@@ -172,12 +172,15 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         state_path = os.path.join(cdir, store.STATE)
         store.write_atomic(state_path, store.encode(st))
         fault.point("state-write")
-        try:
-            manager.create()
-        except OSError as e:
-            raise PyruncError(f"linux.cgroupsPath: create cgroup: {_lower(e)}") from None
+        if born_in:
+            # The cgroup2 directory first, and the setup child forked into it: it loads
+            # the init's modules while we make the others and set the limits (it does
+            # nothing before "go", which follows the frozen check).
+            _make_cgroups(manager.create_first, born_in)
+            setup = launch.fork_setup(opts, born_in)
+        _make_cgroups(manager.create)
         fault.point("cgroup-create")
-        if manager.made != st.made_cgroups or manager.dirs != st.cgroups:
+        if sorted(manager.made) != sorted(st.made_cgroups) or manager.dirs != st.cgroups:
             st.cgroups, st.made_cgroups = list(manager.dirs), list(manager.made)
             store.write_atomic(state_path, store.encode(st))
         if manager.refused:
@@ -186,14 +189,10 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
         # joins, and create would wait on it for ever.
         if manager.joining_would_freeze():
             raise PyruncError("container's cgroup unexpectedly frozen")
-        # Limits are in place before any process of the container exists, and before the
-        # setup child is forked into the cgroup2 directory (a child born in a limited one
-        # is counted there at once; and the parent's work after a fork pays copy-on-write
-        # faults for every page it touches); the device rules wait until the init has made
-        # its device nodes (mknod needs "m"), as runc.
+        # Limits are in place before any process of the container runs (the setup child
+        # is the runtime's until "go"); the device rules wait until the init has made its
+        # device nodes (mknod needs "m"), as runc.
         manager.set(resources)
-        if born_in:
-            setup = launch.fork_setup(opts, born_in)
         fault.point("cgroup-limits")
 
         def place(pid: int, born: bool) -> list[str]:
@@ -288,6 +287,14 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             resctrl.release(cdir)
         _cleanup(cdir if ours else "", manager, launched)
         raise
+
+
+def _make_cgroups(make, *args: str) -> None:
+    """manager.create/create_first, an OSError worded as runc's."""
+    try:
+        make(*args)
+    except OSError as e:
+        raise PyruncError(f"linux.cgroupsPath: create cgroup: {_lower(e)}") from None
 
 
 def _lower(e: OSError) -> str:

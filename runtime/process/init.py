@@ -11,13 +11,24 @@ import os
 import select
 
 # After pivot_root the host's filesystem, and with it Python's library, is out of reach:
-# everything the init may need is imported here, before it starts.
+# everything the init may need is imported here, before it starts, and what only some
+# configs need by preload().
 from pyrunc.runtime import fault, jsonout, log, ocistate  # noqa: F401  (log lines may format JSON)
 from pyrunc.runtime.errors import PyruncError, SysError
-from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs, tty
-from pyrunc.runtime.process import forked, hooks, preexec, sync
+from pyrunc.runtime.linux import consts, devices, libc, mounts, mountsrc, paths, procwrite, rootfs
+from pyrunc.runtime.process import forked, preexec, sync
 from pyrunc.runtime.process.init_options import InitOptions
 from pyrunc.spec import caps as _caps  # noqa: F401  (used by credentials.switch)
+
+
+def preload(plan) -> None:
+    """Import what this config needs of the init's optional parts (a terminal: tty and
+    termios; createContainer or startContainer hooks: hooks) while the host's library is in
+    reach: their later imports find them loaded."""
+    if plan.process is not None and plan.process.terminal:
+        from pyrunc.runtime.linux import tty  # noqa: F401
+    if "createContainer" in plan.hooks or "startContainer" in plan.hooks:
+        from pyrunc.runtime.process import hooks  # noqa: F401
 
 
 def main(opts: InitOptions, sock: sync.Sock) -> None:
@@ -28,6 +39,8 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
         if "startContainer" in opts.plan.hooks:
             # In the container's namespaces, after start, before the user program
             # (runtime.md); our end of the socket is closed: a failure goes to stderr.
+            from pyrunc.runtime.process import hooks  # preloaded
+
             hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
                           "startContainer")
         forked.exec_program(path, argv, env)
@@ -102,6 +115,8 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
     if "createContainer" in plan.hooks:
         # createContainer: in the container's namespaces, before pivot_root (runtime.md).
         # Still "creating", as for createRuntime (runtime.md; runc's createContainer state).
+        from pyrunc.runtime.process import hooks  # preloaded
+
         hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
     if plan.sysctl:
         # After the hooks, in the container's namespaces (runc's order), through a procfs
@@ -231,6 +246,8 @@ def _open_terminal(rootfd: int, proc) -> int:
         except SysError as e:
             raise PyruncError(f"process.terminal: open /dev/pts/ptmx: {e.msg.split(': ')[-1]} "
                               "(is devpts mounted at /dev/pts?)") from None
+
+    from pyrunc.runtime.linux import tty  # preloaded
 
     master, slave = tty.open_pty(opener)
     if proc.console_size:

@@ -262,6 +262,8 @@ def _child_main(opts: InitOptions, sock, parent: int) -> None:
         # Import the whole init now: it overlaps with the parent's cgroup work.
         from pyrunc.runtime.process import init, setup_child  # noqa: F401
 
+        init.preload(opts.plan)
+
         if opts.plan.seccomp is not None:
             from pyrunc.runtime.process import preexec
 

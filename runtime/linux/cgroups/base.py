@@ -36,7 +36,12 @@ class DirManager(Manager):
         if self.lenient:
             self.dirs, self.made, self.refused = directories.create_permitted(self.dirs)
         else:
-            self.made = directories.create(self.dirs)
+            self.made += directories.create([d for d in self.dirs if d not in self.made])
+
+    def create_first(self, d: str) -> None:
+        from pyrunc.runtime.linux.cgroups import directories
+
+        self.made += directories.create([d])
 
     def join(self, pid: int, sub: list[str] | None = None) -> None:
         from pyrunc.runtime.linux.cgroups import directories

@@ -132,6 +132,12 @@ class Manager(abc.ABC):
         """Make the container's cgroups (``made`` lists what was made).  An error removes
         what was made so far and raises OSError; leniency leaves a refusing hierarchy out."""
 
+    def create_first(self, d: str) -> None:
+        """Make ``d``, one of ``dirs`` (and its parents), before the others: ``create``
+        makes the rest (the setup child is forked into a cgroup2 directory meanwhile,
+        Placement).  Drivers that place processes themselves make nothing here."""
+        return None
+
     @abc.abstractmethod
     def join(self, pid: int, sub: list[str] | None = None) -> None:
         """Place ``pid`` in the container's cgroups (raises OSError).  ``sub``: exec's
