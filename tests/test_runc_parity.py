@@ -638,3 +638,23 @@ def test_processes_are_in_every_cgroup_as_runc(pyrunc, runc, make_bundle, tmp_pa
     assert seen["pyrunc"]["init"] == seen["pyrunc"]["exec"]
     assert len(seen["pyrunc"]["init"]) == hierarchies
     assert all(line.endswith("<container>") for line in seen["pyrunc"]["init"]), seen
+
+
+# 9. cpu.cpus as the kernel reads it: runc writes the list verbatim, so the kernel's grammar
+# (strides, "N" for the last CPU, empty elements) runs, and what it refuses fails at the
+# write (exit 1; pyrunc's error names linux.resources.cpu.cpus).  pyrunc refused every form
+# but "0-3,5" at load.
+@needs_runc
+@pytest.mark.parametrize("cpus", ["0-1:1/2", "0-N", "N", "0,N", "0,", "0,,N", "1-0", "zero"])
+def test_cpuset_list_forms_as_runc(pyrunc, runc, make_bundle, cpus):
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["cat", "/sys/fs/cgroup/cpuset/cpuset.cpus"])
+        b.config["linux"].setdefault("resources", {})["cpu"] = {"cpus": cpus}
+        b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"] if n["type"] != "cgroup"]
+        b.write()
+        p = rt("run", "-b", b.path, f"cs-{name}")
+        seen[name] = (p.returncode, p.stdout.strip())
+        if name == "pyrunc" and p.returncode:
+            assert "linux.resources.cpu.cpus" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert seen["pyrunc"] == seen["runc"], seen
