@@ -658,3 +658,40 @@ def test_cpuset_list_forms_as_runc(pyrunc, runc, make_bundle, cpus):
         if name == "pyrunc" and p.returncode:
             assert "linux.resources.cpu.cpus" in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert seen["pyrunc"] == seen["runc"], seen
+
+
+# 10. A failing hook, worded as runc's for every kind (configs.Command.Run, HookList.RunHooks):
+# "error running hook #I: error running hook: exit status N, stdout: ..., stderr: ...", a
+# signal as Go's "signal: killed", a timeout as "hook ran past specified timeout of 1.0s";
+# createRuntime/prestart/createContainer inside "unable to start container process: error
+# during container init: ", startContainer's on the container's stderr as it is.  poststop's
+# is logged as a warning, not at runc's error level: runtime.md (Lifecycle) says warning.
+@needs_runc
+@pytest.mark.parametrize("kind", ["createRuntime", "prestart", "createContainer", "startContainer", "poststart",
+                                  "poststop"])
+@pytest.mark.parametrize("script,timeout", [("echo out; echo oops >&2; exit 3", None), ("kill -9 $$", None),
+                                            ("sleep 30", 1)])
+def test_failing_hook_worded_as_runc(pyrunc, runc, make_bundle, kind, script, timeout):
+    import re
+
+    if timeout is not None and kind in ("poststart", "poststop", "startContainer"):
+        pytest.skip("one kind of each context is enough for the timeout (30 s of waiting each)")
+    seen = {}
+    for name, rt in both(pyrunc, runc):
+        b = make_bundle(["true"])
+        hook = {"path": "/bin/sh", "args": ["sh", "-c", script]}
+        if timeout is not None:
+            hook["timeout"] = timeout
+        b.config["hooks"] = {kind: [hook]}
+        b.write()
+        p = rt("run", "-b", b.path, f"hk-{name}", timeout=60)
+        rt("delete", "--force", f"hk-{name}", timeout=30)
+        err = re.sub(r'time="[^"]*" ', "", p.stderr).replace("pyrunc run failed", "RT run failed")
+        err = err.replace("runc run failed", "RT run failed")
+        # runc's failed start also warns that it found no memory cgroup to ask about OOM kills.
+        err = "\n".join(x for x in err.splitlines() if "oom kill count" not in x)
+        if kind == "poststop":
+            err = err.replace("level=warning", "level=error")  # runtime.md: a warning (see above)
+        seen[name] = (p.returncode, err)
+    assert seen["pyrunc"] == seen["runc"], seen
+    assert "error running hook #0" in seen["pyrunc"][1] or "hook ran past" in seen["pyrunc"][1]

@@ -246,9 +246,13 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
             # steps 4-6); runc 1.1.5 and 1.5.1 pass the same.  runtime-tools' hooks_stdin
             # expects "created" and fails runc too (conformance/expectations-*.json).
             state = ocistate.state_json(cid, "creating", pid, plan.bundle, plan.annotations)
-            # prestart (deprecated) runs with createRuntime, before it (runtime.md).
-            hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
-            hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
+            # prestart (deprecated) runs with createRuntime, before it (runtime.md).  A
+            # failure is worded as runc's: its hooks run in the init's sync step.
+            try:
+                hooks.run_all(plan.hooks.get("prestart", []), state, "prestart")
+                hooks.run_all(plan.hooks.get("createRuntime", []), state, "createRuntime")
+            except PyruncError as e:
+                raise PyruncError(f"unable to start container process: error during container init: {e}") from None
 
 
         def on_pid(pid: int) -> None:

@@ -93,6 +93,16 @@ def report(sock, msg: str) -> None:
             pass
 
 
+def say_and_exit(msg: str) -> None:
+    """``msg`` and a newline on stderr, then exit status 1; never returns (what runc's init
+    does with an error nobody is listening for any more)."""
+    try:
+        os.write(2, (msg + "\n").encode())
+    except OSError:
+        pass
+    os._exit(1)
+
+
 def fail(sock, e: BaseException, where: str, os_error: str = "") -> None:
     """The end of a forked child that failed, never returns: ``e`` goes to the parent as
     one line (a PyruncError's own text; with ``os_error``, an OSError as "OS_ERROR:

@@ -35,8 +35,12 @@ def _enter_bundle(state: str) -> None:
         pass
 
 
-def run(hook, state: str, kind: str) -> None:
-    """Run one hook; a non-zero exit, a signal or the timeout is an error naming it.
+def run(hook, state: str, kind: str, index: int = 0) -> None:
+    """Run one hook (``index``: its place in its list); a non-zero exit, a signal or the
+    timeout is an error worded as runc's (configs.Command.Run, HookList.RunHooks): "error
+    running hook #I: error running hook: exit status N, stdout: ..., stderr: ...", "...:
+    signal: killed, ...", "error running hook #I: hook ran past specified timeout of
+    1.0s".  The callers add runc's context (create: "error during container init").
 
     The hook gets what runc's gives it (libcontainer/configs Command.Run, an exec.Cmd
     with Stdin, Stdout and Stderr set and no ExtraFiles): fd 0 a pipe carrying the
@@ -72,7 +76,7 @@ def run(hook, state: str, kind: str) -> None:
         # The timeout covers everything: a hook that never reads its stdin times out too.
         deadline = None if hook.timeout is None else time.monotonic() + hook.timeout
         pending = state.encode()
-        err = b""  # stdout and stderr as they came, for the error's last line
+        got = {ofd_r: b"", efd_r: b""}  # stdout and stderr, for the error (runc's carries both)
         while readers:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             r, w, _ = select.select(readers, [wfd] if wfd >= 0 else [], [], timeout)
@@ -89,20 +93,23 @@ def run(hook, state: str, kind: str) -> None:
             if not r:
                 os.kill(pid, 9)  # SIGKILL
                 os.waitpid(pid, 0)
-                raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): timed out after {hook.timeout}s")
+                raise PyruncError(f"error running hook #{index}: hook ran past specified timeout of "
+                                  f"{hook.timeout:.1f}s")
             for fd in r:
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     readers.remove(fd)
-                elif len(err) < 4096:
-                    err += chunk
+                elif len(got[fd]) < _KEPT:
+                    got[fd] += chunk
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            detail = err.decode(errors="replace").strip().splitlines()
-            why = f"exit status {code}" if code > 0 else f"killed by signal {-code}"
-            extra = f": {detail[-1]}" if detail else ""
-            raise PyruncError(f"{kind} hook {hook.where} ({hook.path}): {why}{extra}")
+            import _signal
+
+            # Go's exec.ExitError: "exit status N", or "signal: NAME" (strsignal's words).
+            why = f"exit status {code}" if code > 0 else f"signal: {(_signal.strsignal(-code) or str(-code)).lower()}"
+            out, err = (got[fd].decode(errors="replace") for fd in (ofd_r, efd_r))
+            raise PyruncError(f"error running hook #{index}: error running hook: {why}, stdout: {out}, stderr: {err}")
     finally:
         if wfd >= 0:
             os.close(wfd)
@@ -110,6 +117,10 @@ def run(hook, state: str, kind: str) -> None:
         os.close(efd_r)
 
 
+#: How much of a failed hook's stdout and of its stderr the error carries.
+_KEPT = 4096
+
+
 def run_all(hooks: list, state: str, kind: str) -> None:
-    for h in hooks:
-        run(h, state, kind)
+    for i, h in enumerate(hooks):
+        run(h, state, kind, i)

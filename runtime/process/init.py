@@ -41,8 +41,12 @@ def main(opts: InitOptions, sock: sync.Sock) -> None:
             # (runtime.md); our end of the socket is closed: a failure goes to stderr.
             from pyrunc.runtime.process import hooks  # preloaded
 
-            hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
-                          "startContainer")
+            try:
+                hooks.run_all(opts.plan.hooks["startContainer"], _state_for_hooks(opts, "created"),
+                              "startContainer")
+            except PyruncError as e:
+                # runc's init prints the hook's error as it is, on the container's stderr.
+                forked.say_and_exit(str(e))
         forked.exec_program(path, argv, env)
     except BaseException as e:  # never a traceback to the user: one line
         forked.fail(sock, e, "container init", os_error="exec")
@@ -117,7 +121,10 @@ def setup(opts: InitOptions, sock: sync.Sock) -> tuple[str, list[str], dict]:
         # Still "creating", as for createRuntime (runtime.md; runc's createContainer state).
         from pyrunc.runtime.process import hooks  # preloaded
 
-        hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
+        try:
+            hooks.run_all(plan.hooks["createContainer"], _state_for_hooks(opts, "creating"), "createContainer")
+        except PyruncError as e:
+            raise PyruncError(f"error during container init: {e}") from None  # runc's words
     if plan.sysctl:
         # After the hooks, in the container's namespaces (runc's order), through a procfs
         # handle no mount can shadow: one a hook made over /proc/sys cannot redirect it.

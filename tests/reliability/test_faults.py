@@ -92,7 +92,8 @@ def test_hook_that_exits_1(pyrunc, make_bundle, tmp_path, kind):
     b = full_bundle(make_bundle)
     b.config["hooks"] = {kind: [{"path": "/bin/false"}]}
     b.write()
-    _create_fails(pyrunc, b, tmp_path, kind)
+    _create_fails(pyrunc, b, tmp_path, "error during container init: error running hook #0: error running hook: "
+                  "exit status 1")
 
 
 def test_start_container_hook_that_exits_1(pyrunc, make_bundle, tmp_path):
