@@ -235,11 +235,9 @@ class Container:
                 if placement is None:
                     manager.join(pid, sub or None)
                     return []
-                if not born:
-                    placement.parent_joins(pid)
+                return placement.place(pid, born)
             except OSError as e:
                 raise PyruncError(f"join the container's cgroup: {(e.strerror or str(e)).lower()}") from None
-            return placement.tasks
 
         def placed(pid: int, error: str) -> None:
             if error:

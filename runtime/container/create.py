@@ -204,11 +204,9 @@ def create(root: str, cid: str, plan: Plan, co: CreateOptions):
                         st.cgroups = list(manager.dirs)  # the hierarchies that refused us are not the container's
                         manager.check_limits(resources)
                     return []
-                if not born:
-                    placement.parent_joins(pid)
+                return placement.place(pid, born)
             except OSError as e:
                 raise PyruncError(f"linux.cgroupsPath: join cgroup: {_lower(e)}") from None
-            return placement.tasks
 
         def placed(pid: int, error: str) -> None:
             """The child is in every cgroup of the container (``error``: it could not join)."""

@@ -2,7 +2,7 @@
 Layer: process (may import spec, linux and the base).
 
 The parent forks a child into the container's cgroup2 directory (or places it there),
-the child joins the v1 ones itself (sync.join_cgroups), then opens the init's
+the child joins the v1 ones itself (forked.join_cgroups), then opens the init's
 namespaces, joins them (the mount namespace last: after it the host's files, Python's
 library among them, are gone, so everything is imported first) and forks the process,
 which becomes part of the container's pid namespace.  That process sets its identity as
@@ -71,7 +71,6 @@ def launch(opts: ExecOptions, place_in_cgroups, placed, born_in: str = "") -> tu
     child.close()
     pid, master = 0, -1
     listener: list[int] = []  # a seccomp listener that came before the pid
-
 
     def joined(error: str) -> None:
         placed(mid, error)
@@ -148,7 +147,7 @@ def _middle(opts: ExecOptions, sock) -> None:
             # Compiled here, overlapping the parent's cgroup work, and before the mount
             # namespace changes: after it the host's libseccomp.so is out of reach.
             opts.seccomp = preexec.compile_seccomp(opts.proc.seccomp, sock)
-        sync.join_cgroups(sock, sync.expect(sock, sync.GO))
+        forked.join_cgroups(sock, sync.expect(sock, sync.GO))
         csock = _connect_console(opts.console_socket) if opts.console_socket else None
         if opts.proc.oom_score_adj is not None:
             # Before the user namespace: see preexec.write_oom_score_adj.

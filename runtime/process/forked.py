@@ -33,6 +33,34 @@ def fork_in(cgroup: str) -> tuple[int, bool]:
     return os.fork(), False
 
 
+def join_cgroups(sock: sync.Sock, tasks: str) -> None:
+    """The child's side of "go": write "0" to each v1 ``tasks`` file the parent named
+    (newline-separated; "" names none), tell it ``joined`` (with the reason, lower case,
+    if the kernel refused: then exit) and wait for its ``ok``.  A thread's own move: this
+    process must run one thread, or the others would stay behind."""
+    if not tasks:
+        return
+    from pyrunc.runtime import fault
+
+    err = ""
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            err = "the process runs more than one thread"
+        else:
+            from pyrunc.runtime.linux.cgroups import directories
+
+            directories.join_self(tasks.split("\n"))
+            fault.point("cgroup-self-join")
+    except OSError as e:
+        err = (e.strerror or str(e)).lower() or f"errno {e.errno}"
+    except PyruncError as e:
+        err = str(e)
+    sync.send(sock, sync.JOINED, err)
+    if err:
+        os._exit(1)
+    sync.expect(sock, sync.OK)
+
+
 def die_with_parent(parent: int) -> None:
     """SIGKILL this process when ``parent`` (the runtime that forked it) dies
     (PR_SET_PDEATHSIG), then make sure it has not died already: a parent gone between

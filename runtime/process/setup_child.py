@@ -21,7 +21,7 @@ def run(opts: InitOptions, sock: sync.Sock) -> int:
     """Returns the init's pid (in the runtime's pid namespace) after reporting it."""
     plan = opts.plan
     runtime = os.getppid()  # checked by forked.die_with_parent
-    sync.join_cgroups(sock, sync.expect(sock, sync.GO))
+    forked.join_cgroups(sock, sync.expect(sock, sync.GO))
     if plan.process is not None and plan.process.oom_score_adj is not None:
         # Before any user namespace: in one, this non-dumpable process's /proc files
         # belong to the host's root and the write would be refused.  The init inherits it.

@@ -44,8 +44,8 @@ linux/unixsock).  The whole exchange of ``create``, in the order the parent chec
 Why the child joins: a write of a pid to cgroup.procs takes the kernel's threadgroup lock
 for writing, which waits for an RCU grace period (6-16 ms here, the largest single cost of
 a create); a thread writing "0" to a v1 ``tasks`` file moves only itself and skips that
-lock, and a child born in its cgroup2 directory is never moved (sync's callers:
-Manager.placement).
+lock, and a child born in its cgroup2 directory is never moved (Manager.placement; the
+child's side: forked.join_cgroups).
 
 ``exec`` (process/execproc.py; :func:`exec_order`): ``go`` to the middle child, which
 joins the container's cgroups (``joined``, then ``ok``) and namespaces, forks the process
@@ -69,7 +69,6 @@ child (its "told" pipe closes), and an init let go on is named in the state.
 import _socket  # the C module: socket.py imports enum and selectors
 import os
 
-from pyrunc.runtime import fault
 from pyrunc.runtime.errors import PyruncError
 from pyrunc.runtime.linux.unixsock import recv_fds, send_fds
 
@@ -216,28 +215,3 @@ def expect(sock: Sock, kind: str) -> str:
     check_fds(k, fds, "the runtime")
     return payload
 
-
-def join_cgroups(sock: Sock, tasks: str) -> None:
-    """The child's side of "go": write "0" to each v1 ``tasks`` file the parent named
-    (newline-separated; "" names none), tell it ``joined`` (with the reason, lower case,
-    if the kernel refused: then exit) and wait for its ``ok``.  A thread's own move: this
-    process must run one thread, or the others would stay behind."""
-    if not tasks:
-        return
-    err = ""
-    try:
-        if len(os.listdir("/proc/self/task")) != 1:
-            err = "the process runs more than one thread"
-        else:
-            from pyrunc.runtime.linux.cgroups import directories
-
-            directories.join_self(tasks.split("\n"))
-            fault.point("cgroup-self-join")
-    except OSError as e:
-        err = (e.strerror or str(e)).lower() or f"errno {e.errno}"
-    except PyruncError as e:
-        err = str(e)
-    send(sock, JOINED, err)
-    if err:
-        os._exit(1)
-    expect(sock, OK)

@@ -124,7 +124,7 @@ def join_self(tasks: list[str]) -> None:
     """Move the calling thread into each v1 cgroup whose ``tasks`` file is named: "0" is
     the writer itself, and a thread's own move skips the threadgroup lock (and its RCU
     grace period) a write to cgroup.procs takes (kernel/cgroup: cgroup_procs_write_start).
-    The caller runs one thread (sync.join_cgroups checks), so the whole process moves."""
+    The caller runs one thread (forked.join_cgroups checks), so the whole process moves."""
     for path in tasks:
         fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
         try:

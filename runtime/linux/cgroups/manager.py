@@ -62,7 +62,7 @@ class Placement:
     cgroup.procs (that write waits for an RCU grace period of the kernel's threadgroup
     lock, 6-16 ms): ``born_in``, the cgroup2 directory it is forked into (clone3's
     CLONE_INTO_CGROUP, "" for none), and ``tasks``, the v1 ``tasks`` files it writes "0"
-    to itself before anything else (process/sync.join_cgroups)."""
+    to itself before anything else (process/forked.join_cgroups)."""
 
     __slots__ = ("born_in", "tasks")
 
@@ -70,13 +70,15 @@ class Placement:
         self.born_in = born_in
         self.tasks = tasks
 
-    def parent_joins(self, pid: int) -> None:
-        """A child forked without being born in ``born_in`` (the kernel or the process
-        could not): placed there by pid, the slow way (raises OSError)."""
-        if self.born_in:
+    def place(self, pid: int, born: bool) -> list[str]:
+        """Before "go": a child forked without being born in ``born_in`` (the kernel or
+        the process could not) is placed there by pid, the slow way (raises OSError);
+        returns the ``tasks`` files the child writes itself."""
+        if self.born_in and not born:
             from pyrunc.runtime.linux.cgroups import directories
 
             directories.join([self.born_in], pid)
+        return self.tasks
 
 
 class Manager(abc.ABC):
